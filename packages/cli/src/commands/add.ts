@@ -1,0 +1,131 @@
+// `modelcar add LAYOUT[:TAG] FILE...`: the one-shot form (what olot does): files as layers on
+// top of the image in an OCI image layout, changed in place.
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { Value } from '@sinclair/typebox/value'
+import { Annotation, errors, ImageLayout, runRecipe, selectRoot, splitLayoutRef, type ComponentEntry, type ComponentKind, type Recipe } from '@modelcar/core'
+import { keyValues, opt, parse } from '../args.js'
+import type { Command } from '../main.js'
+import { officialRegistry } from '../official-components.js'
+import { Output } from '../output.js'
+import { ProgressView } from '../progress-view.js'
+
+const USAGE = 'add LAYOUT[:TAG] FILE... [--modelcard FILE] [--annotation k=v]... [--label k=v]... [--prefix /models] [--compression none|gzip] [--json]'
+
+export const addCommand: Command = {
+  name: 'add',
+  usage: USAGE,
+  summary: 'add files as layers to an image layout, in place (like olot)',
+  async run(argv, env) {
+    let output = new Output(argv.includes('--json'), env)
+    try {
+      const args = parse(
+        argv,
+        {
+          modelcard: { type: 'string', short: 'm' },
+          annotation: { type: 'string', multiple: true },
+          label: { type: 'string', multiple: true },
+          prefix: { type: 'string' },
+          compression: { type: 'string' },
+          json: { type: 'boolean' },
+        },
+        USAGE,
+      )
+      if (opt.flag(args, 'help')) return output.print(`usage: modelcar ${USAGE}`), 0
+      output = new Output(!!opt.flag(args, 'json'), env)
+      const [layoutRef, ...files] = args.positionals
+      if (!layoutRef || (files.length === 0 && !opt.str(args, 'modelcard'))) throw errors.argumentInvalid('give an image layout and at least one file', `usage: modelcar ${USAGE}`)
+      if (opt.str(args, 'compression') && !['none', 'gzip', 'zstd'].includes(opt.str(args, 'compression')!)) {
+        throw errors.argumentInvalid(`--compression \`${opt.str(args, 'compression')}\` is not one of \`none\`, \`gzip\`, \`zstd\``)
+      }
+      const cwd = process.cwd()
+      const { path: layoutPath, tag } = splitLayoutRef(layoutRef)
+      const recipe = await buildRecipe({
+        cwd,
+        layoutPath,
+        tag,
+        files,
+        modelcard: opt.str(args, 'modelcard'),
+        annotations: keyValues(opt.list(args, 'annotation'), 'annotation'),
+        labels: keyValues(opt.list(args, 'label'), 'label'),
+        prefix: opt.str(args, 'prefix') ?? '/models',
+        compression: (opt.str(args, 'compression') ?? 'none') as Recipe['image']['compression'],
+      })
+      const view = new ProgressView(output)
+      try {
+        const result = await runRecipe(recipe, { env, onEvent: view.on })
+        output.print(result.digest!)
+      } finally {
+        view.finish()
+      }
+      return 0
+    } catch (err) {
+      return output.error(err)
+    }
+  },
+}
+
+interface AddArgs {
+  cwd: string
+  layoutPath: string
+  tag: string | undefined
+  files: string[]
+  modelcard: string | undefined
+  annotations: Record<string, string>
+  labels: Record<string, string>
+  prefix: string
+  compression: Recipe['image']['compression']
+}
+
+async function buildRecipe(a: AddArgs): Promise<Recipe> {
+  const registry = officialRegistry()
+  const entry = (kind: ComponentKind, type: string, config: Record<string, unknown>): ComponentEntry => {
+    const component = registry.get(kind, type)!
+    const withDefaults = Value.Default(component.schema, config) as Record<string, unknown>
+    const problem = [...Value.Errors(component.schema, withDefaults)][0]
+    if (problem) throw errors.argumentInvalid(`${type}: ${problem.path} ${problem.message}`)
+    return { kind, type, component, config: withDefaults, location: undefined }
+  }
+  const layout = path.resolve(a.cwd, a.layoutPath)
+  if (!(await fs.stat(path.join(layout, 'index.json')).catch(() => undefined))) {
+    throw errors.layoutInvalid(layout, 'it has no index.json', 'create it first, e.g. `skopeo copy docker://busybox oci:LAYOUT:latest`')
+  }
+  const cardPath = a.modelcard ? path.resolve(a.cwd, a.modelcard) : undefined
+  const sources: ComponentEntry[] = []
+  let cardTarget: string | undefined
+  for (const f of a.files) {
+    const abs = path.resolve(a.cwd, f)
+    const st = await fs.stat(abs).catch(() => undefined)
+    if (!st) throw errors.sourcePathMissing(f)
+    // A folder keeps its name under the prefix, as olot stores it.
+    sources.push(entry('source', 'local', st.isDirectory() ? { path: abs, into: path.basename(abs) } : { path: abs }))
+    if (cardPath && abs === cardPath) cardTarget = path.basename(abs)
+  }
+  const transforms: ComponentEntry[] = []
+  if (cardPath) transforms.push(entry('transform', 'modelcard', { file: cardTarget ?? cardPath }))
+  if (Object.keys(a.annotations).length || Object.keys(a.labels).length) transforms.push(entry('transform', 'annotate', { annotations: a.annotations, labels: a.labels }))
+  const base = await currentTag(layout, a.tag)
+  if (sources.length === 0 && cardPath) {
+    // Only a model card: it is the single file of the image.
+    sources.push(entry('source', 'local', { path: cardPath }))
+    transforms[0] = entry('transform', 'modelcard', { file: path.basename(cardPath) })
+  }
+  return {
+    file: '(modelcar add)',
+    dir: a.cwd,
+    base: { kind: 'oci-layout', path: layout, tag: a.tag },
+    baseText: `oci-layout:${a.layoutPath}${a.tag ? `:${a.tag}` : ''}`,
+    platforms: ['linux/amd64'],
+    sources,
+    transforms,
+    sinks: [entry('sink', 'oci-layout', { path: layout, tag: base })],
+    image: { prefix: a.prefix, compression: a.compression },
+  }
+}
+
+/** The tag written back: the one given, else the base image's own, else `latest`. */
+async function currentTag(layout: string, tag: string | undefined): Promise<string> {
+  if (tag) return tag
+  const index = await new ImageLayout(layout).readIndex()
+  return selectRoot(layout, index, undefined).annotations?.[Annotation.refName] ?? 'latest'
+}

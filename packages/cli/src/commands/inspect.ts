@@ -1,0 +1,151 @@
+// `modelcar inspect TARGET`: what an image layout holds: platforms, layers, annotations, labels
+// and the model card.
+import path from 'node:path'
+import zlib from 'node:zlib'
+import tar from 'tar-stream'
+import {
+  Annotation,
+  errors,
+  formatBytes,
+  isIndexMediaType,
+  loadLayoutBase,
+  splitLayoutRef,
+  type BaseImage,
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+} from '@modelcar/core'
+import { opt, parse } from '../args.js'
+import type { Command } from '../main.js'
+import { Output } from '../output.js'
+
+const USAGE = 'inspect oci-layout:PATH[:TAG] | PATH[:TAG] [--json]'
+const CARD_LINES = 20
+
+export const inspectCommand: Command = {
+  name: 'inspect',
+  usage: USAGE,
+  summary: 'show an image: platforms, layers, annotations, model card',
+  async run(argv, env) {
+    let output = new Output(argv.includes('--json'), env)
+    try {
+      const args = parse(argv, { json: { type: 'boolean' } }, USAGE)
+      if (opt.flag(args, 'help')) return output.print(`usage: modelcar ${USAGE}`), 0
+      output = new Output(!!opt.flag(args, 'json'), env)
+      const [target] = args.positionals
+      if (!target || args.positionals.length > 1) throw errors.argumentInvalid('give one image to inspect', `usage: modelcar ${USAGE}`)
+      if (target.startsWith('registry:') || target.startsWith('docker://')) {
+        throw errors.argumentInvalid('inspecting registry images needs @modelcar/sink-registry, which is not installed yet', 'copy it to a layout: `skopeo copy docker://REF oci:./x:latest`')
+      }
+      const { path: p, tag } = splitLayoutRef(target.replace(/^oci-layout:/, ''))
+      const base = await loadLayoutBase(path.resolve(p), tag, target)
+      const report = await describe(base)
+      if (output.json) output.event(report)
+      else print(output, report)
+      return 0
+    } catch (err) {
+      return output.error(err)
+    }
+  },
+}
+
+interface ImageReport {
+  type: 'image'
+  target: string
+  digest: string
+  mediaType: string
+  annotations: Record<string, string>
+  platforms: {
+    platform: string
+    digest: string
+    annotations: Record<string, string>
+    labels: Record<string, string>
+    layers: { digest: string; size: number; mediaType: string; title?: string; modelcard?: boolean }[]
+  }[]
+  others: { digest: string; mediaType: string; what: string }[]
+  modelcard?: { digest: string; text: string }
+}
+
+async function describe(base: BaseImage): Promise<ImageReport> {
+  const root = base.root!
+  const doc = <T>(d: Descriptor): T => JSON.parse(Buffer.from(base.documents.get(d.digest)!).toString('utf8')) as T
+  const report: ImageReport = { type: 'image', target: base.name, digest: root.digest, mediaType: root.mediaType, annotations: {}, platforms: [], others: [] }
+  const visit = (d: Descriptor) => {
+    if (!base.documents.has(d.digest)) {
+      report.others.push({ digest: d.digest, mediaType: d.mediaType, what: 'not read' })
+      return
+    }
+    if (isIndexMediaType(d.mediaType)) {
+      const index = doc<ImageIndex>(d)
+      if (d === root) report.annotations = index.annotations ?? {}
+      for (const c of index.manifests) visit(c)
+      return
+    }
+    const m = doc<ImageManifest>(d)
+    if (d === root) report.annotations = m.annotations ?? {}
+    const ref = d.annotations?.[Annotation.dockerReferenceType]
+    if (ref || m.layers?.[0]?.mediaType === 'application/vnd.in-toto+json' || !base.documents.has(m.config.digest)) {
+      report.others.push({ digest: d.digest, mediaType: d.mediaType, what: ref ?? m.artifactType ?? 'artifact' })
+      return
+    }
+    const config = doc<ImageConfig>(m.config)
+    const p = d.platform ?? { os: config.os ?? '?', architecture: config.architecture ?? '?', variant: config.variant }
+    report.platforms.push({
+      platform: [p.os, p.architecture, p.variant].filter(Boolean).join('/'),
+      digest: d.digest,
+      annotations: m.annotations ?? {},
+      labels: config.config?.Labels ?? {},
+      layers: m.layers.map((l) => ({
+        digest: l.digest,
+        size: l.size,
+        mediaType: l.mediaType,
+        title: l.annotations?.[Annotation.title],
+        ...(l.annotations?.[Annotation.odhLayerType] === 'modelcard' ? { modelcard: true } : {}),
+      })),
+    })
+  }
+  visit(root)
+  const cardDigest = report.platforms.map((p) => p.annotations[Annotation.odhModelcard]).find(Boolean)
+  const card = cardDigest && report.platforms.flatMap((p) => p.layers).find((l) => l.digest === cardDigest)
+  if (card && base.blobs) report.modelcard = { digest: card.digest, text: await readCard(base, card) }
+  return report
+}
+
+async function readCard(base: BaseImage, layer: { digest: string; size: number; mediaType: string }): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const c of base.blobs!.openBlob({ digest: layer.digest, size: layer.size, mediaType: layer.mediaType })) chunks.push(Buffer.from(c))
+  let bytes: Buffer = Buffer.concat(chunks)
+  if (layer.mediaType.endsWith('+gzip')) bytes = zlib.gunzipSync(bytes)
+  const extract = tar.extract()
+  let text = ''
+  const done = (async () => {
+    for await (const entry of extract) {
+      const parts: Buffer[] = []
+      for await (const c of entry) parts.push(Buffer.from(c as Uint8Array))
+      if (entry.header.type === 'file' && !text) text = Buffer.concat(parts).toString('utf8')
+    }
+  })()
+  extract.end(bytes)
+  await done
+  return text
+}
+
+function print(out: Output, r: ImageReport): void {
+  out.print(`${r.target}`)
+  out.print(`  digest     ${r.digest}`)
+  out.print(`  mediaType  ${r.mediaType}`)
+  for (const p of r.platforms) {
+    out.print(`\n  ${p.platform}  ${p.digest}`)
+    for (const [k, v] of Object.entries(p.annotations)) out.print(`    annotation ${k}=${v}`)
+    for (const [k, v] of Object.entries(p.labels)) out.print(`    label      ${k}=${v}`)
+    for (const l of p.layers) out.print(`    ${l.digest.slice(7, 19)} ${formatBytes(l.size).padStart(10)}  ${l.mediaType.replace('application/vnd.oci.image.layer.v1.', '')}  ${l.title ?? ''}${l.modelcard ? '  (model card)' : ''}`)
+  }
+  for (const o of r.others) out.print(`\n  also: ${o.digest.slice(7, 19)} ${o.what}`)
+  if (r.modelcard) {
+    const lines = r.modelcard.text.split('\n')
+    out.print(`\n  model card (${r.modelcard.digest.slice(7, 19)}):`)
+    for (const line of lines.slice(0, CARD_LINES)) out.print(`    ${line}`)
+    if (lines.length > CARD_LINES) out.print(`    … ${lines.length - CARD_LINES} more lines`)
+  }
+}

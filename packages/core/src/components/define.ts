@@ -1,0 +1,82 @@
+// The component contract: sources list and open files, transforms reshape the plan, sinks take
+// blobs and commit an image. A component is a plain object; its `type` names it everywhere.
+import type { Static, TObject } from '@sinclair/typebox'
+import type { BlobWriter } from '../oci/image-layout.js'
+import type { EditedImage } from '../oci/edit-image.js'
+import type { Descriptor } from '../oci/types.js'
+import type { Plan } from '../plan/plan.js'
+import type { ComponentContext } from './context.js'
+import type { ModelFile } from './model-file.js'
+
+export type ComponentKind = 'source' | 'transform' | 'sink'
+
+export interface SourceInstance {
+  /** The files, metadata only. Called once; no model byte is read here. */
+  list(): AsyncIterable<ModelFile>
+  /** Manifest annotations the source contributes (provenance), known once `list()` finished. */
+  annotations?(): Record<string, string>
+}
+
+export interface TransformInstance {
+  apply(plan: Plan): Plan | Promise<Plan>
+}
+
+export interface CommitRequest {
+  image: EditedImage
+  /** Tag the sink writes, as its config says. */
+  dryRun?: false
+}
+
+export interface CommitResult {
+  /** Where the image went, for messages: `oci-layout:./out:latest`. */
+  ref: string
+  digest: string
+}
+
+export interface SinkInstance {
+  /** Human form of the target: `oci-layout:./out:latest`. */
+  readonly target: string
+  /** Cheap checks before any byte moves (the target is writable, reachable, authorized). */
+  check?(): Promise<void>
+  /** Called once before blobs arrive. */
+  prepare?(): Promise<void>
+  /** True when the sink already holds the blob (it is then skipped). */
+  has(desc: Descriptor): Promise<boolean>
+  /**
+   * A blob as a stream. `verify: false` means the engine computed the digest from these very
+   * bytes; a sink that receives bytes from elsewhere (a base layer) is asked to verify.
+   */
+  openBlob(hint: { mediaType: string; size?: number; verify: boolean }): Promise<BlobWriter>
+  /** Writes configs, manifests and indexes and points the tag at the new image. */
+  commit(image: EditedImage): Promise<CommitResult>
+  /** Called when the run failed after prepare(): nothing may remain half-written. */
+  abort?(): Promise<void>
+}
+
+interface ComponentBase<K extends ComponentKind, S extends TObject, I> {
+  kind: K
+  /** Names the component in recipes, logs and errors. */
+  type: string
+  /** One line for the reference docs. */
+  description: string
+  /** Validates the config and documents it: every field with a description, default and example. */
+  schema: S
+  create(config: Static<S>, ctx: ComponentContext): I | Promise<I>
+}
+
+export type SourceComponent<S extends TObject = TObject> = ComponentBase<'source', S, SourceInstance>
+export type TransformComponent<S extends TObject = TObject> = ComponentBase<'transform', S, TransformInstance>
+export type SinkComponent<S extends TObject = TObject> = ComponentBase<'sink', S, SinkInstance>
+export type Component = SourceComponent | TransformComponent | SinkComponent
+
+type Definition<C extends { kind: ComponentKind }> = Omit<C, 'kind'>
+
+export function defineSource<S extends TObject>(def: Definition<SourceComponent<S>>): SourceComponent<S> {
+  return { kind: 'source', ...def }
+}
+export function defineTransform<S extends TObject>(def: Definition<TransformComponent<S>>): TransformComponent<S> {
+  return { kind: 'transform', ...def }
+}
+export function defineSink<S extends TObject>(def: Definition<SinkComponent<S>>): SinkComponent<S> {
+  return { kind: 'sink', ...def }
+}

@@ -1,0 +1,215 @@
+// An OCI image layout on disk (oci-layout, index.json, blobs/sha256/…), read and written so that
+// it is valid at every instant: blobs land under a temporary name and are renamed once their
+// digest is checked; index.json is replaced last, atomically.
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { errors } from '../errors.js'
+import { digestHex, encodeJson, isDigest, sha256Digest } from './digest.js'
+import type { Descriptor, ImageIndex } from './types.js'
+import { MediaType } from './media-types.js'
+
+const LAYOUT_FILE = { imageLayoutVersion: '1.0.0' }
+/** Temporary files live beside the blobs (same filesystem, so rename is atomic) in their own folder. */
+const TMP_DIR = '.modelcar-tmp'
+/** Leftovers of a crashed run older than this are removed by the next writer. */
+const STALE_TMP_MS = 60 * 60 * 1000
+
+export interface BlobWriter {
+  write(chunk: Uint8Array): Promise<void>
+  /** Checks size and digest, then makes the blob visible under its digest. */
+  commit(expected: { digest: string; size: number }): Promise<void>
+  abort(): Promise<void>
+}
+
+export class ImageLayout {
+  readonly root: string
+
+  constructor(root: string) {
+    this.root = path.resolve(root)
+  }
+
+  blobPath(digest: string): string {
+    if (!isDigest(digest)) throw errors.layoutInvalid(this.root, `bad digest \`${digest}\``)
+    return path.join(this.root, 'blobs', 'sha256', digestHex(digest))
+  }
+
+  async exists(): Promise<boolean> {
+    try {
+      await fs.access(path.join(this.root, 'index.json'))
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  async readIndex(): Promise<ImageIndex> {
+    let text: string
+    try {
+      text = await fs.readFile(path.join(this.root, 'index.json'), 'utf8')
+    } catch (err) {
+      throw errors.layoutInvalid(this.root, 'it has no index.json', 'create one with `skopeo copy … oci:PATH:TAG`, or use `base: scratch`')
+    }
+    let index: ImageIndex
+    try {
+      index = JSON.parse(text) as ImageIndex
+    } catch (err) {
+      throw errors.layoutInvalid(this.root, `index.json is not JSON (${(err as Error).message})`)
+    }
+    if (!index || typeof index !== 'object' || !Array.isArray(index.manifests)) {
+      throw errors.layoutInvalid(this.root, 'index.json has no `manifests` list')
+    }
+    return index
+  }
+
+  /** Reads a small blob (manifest, config, index) whole and checks its digest. */
+  async readBlob(desc: Pick<Descriptor, 'digest'> & { size?: number }): Promise<Uint8Array> {
+    let bytes: Buffer
+    try {
+      bytes = await fs.readFile(this.blobPath(desc.digest))
+    } catch {
+      throw errors.blobMissing(desc.digest, `the image layout \`${this.root}\``)
+    }
+    const actual = sha256Digest(bytes)
+    if (actual !== desc.digest) throw errors.blobDigestMismatch(`\`${this.root}\``, desc.digest, actual)
+    return bytes
+  }
+
+  /** Streams a blob (a layer); the reader checks nothing, callers hash what they copy. */
+  openBlob(digest: string, start = 0): AsyncIterable<Uint8Array> {
+    return createReadStream(this.blobPath(digest), { start, highWaterMark: 1 << 20 })
+  }
+
+  /** True when the blob is there with the expected size (a full re-hash of large blobs is not worth it). */
+  async hasBlob(desc: Pick<Descriptor, 'digest' | 'size'>): Promise<boolean> {
+    try {
+      const st = await fs.stat(this.blobPath(desc.digest))
+      return st.isFile() && st.size === desc.size
+    } catch {
+      return false
+    }
+  }
+
+  /** Creates oci-layout and blobs/sha256 if needed; clears stale temporary files. */
+  async prepare(): Promise<void> {
+    await fs.mkdir(path.join(this.root, 'blobs', 'sha256'), { recursive: true })
+    await fs.mkdir(path.join(this.root, TMP_DIR), { recursive: true })
+    const layoutFile = path.join(this.root, 'oci-layout')
+    try {
+      await fs.access(layoutFile)
+    } catch {
+      await this.writeFileAtomic(layoutFile, encodeJson(LAYOUT_FILE))
+    }
+    const tmp = path.join(this.root, TMP_DIR)
+    const now = Date.now()
+    for (const name of await fs.readdir(tmp)) {
+      const st = await fs.stat(path.join(tmp, name)).catch(() => undefined)
+      if (st && now - st.mtimeMs > STALE_TMP_MS) await fs.rm(path.join(tmp, name), { force: true })
+    }
+  }
+
+  /** Removes the temporary folder when nothing is left in it. */
+  async tidy(): Promise<void> {
+    await fs.rmdir(path.join(this.root, TMP_DIR)).catch(() => {})
+  }
+
+  private tmpPath(): string {
+    return path.join(this.root, TMP_DIR, `${process.pid}-${randomBytes(6).toString('hex')}`)
+  }
+
+  /**
+   * A blob written as a stream. With `verify` (the default) its digest is computed here and checked
+   * on commit; without it only the size is checked — for bytes whose digest the caller computed
+   * from the very chunks it wrote (the layer encoder), so hashing twice would prove nothing.
+   */
+  async createBlobWriter(opts: { verify?: boolean } = {}): Promise<BlobWriter> {
+    const verify = opts.verify ?? true
+    const tmp = this.tmpPath()
+    const handle = await fs.open(tmp, 'w')
+    const hash = createHash('sha256')
+    let size = 0
+    let closed = false
+    const close = async () => {
+      if (!closed) {
+        closed = true
+        await handle.close()
+      }
+    }
+    return {
+      write: async (chunk) => {
+        if (verify) hash.update(chunk)
+        size += chunk.byteLength
+        let off = 0
+        while (off < chunk.byteLength) {
+          const { bytesWritten } = await handle.write(chunk, off, chunk.byteLength - off)
+          off += bytesWritten
+        }
+      },
+      commit: async (expected) => {
+        try {
+          const actual = verify ? `sha256:${hash.digest('hex')}` : expected.digest
+          if (actual !== expected.digest || size !== expected.size) {
+            throw errors.blobDigestMismatch('a stream written to the layout', `${expected.digest} (${expected.size} bytes)`, `${actual} (${size} bytes)`)
+          }
+          await handle.datasync()
+          await close()
+          await fs.rename(tmp, this.blobPath(expected.digest))
+        } catch (err) {
+          await close().catch(() => {})
+          await fs.rm(tmp, { force: true })
+          throw err
+        }
+      },
+      abort: async () => {
+        await close().catch(() => {})
+        await fs.rm(tmp, { force: true })
+      },
+    }
+  }
+
+  /** Writes a small blob (JSON document) if it is not there yet. */
+  async putBlob(bytes: Uint8Array): Promise<Descriptor['digest']> {
+    const digest = sha256Digest(bytes)
+    if (await this.hasBlob({ digest, size: bytes.byteLength })) return digest
+    await this.writeFileAtomic(this.blobPath(digest), bytes)
+    return digest
+  }
+
+  /** Replaces index.json atomically: this is the commit point of every change to the layout. */
+  async writeIndex(index: ImageIndex): Promise<void> {
+    await this.writeFileAtomic(path.join(this.root, 'index.json'), encodeJson(index))
+    await this.syncDir(this.root)
+  }
+
+  private async writeFileAtomic(target: string, bytes: Uint8Array): Promise<void> {
+    const tmp = this.tmpPath()
+    const handle = await fs.open(tmp, 'w')
+    try {
+      await handle.writeFile(bytes)
+      await handle.datasync()
+    } finally {
+      await handle.close()
+    }
+    try {
+      await fs.rename(tmp, target)
+    } catch (err) {
+      await fs.rm(tmp, { force: true })
+      throw err
+    }
+  }
+
+  private async syncDir(dir: string): Promise<void> {
+    const handle = await fs.open(dir, 'r')
+    try {
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  }
+}
+
+export function emptyIndex(): ImageIndex {
+  return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }
+}
+

@@ -1,0 +1,66 @@
+// Reads a ModelFile for the encoder: exactly `size` bytes, the announced digest verified while
+// streaming, and a cut read resumed at the byte it stopped (bounded retries with backoff).
+import { createHash } from 'node:crypto'
+import type { ModelFile } from '../components/model-file.js'
+import { errors, isModelcarError } from '../errors.js'
+
+export interface ReadOptions {
+  signal?: AbortSignal
+  onBytes?: (n: number) => void
+  onRetry?: (attempt: number, reason: string) => void
+  retries?: number
+  /** Milliseconds before retry n is 2^(n-1) times this (capped at 30 s). */
+  backoffMs?: number
+}
+
+const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT'])
+
+export function isRetryable(err: unknown): boolean {
+  if (isModelcarError(err)) return err.retryable
+  const e = err as { code?: string; cause?: { code?: string }; message?: string } | undefined
+  if (!e) return false
+  if (e.code && RETRYABLE_CODES.has(e.code)) return true
+  if (e.cause?.code && RETRYABLE_CODES.has(e.cause.code)) return true
+  // undici reports a body cut mid-stream as TypeError('terminated')
+  return e.message === 'terminated'
+}
+
+export async function* readModelFile(file: ModelFile, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+  const hash = file.digest?.startsWith('sha256:') ? createHash('sha256') : undefined
+  const retries = opts.retries ?? 5
+  let offset = 0
+  let attempt = 0
+  for (;;) {
+    try {
+      const stream = await file.open({ start: offset, signal: opts.signal })
+      for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+        if (offset + chunk.byteLength > file.size) throw errors.sizeMismatch(file.path, file.size, offset + chunk.byteLength, true)
+        hash?.update(chunk)
+        offset += chunk.byteLength
+        opts.onBytes?.(chunk.byteLength)
+        yield chunk
+      }
+      break
+    } catch (err) {
+      if (opts.signal?.aborted || !isRetryable(err) || attempt >= retries) throw err
+      attempt++
+      opts.onRetry?.(attempt, (err as Error).message ?? String(err))
+      await sleep(Math.min(30_000, (opts.backoffMs ?? 250) * 2 ** (attempt - 1)), opts.signal)
+    }
+  }
+  if (offset !== file.size) throw errors.sizeMismatch(file.path, file.size, offset, false)
+  if (hash) {
+    const actual = `sha256:${hash.digest('hex')}`
+    if (actual !== file.digest) throw errors.digestMismatch(file.path, file.digest!, actual)
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t)
+      reject(errors.aborted(signal.reason))
+    }, { once: true })
+  })
+}

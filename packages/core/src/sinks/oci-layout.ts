@@ -1,0 +1,103 @@
+// Sink `oci-layout`: an OCI image layout on disk, new or existing (then changed in place: it may
+// be the base layout itself). Valid at every instant; index.json is the commit point.
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { Type } from '@sinclair/typebox'
+import { defineSink } from '../components/define.js'
+import { errors } from '../errors.js'
+import { emptyIndex, ImageLayout } from '../oci/image-layout.js'
+import { Annotation, MediaType, toOciMediaType } from '../oci/media-types.js'
+import type { EditedImage } from '../oci/edit-image.js'
+import type { Descriptor, ImageIndex } from '../oci/types.js'
+
+export const ociLayoutSinkSchema = Type.Object(
+  {
+    path: Type.String({ description: 'The image layout folder, relative to the recipe. It may be the base layout: it is then changed in place.', examples: ['./out'], minLength: 1 }),
+    tag: Type.Optional(
+      Type.String({
+        description: 'Tag (`org.opencontainers.image.ref.name`) of the image in the layout.',
+        default: 'latest',
+        examples: ['latest', 'v1'],
+        pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const ociLayoutSink = defineSink({
+  type: 'oci-layout',
+  description: 'Writes the image to an OCI image layout folder (new, or changed in place).',
+  schema: ociLayoutSinkSchema,
+  create(config, ctx) {
+    const layout = new ImageLayout(path.resolve(ctx.baseDir, config.path))
+    const tag = config.tag ?? 'latest'
+    const check = async () => {
+        const st = await fs.stat(layout.root).catch(() => undefined)
+        if (!st) return
+        if (!st.isDirectory()) throw errors.layoutInvalid(layout.root, 'it is a file', 'give a folder (it is created if missing)')
+        if (await layout.exists()) {
+          await layout.readIndex()
+          return
+        }
+        const entries = await fs.readdir(layout.root)
+        if (entries.length > 0 && !entries.includes('oci-layout')) {
+          throw errors.layoutInvalid(layout.root, 'the folder exists, is not empty and holds no image layout', 'give a new or empty folder, so nothing of yours is overwritten')
+        }
+    }
+    return {
+      target: `oci-layout:${config.path}:${tag}`,
+      check,
+      async prepare() {
+        await check()
+        await layout.prepare()
+      },
+      has: (desc) => layout.hasBlob(desc),
+      openBlob: ({ verify }) => layout.createBlobWriter({ verify }),
+      async commit(image) {
+        for (const doc of image.documents) await layout.putBlob(doc.bytes)
+        const current = (await layout.exists()) ? await layout.readIndex() : emptyIndex()
+        await layout.writeIndex(nextIndex(current, image, tag))
+        await layout.tidy()
+        return { ref: `oci-layout:${config.path}:${tag}`, digest: image.root.digest }
+      },
+      async abort() {
+        await layout.tidy()
+      },
+    }
+  },
+})
+
+/**
+ * index.json with `tag` pointing at the new image, in the place the tag had. When the layout held
+ * the base under that tag, its other root entries that the edit rewrote (oras lists platform
+ * manifests beside their index) follow to their new digests; all else stays as it was.
+ */
+export function nextIndex(current: ImageIndex, image: EditedImage, tag: string): ImageIndex {
+  const root: Descriptor = { ...image.root, annotations: { ...(image.root.annotations ?? {}), [Annotation.refName]: tag } }
+  const replacingBase = current.manifests.some((m) => m.annotations?.[Annotation.refName] === tag && image.rewritten.has(m.digest))
+  const manifests: Descriptor[] = []
+  let placed = false
+  for (const entry of current.manifests) {
+    const entryTag = entry.annotations?.[Annotation.refName]
+    if (entryTag === tag) {
+      if (!placed) manifests.push(root)
+      placed = true
+      continue
+    }
+    const moved = entryTag ? undefined : image.rewritten.get(entry.digest)
+    if (moved && moved.digest === image.root.digest && !placed) {
+      // The base was an untagged image of this layout: the new image takes its place.
+      manifests.push(root)
+      placed = true
+      continue
+    }
+    if (moved && !replacingBase) {
+      manifests.push(entry)
+      continue
+    }
+    manifests.push(moved ? { ...entry, mediaType: toOciMediaType(entry.mediaType), digest: moved.digest, size: moved.size } : entry)
+  }
+  if (!placed) manifests.push(root)
+  return { ...current, schemaVersion: 2, mediaType: MediaType.ociIndex, manifests }
+}

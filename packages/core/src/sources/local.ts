@@ -1,0 +1,112 @@
+// Source `local`: a file or a folder on this machine. Symbolic links are stored under their own
+// path with their target's bytes, so a Hugging Face cache snapshot (files linking to
+// ../../blobs/…) packages as the model it is.
+import { createReadStream } from 'node:fs'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Type } from '@sinclair/typebox'
+import { defineSource } from '../components/define.js'
+import type { ModelFile } from '../components/model-file.js'
+import { errors } from '../errors.js'
+import { joinModelPath, safeModelPath } from '../plan/model-path.js'
+import { globFilter, unmatchedPatterns } from './glob-filter.js'
+
+export const localSourceSchema = Type.Object(
+  {
+    path: Type.String({ description: 'A file or a folder, relative to the recipe.', examples: ['./model', './model.safetensors'], minLength: 1 }),
+    include: Type.Optional(
+      Type.Array(Type.String(), { description: 'Globs of files to take (all when absent). A pattern without `/` matches file names in any folder.', examples: [['*.safetensors', '*.json']] }),
+    ),
+    exclude: Type.Optional(
+      Type.Array(Type.String(), { description: 'Globs of files to leave out.', default: ['.git/**', '**/.git/**'], examples: [['*.bin', 'checkpoints/**']] }),
+    ),
+    into: Type.Optional(Type.String({ description: 'Sub-folder under the image prefix to put the files in.', examples: ['extras'] })),
+  },
+  { additionalProperties: false },
+)
+
+const READ_CHUNK = 1 << 20
+
+export const localSource = defineSource({
+  type: 'local',
+  description: 'Files from a local file or folder (symbolic links are followed).',
+  schema: localSourceSchema,
+  create(config, ctx) {
+    const root = path.resolve(ctx.baseDir, config.path)
+    const filter = globFilter(config.include, config.exclude)
+    return {
+      async *list() {
+        let st
+        try {
+          st = await fs.stat(root)
+        } catch (err) {
+          const lst = await fs.lstat(root).catch(() => undefined)
+          if (lst?.isSymbolicLink()) throw errors.sourceLinkBroken(root, linkProblem(err))
+          throw errors.sourcePathMissing(config.path, `resolved to \`${root}\``)
+        }
+        if (st.isFile()) {
+          yield fileOf(root, joinModelPath(config.into, safeModelPath(path.basename(root))), st)
+          return
+        }
+        if (!st.isDirectory()) throw errors.sourcePathMissing(config.path, 'it is neither a file nor a folder')
+        const found: ModelFile[] = []
+        const all: string[] = []
+        for await (const { rel, abs, stat } of walk(root, '', new Set([await fs.realpath(root)]))) {
+          all.push(rel)
+          if (filter(rel)) found.push(fileOf(abs, joinModelPath(config.into, safeModelPath(rel)), stat))
+        }
+        const unmatched = unmatchedPatterns(config.include, all)
+        if (unmatched.length) throw errors.sourceNothingMatched(`\`${config.path}\``, unmatched)
+        if (found.length === 0) throw errors.sourceNothingMatched(`\`${config.path}\``, config.include ?? ['**'])
+        yield* found
+      },
+    }
+  },
+})
+
+function fileOf(abs: string, modelPath: string, st: { size: number; mode: number }): ModelFile {
+  return {
+    path: modelPath,
+    size: st.size,
+    mode: st.mode & 0o777,
+    origin: pathToFileURL(abs).href,
+    async open(opts = {}) {
+      return createReadStream(abs, { start: opts.start ?? 0, highWaterMark: READ_CHUNK, signal: opts.signal })
+    },
+  }
+}
+
+function linkProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code
+  return code === 'ELOOP' ? 'loops back on itself' : 'points to nothing (dangling)'
+}
+
+interface Walked {
+  rel: string
+  abs: string
+  stat: { size: number; mode: number }
+}
+
+/** Files under `dir` in a stable order; links followed, loops and dangling links are errors. */
+async function* walk(dir: string, rel: string, ancestors: Set<string>): AsyncGenerator<Walked> {
+  const names = (await fs.readdir(dir)).sort()
+  for (const name of names) {
+    const abs = path.join(dir, name)
+    const childRel = rel ? `${rel}/${name}` : name
+    let st
+    try {
+      st = await fs.stat(abs)
+    } catch (err) {
+      throw errors.sourceLinkBroken(abs, linkProblem(err))
+    }
+    if (st.isDirectory()) {
+      const real = await fs.realpath(abs)
+      if (ancestors.has(real)) throw errors.sourceLinkBroken(abs, 'loops back to a folder that contains it')
+      yield* walk(abs, childRel, new Set([...ancestors, real]))
+    } else if (st.isFile()) {
+      yield { rel: childRel, abs, stat: st }
+    }
+    // Sockets, FIFOs and devices are not model files.
+  }
+}
