@@ -209,7 +209,7 @@ async function writeLayer(
     size: f.file.size,
     executable: ((f.file.mode ?? 0) & 0o111) !== 0,
     read: () =>
-      readModelFile(f.file, {
+      attributed(f.source, readModelFile(f.file, {
         signal,
         onBytes: (n) => {
           read += n
@@ -219,7 +219,7 @@ async function writeLayer(
           }
         },
         onRetry: (attempt, reason) => emit({ type: 'retry', what: f.target, attempt, reason }),
-      }),
+      })),
   }))
   const writers: { type: string; writer: BlobWriter }[] = []
   try {
@@ -266,6 +266,15 @@ async function copyBaseBlobs(
     }
     emit({ type: 'blob-copy', digest: desc.digest, size: desc.size, sink: sink.instance.target })
   })
+}
+
+/** A source's read failures carry the source's type, like every other component error. */
+async function* attributed(type: string, chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield* chunks
+  } catch (err) {
+    throw errors.componentFailed(type, 'read', err)
+  }
 }
 
 function titleOf(layer: PlannedLayer, prefix: string): string {

@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto'
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import { Type } from '@sinclair/typebox'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createCoreRegistry } from '../builtins.js'
+import { defineSource } from '../components/define.js'
+import type { ModelFile } from '../components/model-file.js'
+import { ModelcarError } from '../errors.js'
+import { parseRecipe } from '../recipe/load-recipe.js'
+import type { RunEvent } from './events.js'
+import { runRecipe } from './run-pipeline.js'
+
+let dir: string
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mc-run-'))
+})
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true })
+})
+
+/** A source whose files misbehave on purpose. */
+const flaky = defineSource({
+  type: 'flaky',
+  description: 'test source',
+  schema: Type.Object({ mode: Type.String() }),
+  create(config) {
+    const body = Buffer.alloc(3 << 20, 7)
+    let cuts = 0
+    const file: ModelFile = {
+      path: 'weights.bin',
+      size: config.mode === 'short' ? body.length + 1 : body.length,
+      digest: config.mode === 'baddigest' ? `sha256:${'0'.repeat(64)}` : `sha256:${createHash('sha256').update(body).digest('hex')}`,
+      async open({ start = 0 } = {}) {
+        const rest = body.subarray(start)
+        if (config.mode === 'cut' && cuts < 2) {
+          cuts++
+          // Deliver a part, then fail the way a reset connection does.
+          return Readable.from((async function* () {
+            yield rest.subarray(0, 1 << 20)
+            throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })
+          })())
+        }
+        if (config.mode === 'explode') throw new Error('backend down')
+        return Readable.from([rest])
+      },
+    }
+    return { async *list() { yield file } }
+  },
+})
+
+const registry = () => createCoreRegistry().register(flaky)
+
+async function recipe(sources: string, extra = ''): Promise<Awaited<ReturnType<typeof parseRecipe>>> {
+  const text = `apiVersion: modelcar/v1\nsources:\n${sources}\nsinks:\n  - type: oci-layout\n    path: ./out\n${extra}`
+  await fs.writeFile(path.join(dir, 'recipe.yaml'), text)
+  return parseRecipe(text, path.join(dir, 'recipe.yaml'), { registry: registry(), env: {} })
+}
+
+async function tree(root: string): Promise<string[]> {
+  const out: string[] = []
+  for (const e of await fs.readdir(root, { recursive: true, withFileTypes: true })) if (e.isFile()) out.push(path.relative(root, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)))
+  return out.sort()
+}
+
+describe('runRecipe', () => {
+  it('streams local files into a layout; the same inputs give the same digest', async () => {
+    await fs.mkdir(path.join(dir, 'm/sub'), { recursive: true })
+    await fs.writeFile(path.join(dir, 'm/a.bin'), 'aaaa')
+    await fs.writeFile(path.join(dir, 'm/sub/b.json'), '{}')
+    const r = await recipe('  - type: local\n    path: ./m')
+    const events: RunEvent[] = []
+    const first = await runRecipe(r, { onEvent: (e) => events.push(e) })
+    expect(first.layers.map((l) => l.title)).toEqual(['/models/a.bin', '/models/sub/b.json'])
+    expect(events.filter((e) => e.type === 'layer-done')).toHaveLength(2)
+    const second = await runRecipe(r)
+    expect(second.digest).toBe(first.digest)
+    expect(await tree(path.join(dir, 'out'))).not.toContain(expect.stringContaining('.modelcar-tmp'))
+  })
+
+  it('a dry run reads no byte and writes nothing', async () => {
+    const r = await recipe('  - type: flaky\n    mode: explode')
+    const result = await runRecipe(r, { dryRun: true })
+    expect(result.layers).toHaveLength(1)
+    await expect(fs.stat(path.join(dir, 'out'))).rejects.toThrow()
+  })
+
+  it('resumes a cut read where it stopped, with the same digest as a clean read', async () => {
+    const clean = await runRecipe(await recipe('  - type: flaky\n    mode: ok'))
+    await fs.rm(path.join(dir, 'out'), { recursive: true })
+    const events: RunEvent[] = []
+    const cut = await runRecipe(await recipe('  - type: flaky\n    mode: cut'), { onEvent: (e) => events.push(e) })
+    expect(cut.digest).toBe(clean.digest)
+    expect(events.filter((e) => e.type === 'retry')).toHaveLength(2)
+  })
+
+  it.each([
+    ['short', 'SOURCE_SIZE_MISMATCH'],
+    ['baddigest', 'SOURCE_DIGEST_MISMATCH'],
+    ['explode', 'COMPONENT_FAILED'],
+  ])('a failing source (%s) commits nothing and leaves no temporary file', async (mode, code) => {
+    const good = await runRecipe(await recipe('  - type: local\n    path: ./recipe.yaml'))
+    const before = await fs.readFile(path.join(dir, 'out/index.json'), 'utf8')
+    const blobs = await tree(path.join(dir, 'out'))
+    const err = await runRecipe(await recipe(`  - type: flaky\n    mode: ${mode}`)).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ModelcarError)
+    expect((err as ModelcarError).code).toBe(code)
+    expect((err as ModelcarError).message).toContain('[flaky]')
+    expect(await fs.readFile(path.join(dir, 'out/index.json'), 'utf8')).toBe(before)
+    expect(await tree(path.join(dir, 'out'))).toEqual(blobs)
+    expect(good.digest).toBeDefined()
+  })
+
+  it('two sources that put a file at the same path are an error before any byte moves', async () => {
+    await fs.mkdir(path.join(dir, 'x'))
+    await fs.writeFile(path.join(dir, 'x/recipe.yaml'), 'x')
+    const r = await recipe('  - type: local\n    path: ./recipe.yaml\n  - type: local\n    path: ./x')
+    await expect(runRecipe(r)).rejects.toMatchObject({ code: 'PATH_COLLISION' })
+    await expect(fs.stat(path.join(dir, 'out'))).rejects.toThrow()
+  })
+})
