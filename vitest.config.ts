@@ -23,8 +23,6 @@ export default defineConfig({
           include: ['test/**/*.test.ts', 'tools/harness/**/*.test.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
-          // Real servers and podman are heavy on a 2-core machine: one file at a time.
-          fileParallelism: false,
         },
       },
     ],

@@ -20,12 +20,11 @@ export interface Command {
 const COMMANDS: Command[] = [runCommand, validateCommand, addCommand, inspectCommand, schemaCommand, initCommand]
 
 export function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.usage.length))
   return [
     'modelcar: package machine-learning models as OCI images, streaming.',
     '',
-    'Usage:',
-    ...COMMANDS.map((c) => `  modelcar ${c.usage.padEnd(width)}  ${c.summary}`),
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary}\n            modelcar ${c.usage}`),
     '',
     'Run `modelcar COMMAND --help` for its options. Exit codes: 0 done, 1 the run failed, 2 the input is wrong.',
   ].join('\n')
