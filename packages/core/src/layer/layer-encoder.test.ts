@@ -99,6 +99,42 @@ describe('encodeLayer', () => {
     }
   })
 
+  it('sizes of 8 GiB and more: GNU tar and Python read the header (base-256 and PAX size)', async () => {
+    const size = 8 * 1024 ** 3 + 1
+    const zeros = Buffer.alloc(1 << 20)
+    const huge: LayerFileEntry = {
+      name: 'models/huge.safetensors',
+      size,
+      async *read() {
+        for (let left = size; left > 0; left -= zeros.length) yield left >= zeros.length ? zeros : zeros.subarray(0, left)
+      },
+    }
+    // Only the first blocks are needed: the headers; the body is never produced in full.
+    const head: Buffer[] = []
+    let got = 0
+    for await (const c of encodeLayer([huge]).chunks) {
+      head.push(Buffer.from(c))
+      got += c.byteLength
+      if (got >= 8192) break
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'mc-tar-'))
+    try {
+      const file = join(dir, 'head.tar')
+      writeFileSync(file, Buffer.concat(head))
+      let listing = ''
+      try {
+        listing = execFileSync('tar', ['-tvf', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      } catch (err) {
+        listing = String((err as { stdout?: string }).stdout) // tar exits 2 at the cut; the listing came first
+      }
+      expect(listing).toMatch(new RegExp(`${size}\\s.*models/huge\\.safetensors`))
+      const py = execFileSync('python3', ['-c', 'import sys,tarfile; it=iter(tarfile.open(sys.argv[1], mode="r|")); next(it); m=next(it); print(m.name, m.size)', file], { encoding: 'utf8' })
+      expect(py).toContain(`models/huge.safetensors ${size}`)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('a failing reader fails the layer', async () => {
     const bad: LayerFileEntry = {
       name: 'models/bad',

@@ -123,6 +123,9 @@ export function encodeLayer(entries: LayerFileEntry[], opts: LayerEncoderOptions
       const cause = (await producing.then(() => undefined, (e: unknown) => e)) ?? err
       reject(cause)
       throw cause
+    } finally {
+      // Reached early when the consumer stops iterating: stop the producer and the file readers.
+      if (!pack.destroyed) pack.destroy()
     }
   }
   return { chunks: chunks(), result }
@@ -149,7 +152,9 @@ function writeEntry(pack: tar.Pack, header: TarHeader, body: AsyncIterable<Uint8
     if (!body) return
     ;(async () => {
       for await (const chunk of body) {
-        if (!entry.write(chunk)) await new Promise<void>((r) => entry.once('drain', () => r(undefined)))
+        // 'close' too: a consumer that stops early destroys the pack, and no drain ever comes.
+        if (!entry.write(chunk)) await new Promise<void>((r) => (entry.once('drain', () => r(undefined)), entry.once('close', () => r(undefined))))
+        if (entry.destroyed) throw new Error('layer encoding was stopped')
       }
       entry.end(undefined)
     })().catch((err) => {

@@ -3,7 +3,7 @@ import type { Plan, PlannedFile } from './plan.js'
 import { planLayers } from './plan-layers.js'
 
 function file(target: string, size: number, modelcard = false): PlannedFile {
-  return { target, source: 'test', modelcard, file: { path: target, size, open: async () => [] } }
+  return { target, source: 'test', modelcard, file: { path: target, size, open: async () => (async function* () {})() } }
 }
 
 function plan(files: PlannedFile[], over: Partial<Plan['layering']> = {}, baseLayers = 1): Plan {

@@ -8,6 +8,10 @@ export interface SchemaProblem {
   path: (string | number)[]
   /** Point at the key (unknown field) rather than the value. */
   atKey: boolean
+  /** An unknown field's likely intended name (`pth` → `path`). */
+  correction?: string
+  /** A required field is absent. */
+  missing?: boolean
   message: string
   hint?: string
 }
@@ -22,11 +26,11 @@ export function pointerToPath(pointer: string): (string | number)[] {
     .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s))
 }
 
-/** `['sources', 0, 'repo']` → `sources[0].repo`. */
+/** `['sources', 0, 'repo']` → `sources[0].repo`; the root is `the recipe`. */
 export function pathLabel(path: (string | number)[]): string {
   let out = ''
   for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg
-  return out || '(recipe)'
+  return out || 'the recipe'
 }
 
 type Shown = (path: (string | number)[], value: unknown) => string
@@ -38,7 +42,7 @@ export function showValue(value: unknown): string {
 }
 
 function typeName(v: unknown): string {
-  if (v === null) return 'null'
+  if (v === null || v === undefined) return 'nothing'
   if (Array.isArray(v)) return 'a list'
   if (typeof v === 'object') return 'a mapping'
   if (typeof v === 'string') return 'a string'
@@ -47,13 +51,24 @@ function typeName(v: unknown): string {
   return typeof v
 }
 
+/** What would be right: the field's description, examples and, when it has one, its pattern. */
 function expectation(schema: TSchema): string | undefined {
-  const ex = (schema as { examples?: unknown[] }).examples
-  const desc = (schema as { description?: string }).description
+  const { description, examples, pattern } = schema as { description?: string; examples?: unknown[]; pattern?: string }
   const parts: string[] = []
-  if (desc) parts.push(desc)
-  if (ex && ex.length) parts.push(`e.g. ${ex.map((e) => showValue(e)).join(', ')}`)
+  if (description) parts.push(description)
+  if (examples?.length) parts.push(`e.g. ${examples.map((e) => showValue(e)).join(', ')}`)
+  // A pattern is the only exact statement of a form; descriptions and examples can leave it open.
+  if (pattern) parts.push(`(must match \`${pattern}\`)`)
   return parts.length ? parts.join(' ') : undefined
+}
+
+/** `add \`path: ./model\``: the fix for a missing field, from the field's first example. */
+function addition(field: string, schema: TSchema): string | undefined {
+  const example = (schema as { examples?: unknown[] }).examples?.[0]
+  const description = (schema as { description?: string }).description
+  if (example === undefined) return expectation(schema)
+  const text = typeof example === 'string' ? example : JSON.stringify(example)
+  return `add \`${field}: ${text}\`${description ? `. ${description}` : ''}`
 }
 
 function literals(schema: TSchema): unknown[] | undefined {
@@ -98,70 +113,78 @@ const EXPECTED_TYPE: Partial<Record<ValueErrorType, string>> = {
   [ValueErrorType.Boolean]: 'a boolean',
   [ValueErrorType.Object]: 'a mapping',
   [ValueErrorType.Array]: 'a list',
+  [ValueErrorType.Null]: 'nothing',
 }
+
+const TOO_SMALL = new Set([ValueErrorType.IntegerMinimum, ValueErrorType.NumberMinimum, ValueErrorType.IntegerExclusiveMinimum, ValueErrorType.NumberExclusiveMinimum])
+const TOO_LARGE = new Set([ValueErrorType.IntegerMaximum, ValueErrorType.NumberMaximum, ValueErrorType.IntegerExclusiveMaximum, ValueErrorType.NumberExclusiveMaximum])
 
 export function describeSchemaErrors(errs: Iterable<ValueError>, show: Shown, prefix: (string | number)[] = []): SchemaProblem[] {
   const out: SchemaProblem[] = []
   const seen = new Set<string>()
   for (const e of errs) {
     const path = [...prefix, ...pointerToPath(e.path)]
-    const key = `${path.join('/')}`
     // One message per place: the first is the most specific TypeBox gives.
-    if (seen.has(key)) continue
-    seen.add(key)
-    const where = pathLabel(path)
-    const last = path[path.length - 1]
-    switch (e.type) {
-      case ValueErrorType.ObjectAdditionalProperties: {
-        const allowed = Object.keys((e.schema as { properties?: object }).properties ?? {})
-        const guess = closest(String(last), allowed)
-        out.push({
-          path,
-          atKey: true,
-          message: `unknown field \`${String(last)}\` in ${pathLabel(path.slice(0, -1))}${guess ? ` (did you mean \`${guess}\`?)` : ''}`,
-          hint: `allowed: ${allowed.join(', ')}`,
-        })
-        break
-      }
-      case ValueErrorType.ObjectRequiredProperty:
-        out.push({ path, atKey: false, message: `${pathLabel(path.slice(0, -1))} is missing the required field \`${String(last)}\``, hint: expectation(e.schema) })
-        break
-      case ValueErrorType.Union: {
-        const lits = literals(e.schema)
-        out.push({
-          path,
-          atKey: false,
-          message: lits ? `${where}: ${show(path, e.value)} is not one of ${lits.map((l) => `\`${String(l)}\``).join(', ')}` : `${where}: ${show(path, e.value)} is not valid here`,
-          hint: expectation(e.schema),
-        })
-        break
-      }
-      case ValueErrorType.Literal:
-        out.push({ path, atKey: false, message: `${where}: ${show(path, e.value)} must be \`${String((e.schema as { const?: unknown }).const)}\``, hint: expectation(e.schema) })
-        break
-      case ValueErrorType.StringPattern:
-      case ValueErrorType.StringFormat:
-        out.push({ path, atKey: false, message: `${where}: ${show(path, e.value)} is not in the expected form`, hint: expectation(e.schema) })
-        break
-      case ValueErrorType.ArrayMinItems:
-        out.push({ path, atKey: false, message: `${where} needs at least ${(e.schema as { minItems?: number }).minItems} entr${(e.schema as { minItems?: number }).minItems === 1 ? 'y' : 'ies'}`, hint: expectation(e.schema) })
-        break
-      case ValueErrorType.ArrayUniqueItems:
-        out.push({ path, atKey: false, message: `${where} lists the same value twice`, hint: expectation(e.schema) })
-        break
-      case ValueErrorType.String:
-      case ValueErrorType.Number:
-      case ValueErrorType.Integer:
-      case ValueErrorType.Boolean:
-      case ValueErrorType.Object:
-      case ValueErrorType.Array: {
-        const want = EXPECTED_TYPE[e.type] ?? 'another type'
-        out.push({ path, atKey: false, message: `${where}: expected ${want}, got ${typeName(e.value)} ${show(path, e.value)}`, hint: expectation(e.schema) })
-        break
-      }
-      default:
-        out.push({ path, atKey: false, message: `${where}: ${show(path, e.value)}: ${e.message.toLowerCase()}`, hint: expectation(e.schema) })
+    if (seen.has(path.join('/'))) continue
+    seen.add(path.join('/'))
+    out.push(...describeOne(e, path, show))
+  }
+  // A misspelt field also makes the right one missing: `pth` (did you mean `path`?) is one problem,
+  // so the "missing `path`" it causes is not reported beside it.
+  const misspelt = new Set(out.flatMap((p) => (p.correction ? [[...p.path.slice(0, -1), p.correction].join('/')] : [])))
+  return out.filter((p) => !(p.missing && misspelt.has(p.path.join('/'))))
+}
+
+function describeOne(e: ValueError, path: (string | number)[], show: Shown): SchemaProblem[] {
+  const where = pathLabel(path)
+  const last = path[path.length - 1]
+  const shown = () => show(path, e.value)
+  const hint = expectation(e.schema)
+  switch (e.type) {
+    case ValueErrorType.ObjectAdditionalProperties: {
+      const allowed = Object.keys((e.schema as { properties?: object }).properties ?? {})
+      const guess = closest(String(last), allowed)
+      return [{
+        path,
+        atKey: true,
+        correction: guess,
+        message: `unknown field \`${String(last)}\` in ${pathLabel(path.slice(0, -1))}${guess ? ` (did you mean \`${guess}\`?)` : ''}`,
+        hint: `allowed: ${allowed.join(', ')}`,
+      }]
+    }
+    case ValueErrorType.ObjectRequiredProperty:
+      return [{ path, atKey: false, missing: true, message: `${pathLabel(path.slice(0, -1))} is missing the required field \`${String(last)}\``, hint: addition(String(last), e.schema) }]
+    case ValueErrorType.Union: {
+      const lits = literals(e.schema)
+      if (lits) return [{ path, atKey: false, message: `${where}: ${shown()} is not one of ${lits.map((l) => `\`${String(l)}\``).join(', ')}`, hint }]
+      // `groupBelow: 1 MiBB` fails the string branch (its form) and the integer branch (its type);
+      // only the branch the value's type fits says what is wrong.
+      const fitting = e.errors.map((it) => it.First()).filter((first) => first && !(first.path === e.path && first.type in EXPECTED_TYPE))
+      if (fitting.length === 1) return describeOne(fitting[0]!, path, show).map((p) => ({ ...p, hint: [hint, p.hint].filter(Boolean).join(' ') || undefined }))
+      return [{ path, atKey: false, message: `${where}: ${shown()} is not valid here`, hint }]
+    }
+    case ValueErrorType.Literal:
+      return [{ path, atKey: false, message: `${where}: ${shown()} must be \`${String((e.schema as { const?: unknown }).const)}\``, hint }]
+    case ValueErrorType.StringPattern:
+    case ValueErrorType.StringFormat:
+      return [{ path, atKey: false, message: `${where}: ${shown()} is not in the expected form`, hint }]
+    case ValueErrorType.StringMinLength:
+      return [{ path, atKey: false, message: `${where} is empty`, hint }]
+    case ValueErrorType.StringMaxLength:
+      return [{ path, atKey: false, message: `${where} is longer than ${(e.schema as { maxLength?: number }).maxLength} characters`, hint }]
+    case ValueErrorType.ArrayMinItems: {
+      const min = (e.schema as { minItems?: number }).minItems
+      return [{ path, atKey: false, message: `${where} needs at least ${min} entr${min === 1 ? 'y' : 'ies'}`, hint }]
+    }
+    case ValueErrorType.ArrayUniqueItems:
+      return [{ path, atKey: false, message: `${where} lists the same value twice`, hint }]
+    default: {
+      const want = EXPECTED_TYPE[e.type]
+      if (want) return [{ path, atKey: false, message: `${where}: expected ${want}, got ${typeName(e.value)}${e.value == null ? '' : ` ${shown()}`}`, hint }]
+      const bounds = e.schema as { minimum?: number; maximum?: number; exclusiveMinimum?: number; exclusiveMaximum?: number }
+      if (TOO_SMALL.has(e.type)) return [{ path, atKey: false, message: `${where}: ${shown()} is too small: the minimum is ${bounds.minimum ?? `above ${bounds.exclusiveMinimum}`}`, hint }]
+      if (TOO_LARGE.has(e.type)) return [{ path, atKey: false, message: `${where}: ${shown()} is too large: the maximum is ${bounds.maximum ?? `below ${bounds.exclusiveMaximum}`}`, hint }]
+      return [{ path, atKey: false, message: `${where}: ${shown()}: ${e.message.toLowerCase()}`, hint }]
     }
   }
-  return out
 }
