@@ -1,6 +1,7 @@
 // The components the CLI knows by their short names.
 import { createCoreRegistry, type ComponentRegistry } from '@modelcar/core'
+import { hfSource } from '@modelcar/source-hf'
 
 export function officialRegistry(): ComponentRegistry {
-  return createCoreRegistry()
+  return createCoreRegistry().register(hfSource)
 }

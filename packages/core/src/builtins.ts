@@ -7,7 +7,7 @@ import { annotateTransform } from './transforms/annotate.js'
 import { layersTransform } from './transforms/layers.js'
 import { modelcardTransform } from './transforms/modelcard.js'
 
-export const coreComponents: Component[] = [localSource, modelcardTransform, annotateTransform, layersTransform, ociLayoutSink] as Component[]
+export const coreComponents: Component[] = [localSource, modelcardTransform, annotateTransform, layersTransform, ociLayoutSink]
 
 export function createCoreRegistry(): ComponentRegistry {
   return new ComponentRegistry(coreComponents)

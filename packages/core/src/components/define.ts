@@ -15,16 +15,12 @@ export interface SourceInstance {
   list(): AsyncIterable<ModelFile>
   /** Manifest annotations the source contributes (provenance), known once `list()` finished. */
   annotations?(): Record<string, string>
+  /** The path (as listed) of the file that is this model's card, if the source knows one. A `modelcard` transform overrides it. */
+  modelcard?(): string | undefined
 }
 
 export interface TransformInstance {
   apply(plan: Plan): Plan | Promise<Plan>
-}
-
-export interface CommitRequest {
-  image: EditedImage
-  /** Tag the sink writes, as its config says. */
-  dryRun?: false
 }
 
 export interface CommitResult {
@@ -67,7 +63,9 @@ interface ComponentBase<K extends ComponentKind, S extends TObject, I> {
 export type SourceComponent<S extends TObject = TObject> = ComponentBase<'source', S, SourceInstance>
 export type TransformComponent<S extends TObject = TObject> = ComponentBase<'transform', S, TransformInstance>
 export type SinkComponent<S extends TObject = TObject> = ComponentBase<'sink', S, SinkInstance>
-export type Component = SourceComponent | TransformComponent | SinkComponent
+// `any` config: a registry holds components of every schema; each validates its own config.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Component = SourceComponent<any> | TransformComponent<any> | SinkComponent<any>
 
 type Definition<C extends { kind: ComponentKind }> = Omit<C, 'kind'>
 

@@ -174,6 +174,9 @@ async function makePlan(recipe: Recipe, base: BaseImage, sources: { entry: Compo
         files.push(planned)
       }
       Object.assign(annotations, instance.annotations?.() ?? {})
+      const card = instance.modelcard?.()
+      const planned = card === undefined ? undefined : byTarget.get(safeModelPath(card))
+      if (planned && !files.some((f) => f.modelcard)) planned.modelcard = true
     })
   }
   return {

@@ -1,7 +1,8 @@
 // `${VAR}` and `${VAR:-default}` in recipe strings, expanded from the environment. `$${` is a
-// literal `${`.
+// literal `${`. Anything else after `${`, an unclosed `${NAME` included, is a mistake to report,
+// not text to keep.
 
-const REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}/g
+const REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}|\$\{[^}]*$/g
 
 export interface Expansion {
   value: string

@@ -12,6 +12,7 @@ import type { Compression } from '../layer/layer-encoder.js'
 import { expandEnv } from './expand-env.js'
 import { API_VERSION, RecipeSchema } from './recipe-schema.js'
 import { closest, describeSchemaErrors, pathLabel, showValue } from './schema-errors.js'
+import { describeYamlErrors } from './yaml-errors.js'
 
 export type BaseRef =
   | { kind: 'scratch' }
@@ -73,39 +74,40 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
     return { file, line, col }
   }
 
-  for (const e of doc.errors) diags.push({ location: at(e.pos[0]), message: `YAML: ${e.message.split('\n')[0]}`, hint: 'check indentation and quoting' })
+  for (const p of describeYamlErrors(doc.errors, doc, text, lines)) diags.push({ location: at(p.offset), message: p.message, hint: p.hint })
   if (diags.length) throw errors.recipeInvalid(file, diags)
   if (!isMap(doc.contents)) {
-    throw errors.recipeInvalid(file, [{ location: at(0), message: 'a recipe is a mapping of fields', hint: `start with \`apiVersion: ${API_VERSION}\`; \`modelcar init\` writes a starter recipe` }])
+    const got = isSeq(doc.contents) ? 'a list' : doc.contents === null ? 'nothing' : `the value ${showValue(doc.toJS())}`
+    throw errors.recipeInvalid(file, [{ location: at(doc.contents?.range?.[0] ?? 0), message: `a recipe is a mapping of fields, but this file holds ${got}`, hint: `start with \`apiVersion: ${API_VERSION}\`, then \`sources:\` and \`sinks:\`; \`modelcar init\` writes a starter recipe` }])
   }
 
   // ${VAR} expansion, scalar by scalar, so errors point at the scalar.
   const expanded = new Set<string>()
+  // Values already reported as a bad reference: the schema's complaint about what the expansion
+  // left (an empty path, a tag with `${`) would be a second message for the same mistake.
+  const envFailed = new Set<string>()
   visit(doc, {
     Scalar(_key, node, ancestry) {
       if (typeof node.value !== 'string' || !node.value.includes('$')) return
       const x = expandEnv(node.value, env)
       const loc = node.range ? at(node.range[0]) : undefined
       for (const name of x.missing) diags.push({ location: loc, message: `environment variable \`${name}\` is not set`, hint: `set it, or give a default: \`\${${name}:-value}\`` })
-      for (const bad of x.malformed) diags.push({ location: loc, message: `\`${bad}\` is not a variable reference`, hint: 'write `${NAME}` or `${NAME:-default}`; `$${` is a literal `${`' })
-      if (x.expanded) expanded.add(jsonPathOf(ancestry, node).join('/'))
+      for (const bad of x.malformed) diags.push({ location: loc, message: `\`${bad}\` is not a variable reference`, hint: 'write `${NAME}` or `${NAME:-default}` (a name is letters, digits and `_`, not starting with a digit); `$${` is a literal `${`' })
+      const p = jsonPathOf(ancestry, node).join('/')
+      if (x.expanded) expanded.add(p)
+      if (x.missing.length || x.malformed.length) envFailed.add(p)
       node.value = x.value
     },
   })
 
-  const overridden = new Set<string>()
-  for (const o of opts.overrides ?? []) {
-    const eq = o.indexOf('=')
-    if (eq <= 0) throw errors.argumentInvalid(`\`--set ${o}\` is not key=value`, 'e.g. `--set image.compression=gzip` or `--set sources.0.revision=v1.0`')
-    const keyPath = o.slice(0, eq).split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s))
-    const raw = o.slice(eq + 1)
-    const parsed = parseDocument(raw).toJS() as unknown
-    doc.setIn(keyPath, doc.createNode(parsed ?? raw))
-    overridden.add(keyPath.join('/'))
-  }
+  const overridden = (opts.overrides ?? []).map((o) => applyOverride(doc, o))
+  /** The `--set` key a value comes from, when it does. */
+  const overrideOf = (p: (string | number)[]) => overridden.findLast((k) => k.every((seg, i) => String(seg) === String(p[i])))
 
   const locate = (p: (string | number)[], atKey = false): SourceLocation | undefined => {
-    const off = offsetOf(doc, p, atKey)
+    // A value from --set is not in the file: point at the key it replaced, or nowhere.
+    const set = overrideOf(p)
+    const off = set ? keyOffsetOf(doc, set) : offsetOf(doc, p, atKey)
     return off === undefined ? undefined : at(off)
   }
   const show = (p: (string | number)[], value: unknown): string => {
@@ -114,13 +116,20 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
     if (isSecretPath(p)) return '(secret)'
     return showValue(value)
   }
-  const note = (p: (string | number)[]) => (overridden.has(p.join('/')) ? ' (from --set)' : '')
+  const note = (p: (string | number)[]) => {
+    const set = overrideOf(p)
+    return set ? ` (from \`--set ${set.join('.')}\`)` : ''
+  }
+  const reported = (p: (string | number)[]) => envFailed.has(p.join('/'))
 
   const value = doc.toJS() as Record<string, unknown>
   const top = Value.Default(RecipeSchema, structuredClone(value)) as Record<string, unknown>
   for (const prob of describeSchemaErrors(Value.Errors(RecipeSchema, top), show)) {
-    // Component entries are checked below against their own schema.
-    if (prob.path.length >= 3 && String(prob.path[0]) in KIND_OF_LIST) continue
+    // Component entries are checked below against their own schema, and `base` by parseBaseRef,
+    // whose message says more than a pattern mismatch.
+    if (prob.path.length >= 2 && String(prob.path[0]) in KIND_OF_LIST) continue
+    if (prob.path[0] === 'base' && typeof top.base === 'string') continue
+    if (reported(prob.path)) continue
     diags.push({ location: locate(prob.path, prob.atKey), message: prob.message + note(prob.path), hint: prob.hint })
   }
 
@@ -133,12 +142,16 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
     for (const [i, raw] of list.entries()) {
       const here = [listName, i]
       if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-        diags.push({ location: locate(here), message: `${pathLabel(here)}: expected a mapping with a \`type\``, hint: `e.g. \`- type: ${kind === 'source' ? 'local' : kind === 'sink' ? 'oci-layout' : 'annotate'}\`` })
+        const got = raw === null || raw === undefined ? 'nothing' : `${Array.isArray(raw) ? 'a list' : `a ${typeof raw}`} ${show(here, raw)}`
+        const example = opts.registry.list(kind)[0]?.type ?? 'NAME'
+        diags.push({ location: locate(here), message: `${pathLabel(here)}: expected a mapping with a \`type\`, got ${got}${note(here)}`, hint: `e.g. \`- type: ${example}\` with the ${kind}'s fields below it; ${officialHint(opts.registry, kind)}` })
         continue
       }
       const { type, ...config } = raw as Record<string, unknown>
       if (typeof type !== 'string' || !type) {
-        diags.push({ location: locate(here), message: `${pathLabel(here)} has no \`type\``, hint: officialHint(opts.registry, kind) })
+        const where = type === undefined ? locate(here) : locate([...here, 'type'])
+        const what = type === undefined ? `${pathLabel(here)} has no \`type\`` : `${pathLabel(here)}.type: expected a component name, got ${show([...here, 'type'], type)}`
+        diags.push({ location: where, message: what + note(here), hint: `add \`type:\`; ${officialHint(opts.registry, kind)}` })
         continue
       }
       const component = opts.registry.get(kind, type) ?? (await opts.resolve?.(kind, type, dir))
@@ -154,14 +167,14 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
       const withDefaults = Value.Default(component.schema, structuredClone(config)) as Record<string, unknown>
       const secretShow = (p: (string | number)[], v: unknown) => (isSecretField(component, p.slice(2)) ? '(secret)' : show(p, v))
       const probs = describeSchemaErrors(Value.Errors(component.schema, withDefaults), secretShow, here)
-      for (const prob of probs) diags.push({ location: locate(prob.path, prob.atKey), message: `[${type}] ${prob.message}${note(prob.path)}`, hint: prob.hint })
+      for (const prob of probs.filter((pr) => !reported(pr.path))) diags.push({ location: locate(prob.path, prob.atKey), message: `[${type}] ${prob.message}${note(prob.path)}`, hint: prob.hint })
       if (probs.length === 0) lists[listName].push({ kind, type, component, config: withDefaults, location: locate(here) })
     }
   }
 
   const baseText = typeof top.base === 'string' ? top.base : 'scratch'
   const base = parseBaseRef(baseText, dir)
-  if (!base) diags.push({ location: locate(['base']), message: `base ${showValue(baseText)} is not a base image reference`, hint: 'write `scratch`, `oci-layout:PATH[:TAG]` or `registry:HOST/REPO[:TAG]`' })
+  if (!base && !reported(['base'])) diags.push({ location: locate(['base']), message: `base ${show(['base'], baseText)} is not a base image reference${note(['base'])}`, hint: baseHint(baseText) })
   if (value.platforms !== undefined && base && base.kind !== 'scratch') {
     diags.push({ location: locate(['platforms'], true), message: '`platforms` applies only to `base: scratch`', hint: 'a base image brings its own platforms; remove `platforms`' })
   }
@@ -211,6 +224,14 @@ export function pluginPackageName(kind: ComponentKind, type: string): string {
   return type.startsWith('@') || type.includes('/') || type.startsWith('modelcar-') ? type : `modelcar-${kind}-${type}`
 }
 
+function baseHint(text: string): string {
+  const forms = 'write `scratch`, `oci-layout:PATH[:TAG]` or `registry:HOST/REPO[:TAG|@sha256:…]`'
+  // Other tools' transport names (skopeo's `docker://`, `oci:`) are the likeliest slip.
+  const m = /^(docker:\/\/|oci:|oci-archive:)(.+)$/.exec(text)
+  if (!m) return forms
+  return `${forms}; for \`${text}\` that is \`${m[1] === 'docker://' ? 'registry:' : 'oci-layout:'}${m[2]}\``
+}
+
 function officialHint(registry: ComponentRegistry, kind: ComponentKind): string {
   return `${kind}s available: ${registry.list(kind).map((c) => `\`${c.type}\``).join(', ')}`
 }
@@ -240,6 +261,63 @@ function jsonPathOf(ancestry: readonly unknown[], node: unknown): (string | numb
     else if (isPair(cur) && next === cur.value) out.push(String(isScalar(cur.key) ? cur.key.value : cur.key))
   }
   return out
+}
+
+/**
+ * Applies one `--set key.path=value` to the document and returns the key path. A path through a
+ * scalar, or past the end of a list, is a wrong argument, not a reason to build a gappy list.
+ */
+function applyOverride(doc: Document, arg: string): (string | number)[] {
+  const eq = arg.indexOf('=')
+  const usage = 'e.g. `--set image.compression=gzip` or `--set sources.0.path=./other`'
+  if (eq <= 0) throw errors.argumentInvalid(`\`--set ${arg}\` is not key=value`, usage)
+  const key = arg.slice(0, eq)
+  const keyPath = key.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s))
+  let node: unknown = doc.contents
+  for (const [i, seg] of keyPath.entries()) {
+    const label = keyPath.slice(0, i).join('.') || 'the recipe'
+    if (isScalar(node) && node.value === null) {
+      // `image:` with nothing after it: the override fills it in.
+      node = doc.createNode(typeof seg === 'number' ? [] : {})
+      doc.setIn(keyPath.slice(0, i), node)
+    }
+    if (node === undefined) {
+      if (typeof seg === 'number' && seg !== 0) throw errors.argumentInvalid(`\`--set ${key}\`: \`${label}\` does not exist, so it has no entry ${seg}`, usage)
+    } else if (isSeq(node)) {
+      if (typeof seg !== 'number') throw errors.argumentInvalid(`\`--set ${key}\`: \`${label}\` is a list; select an entry by its number, e.g. \`${label}.0\``, usage)
+      const n = node.items.length
+      if (seg > n) throw errors.argumentInvalid(`\`--set ${key}\`: \`${label}\` has ${n} entr${n === 1 ? 'y' : 'ies'}, numbered from 0`, `change one with \`${label}.${n - 1}\`${n > 1 ? ' or a lower number' : ''}, or add one with \`${label}.${n}\``)
+      node = node.items[seg]
+    } else if (isMap(node)) {
+      node = node.get(seg, true)
+    } else {
+      throw errors.argumentInvalid(`\`--set ${key}\`: \`${label}\` is a single value, not a mapping or list`, usage)
+    }
+  }
+  const raw = arg.slice(eq + 1)
+  // The value is YAML (`--set platforms=[linux/amd64]`); text that is not valid YAML is a string.
+  const parsed = parseDocument(raw)
+  const value = parsed.errors.length ? raw : (parsed.toJS() as unknown)
+  doc.setIn(keyPath, doc.createNode(value ?? raw))
+  return keyPath
+}
+
+/** Offset of the key at exactly `p`, when the file has it. */
+function keyOffsetOf(doc: Document, p: (string | number)[]): number | undefined {
+  let node: unknown = doc.contents
+  let offset: number | undefined
+  for (const seg of p) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(seg))
+      offset = (pair?.key as Node | undefined)?.range?.[0]
+      node = pair?.value
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg]
+      offset = (node as Node | undefined)?.range?.[0]
+    } else return undefined
+    if (offset === undefined) return undefined
+  }
+  return offset
 }
 
 function offsetOf(doc: Document, p: (string | number)[], atKey: boolean): number | undefined {

@@ -17,7 +17,7 @@ export const ComponentEntrySchema = Type.Object(
 export const ImageSchema = Type.Object(
   {
     prefix: Type.Optional(Type.String({
-      description: 'Folder in the image the model goes to (KServe expects `/models`).',
+      description: 'Absolute folder in the image the model goes to, starting with `/` (KServe expects `/models`).',
       default: '/models',
       examples: ['/models'],
       pattern: '^/',
@@ -33,24 +33,28 @@ export const ImageSchema = Type.Object(
 
 export const RecipeSchema = Type.Object(
   {
-    apiVersion: Type.Literal(API_VERSION, { description: 'Recipe format version.', examples: [API_VERSION] }),
+    apiVersion: Type.Literal(API_VERSION, { description: `Recipe format version; this modelcar reads \`${API_VERSION}\`.`, examples: [API_VERSION] }),
     base: Type.Optional(Type.String({
       description: 'The image the model goes on top of: `scratch`, `oci-layout:PATH[:TAG]`, or `registry:HOST/REPO[:TAG|@sha256:…]`.',
       default: 'scratch',
       examples: ['oci-layout:./download:latest', 'scratch', 'registry:quay.io/org/busybox:1.36'],
       pattern: '^(scratch|oci-layout:.+|registry:.+)$',
     })),
-    platforms: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$', examples: ['linux/amd64'] }), {
+    platforms: Type.Optional(Type.Array(Type.String({
+      description: 'OS/architecture[/variant], as in image indexes.',
+      pattern: '^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$',
+      examples: ['linux/amd64', 'linux/arm64/v8'],
+    }), {
       description: 'Platforms of a `scratch` image (a base image brings its own).',
       default: ['linux/amd64'],
       examples: [['linux/amd64', 'linux/arm64']],
       minItems: 1,
       uniqueItems: true,
     })),
-    sources: Type.Array(ComponentEntrySchema, { description: 'Where model files come from.', minItems: 1 }),
+    sources: Type.Array(ComponentEntrySchema, { description: 'Where model files come from.', minItems: 1, examples: [[{ type: 'local', path: './model' }]] }),
     transforms: Type.Optional(Type.Array(ComponentEntrySchema, { description: 'Steps that shape the plan: model card, annotations, layering.', default: [] })),
     image: Type.Optional(ImageSchema),
-    sinks: Type.Array(ComponentEntrySchema, { description: 'Where the image goes.', minItems: 1 }),
+    sinks: Type.Array(ComponentEntrySchema, { description: 'Where the image goes.', minItems: 1, examples: [[{ type: 'oci-layout', path: './out' }]] }),
   },
   { additionalProperties: false },
 )

@@ -1,0 +1,30 @@
+// Where a Hugging Face token comes from when the recipe gives none: HF_TOKEN, then
+// HUGGING_FACE_HUB_TOKEN, then the token file the `hf` CLI writes (under HF_HOME, by default
+// $XDG_CACHE_HOME/huggingface or ~/.cache/huggingface).
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+export interface FoundToken {
+  token: string
+  /** For messages: `HF_TOKEN`, `the token file ~/.cache/huggingface/token`, `the recipe`. */
+  from: string
+}
+
+export function tokenFilePath(env: Readonly<Record<string, string | undefined>>): string {
+  if (env.HF_TOKEN_PATH) return env.HF_TOKEN_PATH
+  const home = env.HF_HOME ?? path.join(env.XDG_CACHE_HOME ?? path.join(env.HOME ?? os.homedir(), '.cache'), 'huggingface')
+  return path.join(home, 'token')
+}
+
+export async function findToken(configured: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<FoundToken | undefined> {
+  if (configured) return { token: configured.trim(), from: 'the recipe' }
+  for (const name of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN']) {
+    const v = env[name]?.trim()
+    if (v) return { token: v, from: name }
+  }
+  const file = tokenFilePath(env)
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined)
+  const token = text?.trim()
+  return token ? { token, from: `the token file ${file}` } : undefined
+}
