@@ -97,9 +97,14 @@ describe('messages', () => {
     expect(q).toMatchObject({ at: '1:1', message: 'the recipe is missing the required field `apiVersion`', hint: expect.stringMatching(/^add `apiVersion: modelcar\/v1`/) })
   })
 
+  it('an empty value is located at its key', async () => {
+    const [p] = await problems(VALID.replace('sinks:', 'transforms:\nsinks:'))
+    expect(p).toMatchObject({ at: '5:1', message: 'transforms: expected a list, got nothing' })
+  })
+
   it('a number out of range names the bound', async () => {
     const [p] = await problems(VALID.replace('sinks:', 'transforms:\n  - type: layers\n    maxLayers: 1\nsinks:'))
-    expect(p).toMatchObject({ at: '7:16', message: '[layers] transforms[0].maxLayers: `1` is too small: the minimum is 2' })
+    expect(p).toMatchObject({ at: '7:16', message: '[layers] transforms[0].maxLayers: `1` is too small: it must be at least 2' })
   })
 
   it('a value for a union is judged by the branch of its type', async () => {

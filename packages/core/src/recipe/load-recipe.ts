@@ -53,6 +53,8 @@ export interface LoadRecipeOptions {
 }
 
 const KIND_OF_LIST = { sources: 'source', transforms: 'transform', sinks: 'sink' } as const
+/** Built-ins every registry has, for examples in hints. */
+const EXAMPLE_TYPE = { source: 'local', transform: 'modelcard', sink: 'oci-layout' } as const
 
 export async function loadRecipe(file: string, opts: LoadRecipeOptions): Promise<Recipe> {
   let text: string
@@ -143,8 +145,7 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
       const here = [listName, i]
       if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
         const got = raw === null || raw === undefined ? 'nothing' : `${Array.isArray(raw) ? 'a list' : `a ${typeof raw}`} ${show(here, raw)}`
-        const example = opts.registry.list(kind)[0]?.type ?? 'NAME'
-        diags.push({ location: locate(here), message: `${pathLabel(here)}: expected a mapping with a \`type\`, got ${got}${note(here)}`, hint: `e.g. \`- type: ${example}\` with the ${kind}'s fields below it; ${officialHint(opts.registry, kind)}` })
+        diags.push({ location: locate(here), message: `${pathLabel(here)}: expected a mapping with a \`type\`, got ${got}${note(here)}`, hint: `e.g. \`- type: ${EXAMPLE_TYPE[kind]}\` with the ${kind}'s fields below it; ${officialHint(opts.registry, kind)}` })
         continue
       }
       const { type, ...config } = raw as Record<string, unknown>

@@ -127,7 +127,7 @@ export function describeSchemaErrors(errs: Iterable<ValueError>, show: Shown, pr
     // One message per place: the first is the most specific TypeBox gives.
     if (seen.has(path.join('/'))) continue
     seen.add(path.join('/'))
-    out.push(...describeOne(e, path, show))
+    out.push(describeOne(e, path, show))
   }
   // A misspelt field also makes the right one missing: `pth` (did you mean `path`?) is one problem,
   // so the "missing `path`" it causes is not reported beside it.
@@ -135,7 +135,7 @@ export function describeSchemaErrors(errs: Iterable<ValueError>, show: Shown, pr
   return out.filter((p) => !(p.missing && misspelt.has(p.path.join('/'))))
 }
 
-function describeOne(e: ValueError, path: (string | number)[], show: Shown): SchemaProblem[] {
+function describeOne(e: ValueError, path: (string | number)[], show: Shown): SchemaProblem {
   const where = pathLabel(path)
   const last = path[path.length - 1]
   const shown = () => show(path, e.value)
@@ -144,47 +144,53 @@ function describeOne(e: ValueError, path: (string | number)[], show: Shown): Sch
     case ValueErrorType.ObjectAdditionalProperties: {
       const allowed = Object.keys((e.schema as { properties?: object }).properties ?? {})
       const guess = closest(String(last), allowed)
-      return [{
+      return {
         path,
         atKey: true,
         correction: guess,
         message: `unknown field \`${String(last)}\` in ${pathLabel(path.slice(0, -1))}${guess ? ` (did you mean \`${guess}\`?)` : ''}`,
         hint: `allowed: ${allowed.join(', ')}`,
-      }]
+      }
     }
     case ValueErrorType.ObjectRequiredProperty:
-      return [{ path, atKey: false, missing: true, message: `${pathLabel(path.slice(0, -1))} is missing the required field \`${String(last)}\``, hint: addition(String(last), e.schema) }]
+      return { path, atKey: false, missing: true, message: `${pathLabel(path.slice(0, -1))} is missing the required field \`${String(last)}\``, hint: addition(String(last), e.schema) }
     case ValueErrorType.Union: {
       const lits = literals(e.schema)
-      if (lits) return [{ path, atKey: false, message: `${where}: ${shown()} is not one of ${lits.map((l) => `\`${String(l)}\``).join(', ')}`, hint }]
+      if (lits) return { path, atKey: false, message: `${where}: ${shown()} is not one of ${lits.map((l) => `\`${String(l)}\``).join(', ')}`, hint }
       // `groupBelow: 1 MiBB` fails the string branch (its form) and the integer branch (its type);
       // only the branch the value's type fits says what is wrong.
       const fitting = e.errors.map((it) => it.First()).filter((first) => first && !(first.path === e.path && first.type in EXPECTED_TYPE))
-      if (fitting.length === 1) return describeOne(fitting[0]!, path, show).map((p) => ({ ...p, hint: [hint, p.hint].filter(Boolean).join(' ') || undefined }))
-      return [{ path, atKey: false, message: `${where}: ${shown()} is not valid here`, hint }]
+      if (fitting.length === 1) {
+        const inner = describeOne(fitting[0]!, path, show)
+        return { ...inner, hint: [hint, inner.hint].filter(Boolean).join(' ') || undefined }
+      }
+      return { path, atKey: false, message: `${where}: ${shown()} is not valid here`, hint }
     }
     case ValueErrorType.Literal:
-      return [{ path, atKey: false, message: `${where}: ${shown()} must be \`${String((e.schema as { const?: unknown }).const)}\``, hint }]
+      return { path, atKey: false, message: `${where}: ${shown()} must be \`${String((e.schema as { const?: unknown }).const)}\``, hint }
     case ValueErrorType.StringPattern:
     case ValueErrorType.StringFormat:
-      return [{ path, atKey: false, message: `${where}: ${shown()} is not in the expected form`, hint }]
-    case ValueErrorType.StringMinLength:
-      return [{ path, atKey: false, message: `${where} is empty`, hint }]
+      return { path, atKey: false, message: `${where}: ${shown()} is not in the expected form`, hint }
+    case ValueErrorType.StringMinLength: {
+      const min = (e.schema as { minLength?: number }).minLength
+      return { path, atKey: false, message: min === 1 ? `${where} is empty` : `${where}: ${shown()} is shorter than ${min} characters`, hint }
+    }
     case ValueErrorType.StringMaxLength:
-      return [{ path, atKey: false, message: `${where} is longer than ${(e.schema as { maxLength?: number }).maxLength} characters`, hint }]
+      return { path, atKey: false, message: `${where} is longer than ${(e.schema as { maxLength?: number }).maxLength} characters`, hint }
     case ValueErrorType.ArrayMinItems: {
       const min = (e.schema as { minItems?: number }).minItems
-      return [{ path, atKey: false, message: `${where} needs at least ${min} entr${min === 1 ? 'y' : 'ies'}`, hint }]
+      return { path, atKey: false, message: `${where} needs at least ${min} entr${min === 1 ? 'y' : 'ies'}`, hint }
     }
     case ValueErrorType.ArrayUniqueItems:
-      return [{ path, atKey: false, message: `${where} lists the same value twice`, hint }]
+      return { path, atKey: false, message: `${where} lists the same value twice`, hint }
     default: {
       const want = EXPECTED_TYPE[e.type]
-      if (want) return [{ path, atKey: false, message: `${where}: expected ${want}, got ${typeName(e.value)}${e.value == null ? '' : ` ${shown()}`}`, hint }]
+      // An empty value (`transforms:`) has no place of its own: point at its key.
+      if (want) return { path, atKey: e.value == null, message: `${where}: expected ${want}, got ${typeName(e.value)}${e.value == null ? '' : ` ${shown()}`}`, hint }
       const bounds = e.schema as { minimum?: number; maximum?: number; exclusiveMinimum?: number; exclusiveMaximum?: number }
-      if (TOO_SMALL.has(e.type)) return [{ path, atKey: false, message: `${where}: ${shown()} is too small: the minimum is ${bounds.minimum ?? `above ${bounds.exclusiveMinimum}`}`, hint }]
-      if (TOO_LARGE.has(e.type)) return [{ path, atKey: false, message: `${where}: ${shown()} is too large: the maximum is ${bounds.maximum ?? `below ${bounds.exclusiveMaximum}`}`, hint }]
-      return [{ path, atKey: false, message: `${where}: ${shown()}: ${e.message.toLowerCase()}`, hint }]
+      if (TOO_SMALL.has(e.type)) return { path, atKey: false, message: `${where}: ${shown()} is too small: it must be ${bounds.minimum !== undefined ? `at least ${bounds.minimum}` : `above ${bounds.exclusiveMinimum}`}`, hint }
+      if (TOO_LARGE.has(e.type)) return { path, atKey: false, message: `${where}: ${shown()} is too large: it must be ${bounds.maximum !== undefined ? `at most ${bounds.maximum}` : `below ${bounds.exclusiveMaximum}`}`, hint }
+      return { path, atKey: false, message: `${where}: ${shown()}: ${e.message.toLowerCase()}`, hint }
     }
   }
 }

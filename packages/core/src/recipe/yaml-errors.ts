@@ -35,7 +35,7 @@ function describe(e: YAMLError, doc: Document, text: string, lines: LineCounter)
   if (e.code === 'MISSING_CHAR' && /closing/.test(e.message)) {
     const quote = /closing (["'])/.exec(e.message)?.[1] ?? '"'
     const open = unclosedQuoteStart(doc, offset)
-    return { offset: open ?? offset, message: `YAML: the ${quote === '"' ? 'double' : 'single'}-quoted string that starts here is not closed`, hint: `end it with ${quote} on the same line` }
+    return { offset: open ?? offset, message: `YAML: the ${quote === '"' ? 'double' : 'single'}-quoted string that starts here is not closed`, hint: `end it with \`${quote}\`, usually on the same line` }
   }
   if (e.code === 'TAB_AS_INDENT') return { offset, message, hint: 'indent with spaces: YAML does not allow tabs' }
   if (e.code === 'MULTIPLE_DOCS') return { offset, message: 'YAML: the file holds more than one document', hint: 'a recipe is one YAML document: remove the `---` line' }
