@@ -221,7 +221,18 @@ export function splitLayoutRef(ref: string): { path: string; tag: string | undef
   return { path: ref, tag: undefined }
 }
 
+/** Official components that live in packages of their own (a CLI without them names what to install). */
+const OFFICIAL_PACKAGES: Readonly<Record<string, string>> = {
+  'source:hf': '@modelcar/source-hf',
+  'source:s3': '@modelcar/source-s3',
+  'sink:registry': '@modelcar/sink-registry',
+  'sink:oras': '@modelcar/sink-registry',
+  'sink:skopeo': '@modelcar/sink-registry',
+}
+
 export function pluginPackageName(kind: ComponentKind, type: string): string {
+  const official = OFFICIAL_PACKAGES[`${kind}:${type}`]
+  if (official) return official
   return type.startsWith('@') || type.includes('/') || type.startsWith('modelcar-') ? type : `modelcar-${kind}-${type}`
 }
 

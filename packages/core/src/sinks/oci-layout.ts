@@ -15,7 +15,7 @@ export const ociLayoutSinkSchema = Type.Object(
     path: Type.String({ description: 'The image layout folder, relative to the recipe. It may be the base layout: it is then changed in place.', examples: ['./out'], minLength: 1 }),
     tag: Type.Optional(
       Type.String({
-        description: 'Tag (`org.opencontainers.image.ref.name`) of the image in the layout.',
+        description: 'Tag (`org.opencontainers.image.ref.name`) of the image in the layout: letters, digits, `_`, `.` and `-`, up to 128, not starting with `.` or `-`.',
         default: 'latest',
         examples: ['latest', 'v1'],
         pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$',
