@@ -17,6 +17,7 @@ import { DEFAULT_MAX_LAYERS, type Plan, type PlannedFile, type PlannedLayer } fr
 import { planLayers } from '../plan/plan-layers.js'
 import type { BaseRef, ComponentEntry, Recipe } from '../recipe/load-recipe.js'
 import { mapBounded } from './bounded.js'
+import { coalesce } from './coalesce.js'
 import type { RunEvent } from './events.js'
 import { readModelFile } from './read-model-file.js'
 
@@ -230,7 +231,7 @@ async function writeLayer(
       writers.push({ type: s.entry.type, writer: await guard(s.entry.type, 'write', () => s.instance.openBlob({ mediaType: mediaTypeFor(layer.compression), verify: false })) })
     }
     const enc = encodeLayer(entries, { compression: layer.compression, mtime })
-    for await (const chunk of enc.chunks) {
+    for await (const chunk of coalesce(enc.chunks)) {
       if (signal.aborted) throw errors.aborted(signal.reason)
       await Promise.all(writers.map((w) => guard(w.type, 'write', () => w.writer.write(chunk))))
     }
