@@ -52,11 +52,18 @@ export const addCommand: Command = {
         compression: (opt.str(args, 'compression') ?? 'none') as Recipe['image']['compression'],
       })
       const view = new ProgressView(output)
+      // As `run` does: Ctrl-C or SIGTERM aborts the run, so the sink removes its temporary files.
+      const controller = new AbortController()
+      const stop = () => controller.abort(new Error('interrupted'))
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
       try {
-        const result = await runRecipe(recipe, { env, onEvent: view.on })
+        const result = await runRecipe(recipe, { env, onEvent: view.on, signal: controller.signal })
         output.print(result.digest!)
       } finally {
         view.finish()
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
       }
       return 0
     } catch (err) {

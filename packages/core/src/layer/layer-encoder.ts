@@ -153,7 +153,18 @@ function writeEntry(pack: tar.Pack, header: TarHeader, body: AsyncIterable<Uint8
     ;(async () => {
       for await (const chunk of body) {
         // 'close' too: a consumer that stops early destroys the pack, and no drain ever comes.
-        if (!entry.write(chunk)) await new Promise<void>((r) => (entry.once('drain', () => r(undefined)), entry.once('close', () => r(undefined))))
+        // Both listeners go when either fires: one left per wait would pile up over a large file.
+        if (!entry.write(chunk)) {
+          await new Promise<void>((r) => {
+            const done = (): void => {
+              entry.off('drain', done)
+              entry.off('close', done)
+              r()
+            }
+            entry.on('drain', done)
+            entry.on('close', done)
+          })
+        }
         if (entry.destroyed) throw new Error('layer encoding was stopped')
       }
       entry.end(undefined)
