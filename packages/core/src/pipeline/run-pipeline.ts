@@ -128,6 +128,8 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
     }
   } catch (err) {
     for (const s of prepared) await s.instance.abort?.().catch(() => {})
+    // Whatever a component said while being cancelled, the run was cancelled.
+    if (signal.aborted) throw errors.aborted(signal.reason)
     throw err
   }
 }
@@ -161,22 +163,23 @@ async function loadBase(recipe: Recipe, opts: RunOptions, ctx: ComponentContext)
 
 async function makePlan(recipe: Recipe, base: BaseImage, sources: { entry: ComponentEntry; instance: SourceInstance }[]): Promise<Plan> {
   const files: PlannedFile[] = []
-  const byTarget = new Map<string, PlannedFile>()
+  const byTarget = new Map<string, { planned: PlannedFile; index: number }>()
   const annotations: Record<string, string> = {}
-  for (const { entry, instance } of sources) {
+  const label = (i: number, type: string, origin?: string) => origin ?? `sources[${i}] (\`${type}\`)`
+  for (const [i, { entry, instance }] of sources.entries()) {
     await guard(entry.type, 'list', async () => {
       for await (const file of instance.list()) {
         const target = safeModelPath(file.path)
         if (!Number.isSafeInteger(file.size) || file.size < 0) throw errors.planInvalid(`\`${file.path}\` has no valid size (${String(file.size)})`)
         const other = byTarget.get(target)
-        if (other) throw errors.pathCollision(target, `\`${other.file.origin ?? other.source}\``, `\`${file.origin ?? entry.type}\``)
+        if (other) throw errors.pathCollision(target, label(other.index, other.planned.source, other.planned.file.origin), label(i, entry.type, file.origin))
         const planned: PlannedFile = { file, target, source: entry.type }
-        byTarget.set(target, planned)
+        byTarget.set(target, { planned, index: i })
         files.push(planned)
       }
       Object.assign(annotations, instance.annotations?.() ?? {})
       const card = instance.modelcard?.()
-      const planned = card === undefined ? undefined : byTarget.get(safeModelPath(card))
+      const planned = card === undefined ? undefined : byTarget.get(safeModelPath(card))?.planned
       if (planned && !files.some((f) => f.modelcard)) planned.modelcard = true
     })
   }

@@ -4,7 +4,6 @@
 import { createReadStream } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { Type } from '@sinclair/typebox'
 import { defineSource } from '../components/define.js'
 import type { ModelFile } from '../components/model-file.js'
@@ -70,7 +69,8 @@ function fileOf(abs: string, modelPath: string, st: { size: number; mode: number
     path: modelPath,
     size: st.size,
     mode: st.mode & 0o777,
-    origin: pathToFileURL(abs).href,
+    // No `origin`: a local path says nothing to the image's users and would make the manifest
+    // depend on where the model sat on this machine.
     async open(opts = {}) {
       return createReadStream(abs, { start: opts.start ?? 0, highWaterMark: READ_CHUNK, signal: opts.signal })
     },

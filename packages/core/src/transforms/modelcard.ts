@@ -3,7 +3,6 @@
 import { createReadStream } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { Type } from '@sinclair/typebox'
 import { defineTransform } from '../components/define.js'
 import { errors } from '../errors.js'
@@ -66,7 +65,6 @@ export const modelcardTransform = defineTransform({
           file: {
             path: target,
             size: st.size,
-            origin: pathToFileURL(local).href,
             open: async (opts = {}) => createReadStream(local, { start: opts.start ?? 0, signal: opts.signal }),
           },
         })
