@@ -778,21 +778,21 @@ export async function startHubEmulator(opts) {
   function listingKey(e) {
     return { dir: e.type === 'directory' ? 0 : 1, path: e.path }
   }
+  /** `main/a/b` → rev `main`, rest `a/b`; `refs/pr/1/a` keeps the three segments of a PR ref. */
+  function splitRevision(segs) {
+    if (segs[0] === 'refs' && segs.length >= 3 && (segs[1] === 'pr' || segs[1] === 'convert')) {
+      return { rev: `refs/${segs[1]}/${decodeSeg(/** @type {string} */ (segs[2]))}`, rest: segs.slice(3) }
+    }
+    return { rev: decodeSeg(segs[0] ?? ''), rest: segs.slice(1) }
+  }
+
   function cmpListing(a, b) {
     return a.dir - b.dir || Buffer.compare(Buffer.from(a.path), Buffer.from(b.path))
   }
 
   async function handleTree(req, res, url, ctx, segs) {
     // The client does not encode the revision here: "refs/pr/1" may arrive raw.
-    let rev
-    let rest
-    if (segs[0] === 'refs' && segs.length >= 3 && (segs[1] === 'pr' || segs[1] === 'convert')) {
-      rev = `refs/${segs[1]}/${decodeSeg(/** @type {string} */ (segs[2]))}`
-      rest = segs.slice(3)
-    } else {
-      rev = decodeSeg(segs[0] ?? '')
-      rest = segs.slice(1)
-    }
+    const { rev, rest } = splitRevision(segs)
     const dirPath = rest.filter((s) => s !== '').map(decodeSeg).join('/')
     const recursive = url.searchParams.get('recursive') === 'true' || url.searchParams.get('recursive') === '1'
     const expand = url.searchParams.get('expand') === 'true' || url.searchParams.get('expand') === '1'
@@ -1054,15 +1054,7 @@ export async function startHubEmulator(opts) {
 
   async function handleResolve(req, res, url, entry, ctx, mode, segs) {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'Method Not Allowed')
-    let rev
-    let rest
-    if (segs[0] === 'refs' && segs.length >= 3 && (segs[1] === 'pr' || segs[1] === 'convert')) {
-      rev = `refs/${segs[1]}/${decodeSeg(/** @type {string} */ (segs[2]))}`
-      rest = segs.slice(3)
-    } else {
-      rev = decodeSeg(segs[0] ?? '')
-      rest = segs.slice(1)
-    }
+    const { rev, rest } = splitRevision(segs)
     const path = rest.map(decodeSeg).join('/')
     const fault = takeStatusFault('hub', ctx.r.key, path)
     if (fault) throw statusFaultError(fault, 'hub')
