@@ -161,6 +161,16 @@ describe('source hf', () => {
     }
   }, SLOW)
 
+  it('a token from the hf CLI token file is found, used, and shown nowhere', async () => {
+    const home = join(tmp.path, 'hf-home-with-token')
+    await mkdir(home, { recursive: true })
+    await writeFile(join(home, 'token'), `${GOOD}\n`)
+    const { file } = await recipe(hfEntry('acme/private-llm'), 'scratch')
+    const result = await modelcar(['run', file, '--json'], { env: { ...env(), HF_HOME: home } })
+    expect(result.code, result.stdout).toBe(0)
+    expect(`${result.stdout}${result.stderr}`).not.toContain(GOOD)
+  }, SLOW)
+
   it.each([
     ['a private repo without a token', 'acme/private-llm', {}, /model `acme\/private-llm` was not found, or it is private/, /give a token/],
     ['a missing repo', 'acme/nope', { HF_TOKEN: GOOD }, /was not found, or it is private/, /check the name/],

@@ -58,7 +58,7 @@ export const addCommand: Command = {
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
       try {
-        const result = await runRecipe(recipe, { env, onEvent: view.on, signal: controller.signal })
+        const result = await runRecipe(recipe, { env, onSecret: (v) => output.addSecret(v), onEvent: view.on, signal: controller.signal })
         output.print(result.digest!)
       } finally {
         view.finish()

@@ -30,6 +30,8 @@ export interface RunOptions {
   /** Layers encoded at once. */
   concurrency?: number
   fetch?: typeof globalThis.fetch
+  /** Told every secret a component registers (a token it found), so the caller can mask it. */
+  onSecret?: (value: string) => void
   /** Reads bases the core does not know (`registry:`); provided by @modelcar/sink-registry. */
   loadBase?: (ref: BaseRef, ctx: ComponentContext) => Promise<BaseImage | undefined>
   registry?: ComponentRegistry
@@ -66,7 +68,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
     env,
     fetch: opts.fetch ?? globalThis.fetch,
     emit,
-    secret: () => {},
+    secret: (value) => opts.onSecret?.(value),
   })
 
   const sources = await createAll<SourceInstance>(recipe.sources, ctxFor)
