@@ -15,16 +15,27 @@ const LAYOUT_FILE = { imageLayoutVersion: '1.0.0' }
 const TMP_DIR = '.modelcar-tmp'
 /** Leftovers of a crashed run older than this are removed by the next writer. */
 const STALE_TMP_MS = 60 * 60 * 1000
+/**
+ * A blob being written starts its write-back every this many bytes (a datasync, one in flight),
+ * so the disk works while the layer is encoded: the kernel itself would wait until 10% of RAM is
+ * dirty, and the final datasync would then write the whole blob with the pipeline stopped.
+ */
+const WRITEBACK_EVERY = 64 << 20
 
 export interface BlobWriter {
   write(chunk: Uint8Array): Promise<void>
-  /** Checks size and digest, then makes the blob visible under its digest. */
+  /**
+   * Checks size and digest; the blob then lands under its digest in the background (datasync,
+   * then rename). `ImageLayout.flush()` waits for it, and reports a failure.
+   */
   commit(expected: { digest: string; size: number }): Promise<void>
   abort(): Promise<void>
 }
 
 export class ImageLayout {
   readonly root: string
+  /** Committed blobs on their way to disk. */
+  private landing: Promise<void>[] = []
 
   constructor(root: string) {
     this.root = path.resolve(root)
@@ -129,6 +140,9 @@ export class ImageLayout {
     const handle = await fs.open(tmp, 'w')
     const hash = createHash('sha256')
     let size = 0
+    let unsynced = 0
+    let syncing: Promise<void> | undefined
+    let committed = false
     let closed = false
     const close = async () => {
       if (!closed) {
@@ -140,6 +154,14 @@ export class ImageLayout {
       write: async (chunk) => {
         if (verify) hash.update(chunk)
         size += chunk.byteLength
+        unsynced += chunk.byteLength
+        if (unsynced >= WRITEBACK_EVERY && !syncing) {
+          unsynced = 0
+          syncing = handle.datasync().finally(() => {
+            syncing = undefined
+          })
+          syncing.catch(() => {}) // awaited by commit and abort
+        }
         let off = 0
         while (off < chunk.byteLength) {
           const { bytesWritten } = await handle.write(chunk, off, chunk.byteLength - off)
@@ -147,25 +169,47 @@ export class ImageLayout {
         }
       },
       commit: async (expected) => {
-        try {
-          const actual = verify ? `sha256:${hash.digest('hex')}` : expected.digest
-          if (actual !== expected.digest || size !== expected.size) {
-            throw errors.blobDigestMismatch('a stream written to the layout', `${expected.digest} (${expected.size} bytes)`, `${actual} (${size} bytes)`)
-          }
-          await handle.datasync()
-          await close()
-          await fs.rename(tmp, this.blobPath(expected.digest))
-        } catch (err) {
+        const actual = verify ? `sha256:${hash.digest('hex')}` : expected.digest
+        if (actual !== expected.digest || size !== expected.size) {
+          await syncing?.catch(() => {})
           await close().catch(() => {})
           await fs.rm(tmp, { force: true })
-          throw err
+          throw errors.blobDigestMismatch('a stream written to the layout', `${expected.digest} (${expected.size} bytes)`, `${actual} (${size} bytes)`)
         }
+        committed = true
+        const target = this.blobPath(expected.digest)
+        // The rename still follows the datasync: a blob is never visible under its digest before
+        // its bytes are on disk. The next layer is encoded meanwhile.
+        const landing = (async () => {
+          try {
+            await syncing
+            await handle.datasync()
+            await close()
+            await fs.rename(tmp, target)
+          } catch (err) {
+            await close().catch(() => {})
+            await fs.rm(tmp, { force: true })
+            throw err
+          }
+        })()
+        landing.catch(() => {}) // reported by flush()
+        this.landing.push(landing)
       },
       abort: async () => {
+        if (committed) return // landing on its own; flush() reports how it ended
+        await syncing?.catch(() => {})
         await close().catch(() => {})
         await fs.rm(tmp, { force: true })
       },
     }
+  }
+
+  /** Waits until every committed blob is on disk under its digest; throws the first failure. */
+  async flush(): Promise<void> {
+    const landing = this.landing
+    this.landing = []
+    const failed = (await Promise.allSettled(landing)).find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) throw failed.reason
   }
 
   /** Writes a small blob (JSON document) if it is not there yet. */

@@ -55,6 +55,8 @@ export const ociLayoutSink = defineSink({
       has: (desc) => layout.hasBlob(desc),
       openBlob: ({ verify }) => layout.createBlobWriter({ verify }),
       async commit(image) {
+        // Every blob on disk under its digest before index.json names it.
+        await layout.flush()
         for (const doc of image.documents) await layout.putBlob(doc.bytes)
         const current = (await layout.exists()) ? await layout.readIndex() : emptyIndex()
         await layout.writeIndex(nextIndex(current, image, tag))
@@ -62,6 +64,7 @@ export const ociLayoutSink = defineSink({
         return { ref: `oci-layout:${config.path}:${tag}`, digest: image.root.digest }
       },
       async abort() {
+        await layout.flush().catch(() => {})
         await layout.tidy()
       },
     }
