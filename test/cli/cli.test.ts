@@ -1,0 +1,103 @@
+// The CLI as a user meets it: the README's quickstart, inspect, schema, init, help and exit codes.
+import { cp, mkdir, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tempDir, type TempDir } from '../../tools/harness/temp.js'
+import { mustRun } from '../../tools/harness/tools.js'
+import { assertCliBuilt, modelcar, mustModelcar, printedDigest, REPO_ROOT } from '../e2e/support.js'
+
+let tmp: TempDir
+beforeAll(async () => {
+  await assertCliBuilt()
+  tmp = await tempDir('mc-cli')
+})
+afterAll(async () => {
+  await tmp?.cleanup()
+})
+
+describe('modelcar CLI', () => {
+  it('the quickstart builds a two-platform image that skopeo reads, and inspect shows its card', async () => {
+    const dir = join(tmp.path, 'quickstart')
+    await cp(join(REPO_ROOT, 'examples', 'quickstart'), dir, { recursive: true, filter: (src) => !src.endsWith('/out') })
+    await rm(join(dir, 'out'), { recursive: true, force: true })
+    const digest = printedDigest(await mustModelcar(['run', join(dir, 'recipe.yaml')]))
+    const raw = JSON.parse((await mustRun('skopeo', ['inspect', '--raw', `oci:${join(dir, 'out')}:latest`])).stdout) as { manifests: { platform: { architecture: string } }[] }
+    expect(raw.manifests.map((m) => m.platform.architecture)).toEqual(['amd64', 'arm64'])
+
+    const text = (await mustModelcar(['inspect', join(dir, 'out')])).stdout
+    expect(text).toContain(digest)
+    expect(text).toContain('linux/arm64')
+    expect(text).toContain('model.safetensors')
+    expect(text).toContain('(model card)')
+    expect(text).toContain('# xor-mlp')
+    const json = JSON.parse((await mustModelcar(['inspect', `oci-layout:${join(dir, 'out')}:latest`, '--json'])).stdout) as {
+      digest: string
+      platforms: { platform: string; labels: Record<string, string>; layers: { title?: string; modelcard?: boolean }[] }[]
+      modelcard: { text: string }
+    }
+    expect(json.digest).toBe(digest)
+    expect(json.platforms.map((p) => p.platform)).toEqual(['linux/amd64', 'linux/arm64'])
+    expect(json.platforms[0]!.labels).toEqual({ team: 'ml' })
+    expect(json.platforms[0]!.layers.filter((l) => l.modelcard).map((l) => l.title)).toEqual(['README.md'])
+    expect(json.modelcard.text).toBe(await readFile(join(dir, 'model', 'README.md'), 'utf8'))
+  })
+
+  it('--dry-run prints the plan and writes nothing', async () => {
+    const dir = join(tmp.path, 'dry')
+    await cp(join(REPO_ROOT, 'examples', 'quickstart'), dir, { recursive: true, filter: (src) => !src.endsWith('/out') })
+    await rm(join(dir, 'out'), { recursive: true, force: true })
+    const result = await mustModelcar(['run', join(dir, 'recipe.yaml'), '--dry-run'])
+    expect(result.stdout).toMatch(/layers \(3\)/)
+    expect(result.stdout).toContain('/models/model.safetensors')
+    await expect(readFile(join(dir, 'out', 'index.json'))).rejects.toThrow()
+  })
+
+  it('--json writes one event per line, ending with done', async () => {
+    const dir = join(tmp.path, 'json')
+    await cp(join(REPO_ROOT, 'examples', 'quickstart'), dir, { recursive: true, filter: (src) => !src.endsWith('/out') })
+    await rm(join(dir, 'out'), { recursive: true, force: true })
+    const result = await mustModelcar(['run', join(dir, 'recipe.yaml'), '--json'])
+    const events = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string })
+    expect(events[0]!.type).toBe('plan')
+    expect(events.filter((e) => e.type === 'layer-done')).toHaveLength(3)
+    expect(events.at(-1)!.type).toBe('done')
+    expect(result.stderr).toBe('')
+  })
+
+  it('schema prints a JSON Schema that names every official component', async () => {
+    const schema = JSON.parse((await mustModelcar(['schema'])).stdout) as { $schema: string; properties: Record<string, { items?: { oneOf?: { title: string }[] } }> }
+    expect(schema.$schema).toContain('json-schema.org')
+    const titles = (k: string) => schema.properties[k]!.items!.oneOf!.map((v) => v.title)
+    expect(titles('sources')).toEqual(expect.arrayContaining(['source `local`', 'source `hf`']))
+    expect(titles('transforms')).toEqual(expect.arrayContaining(['transform `modelcard`', 'transform `annotate`', 'transform `layers`']))
+    expect(titles('sinks')).toEqual(expect.arrayContaining(['sink `oci-layout`']))
+  })
+
+  it('init writes a starter recipe that validates once its model folder exists, and refuses to overwrite', async () => {
+    const dir = join(tmp.path, 'init')
+    await mkdir(join(dir, 'model'), { recursive: true })
+    await cp(join(REPO_ROOT, 'examples', 'quickstart', 'model'), join(dir, 'model'), { recursive: true })
+    await mustModelcar(['init', join(dir, 'recipe.yaml')])
+    expect((await mustModelcar(['validate', join(dir, 'recipe.yaml')])).stdout).toContain('valid (3 files in 3 layers)')
+    const again = await modelcar(['init', join(dir, 'recipe.yaml')])
+    expect(again.code).toBe(2)
+    expect(again.stderr).toContain('--force')
+  })
+
+  it('bad arguments exit 2 with a usage hint; no command prints the help', async () => {
+    const unknown = await modelcar(['frobnicate'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/unknown command `frobnicate`/)
+    const flag = await modelcar(['run', 'x.yaml', '--no-such-flag'])
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toMatch(/usage: modelcar run/)
+    const missing = await modelcar(['run', join(tmp.path, 'missing.yaml')])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/cannot be read/)
+    const none = await modelcar([])
+    expect(none.code).toBe(2)
+    expect(none.stdout).toContain('Commands:')
+    const version = await mustModelcar(['--version'])
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/)
+  })
+})
