@@ -84,10 +84,11 @@ export class ProgressView {
     }
   }
 
+  /** Draws the bars one last time and leaves them on screen; called again, it does nothing. */
   finish(): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
-    if (this.tty) this.draw()
+    if (this.tty && this.layers.size > 0) this.draw()
     this.drawn = 0
     this.layers.clear()
   }
