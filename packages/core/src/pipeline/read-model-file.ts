@@ -1,9 +1,10 @@
 // Reads a ModelFile for the encoder: exactly `size` bytes, the announced digest verified while
 // streaming, and a cut read resumed at the byte it stopped (bounded retries with backoff).
-import { createHash } from 'node:crypto'
+import { createHash, type Hash } from 'node:crypto'
 import type { ModelFile } from '../components/model-file.js'
 import { errors, isModelcarError } from '../errors.js'
 import { coalesce } from './coalesce.js'
+import { threadedSha256, type ThreadedSha256 } from './hash-thread.js'
 
 export interface ReadOptions {
   signal?: AbortSignal
@@ -37,34 +38,50 @@ export function isRetryable(err: unknown): boolean {
 }
 
 export async function* readModelFile(file: ModelFile, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
-  const hash = file.digest?.startsWith('sha256:') ? createHash('sha256') : undefined
+  const verify = file.digest?.startsWith('sha256:')
+  // Large files are hashed on another thread: the layer around them is hashed on this one.
+  const hash = !verify ? undefined : file.size >= THREAD_HASH_MIN_BYTES ? threadedSha256() : inline(createHash('sha256'))
   const retries = opts.retries ?? 5
   let offset = 0
   let attempt = 0
-  for (;;) {
-    try {
-      const stream = await file.open({ start: offset, signal: opts.signal })
-      // HTTP bodies come in 16–64 KiB pieces; every step after this one costs per chunk, so
-      // hand them on in blocks of about 1 MiB.
-      for await (const chunk of coalesce(stream as AsyncIterable<Uint8Array>)) {
-        if (offset + chunk.byteLength > file.size) throw errors.sizeMismatch(file.path, file.size, offset + chunk.byteLength, true)
-        hash?.update(chunk)
-        offset += chunk.byteLength
-        opts.onBytes?.(chunk.byteLength)
-        yield chunk
+  try {
+    for (;;) {
+      try {
+        const stream = await file.open({ start: offset, signal: opts.signal })
+        // HTTP bodies come in 16–64 KiB pieces; every step after this one costs per chunk, so
+        // hand them on in blocks of about 1 MiB.
+        for await (const chunk of coalesce(stream as AsyncIterable<Uint8Array>)) {
+          if (offset + chunk.byteLength > file.size) throw errors.sizeMismatch(file.path, file.size, offset + chunk.byteLength, true)
+          await hash?.update(chunk)
+          offset += chunk.byteLength
+          opts.onBytes?.(chunk.byteLength)
+          yield chunk
+        }
+        break
+      } catch (err) {
+        if (opts.signal?.aborted || !isRetryable(err) || attempt >= retries) throw err
+        attempt++
+        opts.onRetry?.(attempt, (err as Error).message ?? String(err))
+        await sleep(Math.min(30_000, (opts.backoffMs ?? 250) * 2 ** (attempt - 1)), opts.signal)
       }
-      break
-    } catch (err) {
-      if (opts.signal?.aborted || !isRetryable(err) || attempt >= retries) throw err
-      attempt++
-      opts.onRetry?.(attempt, (err as Error).message ?? String(err))
-      await sleep(Math.min(30_000, (opts.backoffMs ?? 250) * 2 ** (attempt - 1)), opts.signal)
     }
+    if (offset !== file.size) throw errors.sizeMismatch(file.path, file.size, offset, false)
+    if (hash) {
+      const actual = await hash.digest()
+      if (actual !== file.digest) throw errors.digestMismatch(file.path, file.digest!, actual)
+    }
+  } finally {
+    hash?.close()
   }
-  if (offset !== file.size) throw errors.sizeMismatch(file.path, file.size, offset, false)
-  if (hash) {
-    const actual = `sha256:${hash.digest('hex')}`
-    if (actual !== file.digest) throw errors.digestMismatch(file.path, file.digest!, actual)
+}
+
+const THREAD_HASH_MIN_BYTES = 16 << 20
+
+function inline(h: Hash): ThreadedSha256 {
+  return {
+    update: async (chunk) => void h.update(chunk),
+    digest: async () => `sha256:${h.digest('hex')}`,
+    close: () => {},
   }
 }
 
