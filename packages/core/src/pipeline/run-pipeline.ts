@@ -59,11 +59,12 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
   const env = opts.env ?? {}
   const signal = opts.signal ?? new AbortController().signal
   const emit = (e: RunEvent) => opts.onEvent?.(e)
+  const concurrency = opts.concurrency ?? defaultConcurrency()
   const ctxFor = (type: string): ComponentContext => ({
     type,
     logger: loggerFor(type, emit),
     signal,
-    concurrency: opts.concurrency ?? defaultConcurrency(),
+    concurrency,
     baseDir: recipe.dir,
     env,
     fetch: opts.fetch ?? globalThis.fetch,
@@ -93,7 +94,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
       prepared.push(s)
     }
     const mtime = sourceDateEpoch(env)
-    const encoded = await mapBounded(layers, ctxFor('engine').concurrency, (layer, i) => writeLayer(layer, i, plan.prefix, mtime, sinks, signal, emit))
+    const encoded = await mapBounded(layers, concurrency, (layer, i) => writeLayer(layer, i, plan.prefix, mtime, sinks, signal, emit))
     const newLayers: NewLayer[] = encoded.map(({ descriptor, diffId }, i) => ({
       descriptor: { ...descriptor, annotations: layers[i]!.annotations },
       diffId,
@@ -111,7 +112,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
     for (const dropped of image.dropped) {
       emit({ type: 'warning', message: `dropped \`${dropped.digest}\` (${dropped.annotations?.[Annotation.dockerReferenceType] ?? dropped.artifactType ?? dropped.mediaType}): it describes the base image, not the new one` })
     }
-    await copyBaseBlobs(base, image.baseBlobs, sinks, ctxFor('engine').concurrency, emit)
+    await copyBaseBlobs(base, image.baseBlobs, sinks, concurrency, emit)
     const commits: CommitResult[] = []
     for (const s of sinks) {
       const result = await guard(s.entry.type, 'commit', () => s.instance.commit(image))
