@@ -19,6 +19,8 @@ const TOOLS = [
   { bin: 'runc', pkg: 'runc' },
   { bin: 'docker-registry', pkg: 'docker-registry' },
   { bin: 'htpasswd', pkg: 'apache2-utils' },
+  // Tests read layers with a second tar reader besides GNU tar: Python's tarfile.
+  { bin: 'python3', pkg: 'python3' },
 ]
 
 /** Where busybox-static installs its binary; the Debian `busybox` package installs a dynamic one there too. */
