@@ -4,7 +4,7 @@
 // thread and back; at most a few are in flight, so memory stays bounded.
 import { Worker } from 'node:worker_threads'
 
-const MAX_IN_FLIGHT = 4
+const MAX_IN_FLIGHT = 2
 
 const WORKER = `
 const { parentPort } = require('node:worker_threads')
@@ -25,7 +25,7 @@ parentPort.on('message', ({ id, op, buf, len }) => {
 `
 
 /** Blocks are reused (sent back with each ack): no allocation per chunk, memory fixed per stream. */
-const BLOCK_BYTES = 2 << 20
+const BLOCK_BYTES = (1 << 20) + (256 << 10)
 
 interface Stream {
   free: ArrayBuffer[]
