@@ -173,7 +173,6 @@ export const hfSource = defineSource({
             url,
             token: found?.token,
             start: opts.start ?? 0,
-            size: e.size,
             etags: e.lfs ? [`"${e.lfs.oid}"`] : e.oid ? [`"${e.oid}"`] : [],
             signal: opts.signal ?? ctx.signal,
             onWait: (s, status) => ctx.logger.warn(`the Hub answered ${status} for \`${e.path}\`; waiting ${s} s as it asks`),

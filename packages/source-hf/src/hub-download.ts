@@ -9,7 +9,6 @@ export interface OpenParams {
   url: string
   token: string | undefined
   start: number
-  size: number
   /** The ETag the bytes must carry (quoted sha256 for LFS files on the CDN, git sha1 otherwise). */
   etags: string[]
   signal: AbortSignal | undefined

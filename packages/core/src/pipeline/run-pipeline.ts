@@ -101,7 +101,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
       history: historyOf(layers[i]!, plan.prefix, mtime),
     }))
     const manifestAnnotations = { ...plan.annotations }
-    const card = newLayers.find((l, i) => layers[i]!.modelcard)
+    const card = newLayers[layers.findIndex((l) => l.modelcard)]
     if (card) manifestAnnotations[Annotation.odhModelcard] = card.descriptor.digest
     const image = await editImage(base, {
       layers: newLayers,
