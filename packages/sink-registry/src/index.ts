@@ -1,0 +1,2 @@
+// @modelcar/sink-registry: sink `registry`, registry bases, sinks `skopeo` and `oras`.
+export {}

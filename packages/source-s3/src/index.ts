@@ -1,0 +1,2 @@
+// @modelcar/source-s3: source `s3`.
+export {}

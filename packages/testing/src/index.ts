@@ -1,0 +1,2 @@
+// @modelcar/testing: the conformance kit for component authors.
+export {}
