@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'BLOB_MISSING'
   | 'PLAN_INVALID'
   | 'ABORTED'
+  | 'TOOL_MISSING'
+  | 'TOOL_FAILED'
 
 /** Where in an input file a problem is. Lines and columns start at 1. */
 export interface SourceLocation {
@@ -196,6 +198,14 @@ export const errors = {
   },
   planInvalid(message: string, hint?: string): ModelcarError {
     return new ModelcarError('PLAN_INVALID', message, { hint })
+  },
+  /** A program a component shells out to is not installed. Not bad input: the machine lacks it. */
+  toolMissing(tool: string, install: string): ModelcarError {
+    return new ModelcarError('TOOL_MISSING', `\`${tool}\` is not installed (or not on PATH)`, { hint: install })
+  },
+  toolFailed(command: string, status: string, output: string, hint?: string): ModelcarError {
+    const tail = output.trim().split('\n').slice(-6).join('\n    ')
+    return new ModelcarError('TOOL_FAILED', `\`${command}\` ${status}${tail ? `:\n    ${tail}` : ''}`, { hint })
   },
   aborted(reason?: unknown): ModelcarError {
     return new ModelcarError('ABORTED', 'the run was cancelled', { cause: reason })

@@ -1,2 +1,2 @@
 // @modelcar/sink-registry: sink `registry`, registry bases, sinks `skopeo` and `oras`.
-export {}
+export * from './shell/index.js'
