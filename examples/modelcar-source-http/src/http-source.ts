@@ -23,7 +23,7 @@ export const httpSourceSchema = Type.Object(
       examples: ['https://models.example.com/tiny/listing.json'],
     })),
     headers: Type.Optional(Type.Record(Type.String(), Type.String(), {
-      description: 'HTTP headers sent with every request, e.g. a token. Every value is a secret: write it as `${VAR}`; it is masked in every message.',
+      description: 'HTTP headers sent with every request, e.g. a token. Every value is treated as a secret.',
       examples: [{ Authorization: 'Bearer ${MODEL_STORE_TOKEN}' }],
       secret: true,
     })),

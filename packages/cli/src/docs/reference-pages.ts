@@ -137,15 +137,15 @@ function fieldRows(schema: JsonSchema, prefix: string): Row[] {
 
 function typeText(s: JsonSchema): string {
   if (s.const !== undefined) return `\`${inline(s.const)}\``
-  if (s.enum) return s.enum.map((e) => `\`${inline(e)}\``).join(' \\| ')
+  if (s.enum) return s.enum.map((e) => `\`${inline(e)}\``).join(' | ')
   const alts = s.anyOf ?? s.oneOf
-  if (alts) return alts.map(typeText).join(' \\| ')
+  if (alts) return alts.map(typeText).join(' | ')
   if (s.type === 'array') return `list of ${s.items ? typeText(s.items) : 'values'}`
   if (s.type === 'object') {
     const values = typeof s.additionalProperties === 'object' ? s.additionalProperties : Object.values(s.patternProperties ?? {})[0]
     return s.properties ? 'mapping' : values ? `mapping of ${typeText(values)}` : 'mapping'
   }
-  return Array.isArray(s.type) ? s.type.join(' \\| ') : (s.type ?? 'any')
+  return Array.isArray(s.type) ? s.type.join(' | ') : (s.type ?? 'any')
 }
 
 /** An example config: every required field, from its first example (or its default). */
