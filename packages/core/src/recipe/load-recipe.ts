@@ -192,7 +192,7 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
         })
         continue
       }
-      const from = plugin ? ` (\`${type}\` comes from package \`${plugin.package}\`${plugin.version ? ` ${plugin.version}` : ''}; its schema says so)` : ''
+      const from = plugin ? ` (the schema of package \`${plugin.package}\`${plugin.version ? ` ${plugin.version}` : ''})` : ''
       const found = component
       let probs: ReturnType<typeof describeSchemaErrors>
       let withDefaults: Record<string, unknown>
