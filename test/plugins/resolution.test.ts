@@ -144,4 +144,18 @@ describe('plugin resolution', () => {
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('npm install modelcar-source-nope')
   })
+
+  it('docs writes a reference page for a plugin package, and --check fails when a page drifts', async () => {
+    const out = join(tmp.path, 'plugin-docs')
+    expect((await mustModelcar(['docs', out, '--plugin', 'modelcar-source-greeting'], { cwd: project })).stdout).toContain('wrote')
+    const page = await readFile(join(out, 'greeting.md'), 'utf8')
+    expect(page).toContain('# source `greeting`')
+    expect(page).toContain('| `text` | string | yes |  | The file content. |')
+    expect(page).toContain('`npm install modelcar-source-greeting`')
+    expect((await modelcar(['docs', out, '--plugin', 'modelcar-source-greeting', '--check'], { cwd: project })).code).toBe(0)
+    await writeFile(join(out, 'greeting.md'), `${page}\nhand edit\n`)
+    const stale = await modelcar(['docs', out, '--plugin', 'modelcar-source-greeting', '--check'], { cwd: project })
+    expect(stale.code).toBe(1)
+    expect(stale.stderr).toContain('differs from the schemas: greeting.md')
+  })
 })
