@@ -66,6 +66,14 @@ describe('source http', () => {
     expect((err as unknown as { hint: string }).hint).toContain('headers:')
   })
 
+  it('never shows a header value in a recipe error, even a literal one', async () => {
+    const err = await recipeOf({ files: [{ url: `${open.url}/tiny/config.json` }], headers: { Authorization: 87654321 } }, memorySink()).catch((e: Error) => e)
+    const text = JSON.stringify({ message: (err as Error).message, diagnostics: (err as { diagnostics: unknown }).diagnostics })
+    expect(text).toContain('headers.Authorization')
+    expect(text).toContain('(secret)')
+    expect(text).not.toContain('87654321')
+  })
+
   it('keeps the query of a URL (a presigned signature) out of messages', async () => {
     const err = await runPlan({ files: [{ url: `${open.url}/tiny/gone.bin?X-Amz-Signature=abcdef123456` }] }).catch((e: Error) => e)
     expect((err as Error).message).toBe(`[http] [HEAD] ${open.url}/tiny/gone.bin?…: 404 Not Found`)

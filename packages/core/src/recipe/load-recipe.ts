@@ -305,11 +305,13 @@ function officialHint(registry: ComponentRegistry, kind: ComponentKind): string 
   return `${kind}s available: ${registry.list(kind).map((c) => `\`${c.type}\``).join(', ')}`
 }
 
+/** Whether the value at `p` is, or lies inside, a field marked `secret` (a map of headers holds secrets in every entry). */
 function isSecretField(component: Component, p: (string | number)[]): boolean {
   let schema: unknown = component.schema
   for (const seg of p) {
-    const props = (schema as { properties?: Record<string, unknown> } | undefined)?.properties
-    schema = typeof seg === 'string' ? props?.[seg] : (schema as { items?: unknown } | undefined)?.items
+    if ((schema as { secret?: boolean } | undefined)?.secret) return true
+    const s = schema as { properties?: Record<string, unknown>; items?: unknown; patternProperties?: Record<string, unknown>; additionalProperties?: unknown } | undefined
+    schema = typeof seg === 'string' ? (s?.properties?.[seg] ?? Object.values(s?.patternProperties ?? {})[0] ?? (typeof s?.additionalProperties === 'object' ? s.additionalProperties : undefined)) : s?.items
   }
   return !!(schema as { secret?: boolean } | undefined)?.secret
 }
