@@ -89,6 +89,13 @@ describe('plugin resolution', () => {
     expect(result.stderr).toContain(`a plugin is installed with \`npm install modelcar-source-gcs2\` (run it in \`${dirname(file)}\``)
   })
 
+  it('a type that is no package name reaches no folder', async () => {
+    const file = await recipe(join(project, 'sub'), '  - type: ../node_modules/modelcar-source-greeting\n    text: x\n', 'traversal.yaml')
+    const result = await modelcar(['validate', file])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('unknown source `../node_modules/modelcar-source-greeting`')
+  })
+
   it.each([
     ['nodefault', 'has no default export', 'export default defineSource('],
     ['shapeless', 'is not a modelcar component: its default export has no `kind`', 'export default defineSource('],

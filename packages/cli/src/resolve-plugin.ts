@@ -9,6 +9,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { errors, pluginPackageName, type Component, type ComponentKind, type ModelcarError, type ResolvedComponent } from '@modelcar/core'
 
 const KINDS = ['source', 'transform', 'sink'] as const
+/** npm's package-name rule: a `type` such as `../x` names no package and reaches no folder. */
+const PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/
 /** Conditions Node applies to `import()`. */
 const CONDITIONS = new Set(['import', 'node', 'default', 'module-sync'])
 
@@ -44,6 +46,7 @@ export interface PluginPackage {
  * default export; undefined when it is not installed. `label` names it in errors (the recipe's `type`).
  */
 export async function loadPluginPackage(name: string, fromDir: string, label = name): Promise<PluginPackage | undefined> {
+  if (!PACKAGE_NAME.test(name)) return undefined
   const dir = findPackage(name, fromDir) ?? findPackage(name, path.dirname(fileURLToPath(import.meta.url)))
   if (!dir) return undefined
   const invalid = (message: string, hint?: string) => errors.componentInvalid(label, `package \`${name}\` (${dir}) ${message}`, hint)
