@@ -68,7 +68,7 @@ describe('source http', () => {
 
   it('never shows a header value in a recipe error, even a literal one', async () => {
     const err = await recipeOf({ files: [{ url: `${open.url}/tiny/config.json` }], headers: { Authorization: 87654321 } }, memorySink()).catch((e: Error) => e)
-    const text = JSON.stringify({ message: (err as Error).message, diagnostics: (err as { diagnostics: unknown }).diagnostics })
+    const text = JSON.stringify({ message: (err as Error).message, diagnostics: (err as unknown as { diagnostics: unknown }).diagnostics })
     expect(text).toContain('headers.Authorization')
     expect(text).toContain('(secret)')
     expect(text).not.toContain('87654321')
