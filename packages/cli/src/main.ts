@@ -2,6 +2,7 @@
 // 1 the run failed, 2 the input (recipe, arguments) is wrong.
 import { EXIT_BAD_INPUT, errors } from '@modelcar/core'
 import { addCommand } from './commands/add.js'
+import { docsCommand } from './commands/docs.js'
 import { initCommand } from './commands/init.js'
 import { inspectCommand } from './commands/inspect.js'
 import { runCommand } from './commands/run.js'
@@ -17,7 +18,7 @@ export interface Command {
   run(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
 }
 
-const COMMANDS: Command[] = [runCommand, validateCommand, addCommand, inspectCommand, schemaCommand, initCommand]
+const COMMANDS: Command[] = [runCommand, validateCommand, addCommand, inspectCommand, schemaCommand, initCommand, docsCommand]
 
 export function usage(): string {
   return [

@@ -57,8 +57,15 @@ export interface ModelcarErrorOptions {
   retryable?: boolean
 }
 
+/**
+ * Marks a ModelcarError. A plugin may load its own copy of @modelcar/core (a second install under
+ * the recipe's folder), whose class is not ours: `instanceof` checks this mark instead of the class.
+ */
+const BRAND = Symbol.for('modelcar.ModelcarError')
+
 export class ModelcarError extends Error {
   override name = 'ModelcarError'
+  readonly [BRAND] = true
   readonly code: ErrorCode
   readonly hint: string | undefined
   readonly diagnostics: Diagnostic[]
@@ -80,6 +87,10 @@ export class ModelcarError extends Error {
 
   get exitCode(): number {
     return this.input ? EXIT_BAD_INPUT : EXIT_RUN_FAILED
+  }
+
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[BRAND] === true
   }
 }
 

@@ -1,5 +1,7 @@
 // @modelcar/core: the public surface for the CLI and for plugin authors.
 export * from './errors.js'
+// Plugin authors write schemas with TypeBox; re-exported so a plugin needs no second copy of it.
+export { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox'
 export * from './components/define.js'
 export type { ComponentContext, Logger } from './components/context.js'
 export { silentLogger } from './components/context.js'

@@ -168,7 +168,9 @@ export const hfSource = defineSource({
         digest: e.lfs ? `sha256:${e.lfs.oid}` : undefined,
         origin: `hf://${repo.id}@${commit}/${e.path}`,
         open: async (opts = {}) =>
-          openHubFile({
+          // A read cut exactly at the end resumes at `size`: nothing is left, and the Hub would
+          // answer 416 to `bytes=SIZE-`.
+          (opts.start ?? 0) >= e.size ? (async function* () {})() : openHubFile({
             fetch: ctx.fetch,
             url,
             token: found?.token,

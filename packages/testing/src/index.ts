@@ -1,2 +1,7 @@
-// @modelcar/testing: the conformance kit for component authors.
-export {}
+// @modelcar/testing: the conformance kit for component authors. Works under any test runner: a
+// broken rule throws an AssertionError naming the component and the rule.
+export { assertSourceCompliance, type SourceComplianceOptions, type SourceComplianceReport, type ListedFile } from './source-compliance.js'
+export { assertSinkCompliance, type SinkComplianceOptions, type SinkComplianceReport } from './sink-compliance.js'
+export { memorySink, memorySinkSchema, MemoryStore, type MemorySinkComponent, type CommittedImage } from './memory-sink.js'
+export { testContext, type TestContext, type TestContextOptions } from './test-context.js'
+export { ComplianceError } from './compliance-error.js'

@@ -69,12 +69,51 @@ export type Component = SourceComponent<any> | TransformComponent<any> | SinkCom
 
 type Definition<C extends { kind: ComponentKind }> = Omit<C, 'kind'>
 
+/**
+ * Declares a source. The default export of a plugin package (`modelcar-source-<name>`) is one.
+ *
+ * @example
+ * ```ts
+ * import { defineSource, ModelcarError, Type } from '@modelcar/core'
+ *
+ * export default defineSource({
+ *   type: 'mystore',
+ *   description: 'Models from the MyStore registry.',
+ *   schema: Type.Object({ model: Type.String({ description: 'Model name.', examples: ['fraud'] }) }, { additionalProperties: false }),
+ *   create(config, ctx) {
+ *     return {
+ *       async *list() {
+ *         const res = await ctx.fetch(`https://mystore.example/api/${config.model}`)
+ *         if (!res.ok) throw new ModelcarError('COMPONENT_FAILED', `[GET] ${res.url}: ${res.status}`)
+ *         for (const f of (await res.json()) as { name: string; size: number; url: string }[]) {
+ *           yield {
+ *             path: f.name,
+ *             size: f.size,
+ *             open: async ({ start = 0, signal } = {}) =>
+ *               (await ctx.fetch(f.url, { headers: { range: `bytes=${start}-` }, signal })).body as unknown as AsyncIterable<Uint8Array>,
+ *           }
+ *         }
+ *       },
+ *     }
+ *   },
+ * })
+ * ```
+ * Rules (checked by `assertSourceCompliance` from @modelcar/testing): all I/O through `ctx`, never
+ * `process.env` or printing; `list()` is stable and reads no model byte; `size` is exact;
+ * `open({ start })` yields the bytes from `start`; failures are `ModelcarError`s. Guide:
+ * docs/write-your-own-source.md.
+ */
 export function defineSource<S extends TObject>(def: Definition<SourceComponent<S>>): SourceComponent<S> {
   return { kind: 'source', ...def }
 }
+/** Declares a transform: `apply(plan)` returns the plan reshaped (files, layers, annotations). */
 export function defineTransform<S extends TObject>(def: Definition<TransformComponent<S>>): TransformComponent<S> {
   return { kind: 'transform', ...def }
 }
+/**
+ * Declares a sink: it takes blobs as streams (`openBlob`), then `commit(image)` points its tag at
+ * the new image; `abort()` must leave nothing of a failed run. Check one with `assertSinkCompliance`.
+ */
 export function defineSink<S extends TObject>(def: Definition<SinkComponent<S>>): SinkComponent<S> {
   return { kind: 'sink', ...def }
 }

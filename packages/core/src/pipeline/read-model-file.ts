@@ -13,6 +13,11 @@ export interface ReadOptions {
   retries?: number
   /** Milliseconds before retry n is 2^(n-1) times this (capped at 30 s). */
   backoffMs?: number
+  /**
+   * The source's `type`: when given, what fails comes out as a ModelcarError naming it and the
+   * phase, `open` (the source's `open()` threw) or `read` (the bytes, their size or digest).
+   */
+  component?: string
 }
 
 const RETRYABLE_CODES = new Set([
@@ -38,6 +43,28 @@ export function isRetryable(err: unknown): boolean {
 }
 
 export async function* readModelFile(file: ModelFile, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+  if (opts.component === undefined) {
+    yield* readVerified(file, opts)
+    return
+  }
+  try {
+    yield* readVerified(file, opts)
+  } catch (err) {
+    throw errors.componentFailed(opts.component, typeof err === 'object' && err !== null && opening.has(err) ? 'open' : 'read', err)
+  }
+}
+
+/** Errors `open()` threw, so that the caller can tell opening from reading. */
+const opening = new WeakSet<object>()
+
+function markOpen(err: unknown): object {
+  // A thrown string cannot be marked: it becomes an Error with that message.
+  const e = typeof err === 'object' && err !== null ? err : new Error(String(err))
+  opening.add(e)
+  return e
+}
+
+async function* readVerified(file: ModelFile, opts: ReadOptions): AsyncGenerator<Uint8Array> {
   const verify = file.digest?.startsWith('sha256:')
   // Large files are hashed on another thread: the layer around them is hashed on this one.
   const hash = !verify ? undefined : file.size >= THREAD_HASH_MIN_BYTES ? threadedSha256() : inline(createHash('sha256'))
@@ -47,7 +74,9 @@ export async function* readModelFile(file: ModelFile, opts: ReadOptions = {}): A
   try {
     for (;;) {
       try {
-        const stream = await file.open({ start: offset, signal: opts.signal })
+        const stream = await file.open({ start: offset, signal: opts.signal }).catch((err: unknown) => {
+          throw markOpen(err)
+        })
         // HTTP bodies come in 16–64 KiB pieces; every step after this one costs per chunk, so
         // hand them on in blocks of about 1 MiB.
         for await (const chunk of coalesce(stream as AsyncIterable<Uint8Array>)) {

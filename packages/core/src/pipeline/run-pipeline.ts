@@ -75,11 +75,11 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
   const sources = await createAll<SourceInstance>(recipe.sources, ctxFor)
   const transforms = await createAll<TransformInstance>(recipe.transforms, ctxFor)
   const sinks = await createAll<SinkInstance>(recipe.sinks, ctxFor)
-  for (const s of sinks) await guard(s.entry.type, 'check', () => s.instance.check?.())
+  for (const s of sinks) await guard(s.type, 'check', () => s.instance.check?.())
 
   const base = await loadBase(recipe, opts, ctxFor('base'))
   let plan = await makePlan(recipe, base, sources)
-  for (const t of transforms) plan = await guard(t.entry.type, 'apply', () => t.instance.apply(plan))
+  for (const t of transforms) plan = await guard(t.type, 'apply', () => t.instance.apply(plan))
   const layers = plan.layers ?? planLayers(plan)
   plan = { ...plan, layers }
   const totalBytes = plan.files.reduce((n, f) => n + f.file.size, 0)
@@ -90,7 +90,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
   const prepared: typeof sinks = []
   try {
     for (const s of sinks) {
-      await guard(s.entry.type, 'write', () => s.instance.prepare?.())
+      await guard(s.type, 'write', () => s.instance.prepare?.())
       prepared.push(s)
     }
     const mtime = sourceDateEpoch(env)
@@ -115,9 +115,9 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
     await copyBaseBlobs(base, image.baseBlobs, sinks, concurrency, emit)
     const commits: CommitResult[] = []
     for (const s of sinks) {
-      const result = await guard(s.entry.type, 'commit', () => s.instance.commit(image))
+      const result = await guard(s.type, 'commit', () => s.instance.commit(image))
       commits.push(result)
-      emit({ type: 'commit', sink: s.entry.type, ref: result.ref, digest: result.digest })
+      emit({ type: 'commit', sink: s.type, ref: result.ref, digest: result.digest })
     }
     const seconds = (performance.now() - started) / 1000
     emit({ type: 'done', digest: image.root.digest, seconds, bytes: totalBytes })
@@ -137,11 +137,19 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
   }
 }
 
-async function createAll<I>(entries: ComponentEntry[], ctxFor: (type: string) => ComponentContext): Promise<{ entry: ComponentEntry; instance: I }[]> {
-  const out: { entry: ComponentEntry; instance: I }[] = []
+/** A created component. `type` is the component's own (a plugin named by package has a short one). */
+interface Created<I> {
+  entry: ComponentEntry
+  type: string
+  instance: I
+}
+
+async function createAll<I>(entries: ComponentEntry[], ctxFor: (type: string) => ComponentContext): Promise<Created<I>[]> {
+  const out: Created<I>[] = []
   for (const entry of entries) {
-    const instance = await guard(entry.type, 'create', () => entry.component.create(entry.config as never, ctxFor(entry.type)) as I | Promise<I>)
-    out.push({ entry, instance })
+    const type = entry.component.type
+    const instance = await guard(type, 'create', () => entry.component.create(entry.config as never, ctxFor(type)) as I | Promise<I>)
+    out.push({ entry, type, instance })
   }
   return out
 }
@@ -164,19 +172,19 @@ async function loadBase(recipe: Recipe, opts: RunOptions, ctx: ComponentContext)
   return loaded
 }
 
-async function makePlan(recipe: Recipe, base: BaseImage, sources: { entry: ComponentEntry; instance: SourceInstance }[]): Promise<Plan> {
+async function makePlan(recipe: Recipe, base: BaseImage, sources: Created<SourceInstance>[]): Promise<Plan> {
   const files: PlannedFile[] = []
   const byTarget = new Map<string, { planned: PlannedFile; index: number }>()
   const annotations: Record<string, string> = {}
   const label = (i: number, type: string, origin?: string) => origin ?? `sources[${i}] (\`${type}\`)`
-  for (const [i, { entry, instance }] of sources.entries()) {
-    await guard(entry.type, 'list', async () => {
+  for (const [i, { type, instance }] of sources.entries()) {
+    await guard(type, 'list', async () => {
       for await (const file of instance.list()) {
         const target = safeModelPath(file.path)
         if (!Number.isSafeInteger(file.size) || file.size < 0) throw errors.planInvalid(`\`${file.path}\` has no valid size (${String(file.size)})`)
         const other = byTarget.get(target)
-        if (other) throw errors.pathCollision(target, label(other.index, other.planned.source, other.planned.file.origin), label(i, entry.type, file.origin))
-        const planned: PlannedFile = { file, target, source: entry.type }
+        if (other) throw errors.pathCollision(target, label(other.index, other.planned.source, other.planned.file.origin), label(i, type, file.origin))
+        const planned: PlannedFile = { file, target, source: type }
         byTarget.set(target, { planned, index: i })
         files.push(planned)
       }
@@ -206,7 +214,7 @@ async function writeLayer(
   index: number,
   prefix: string,
   mtime: number,
-  sinks: { entry: ComponentEntry; instance: SinkInstance }[],
+  sinks: Created<SinkInstance>[],
   signal: AbortSignal,
   emit: (e: RunEvent) => void,
 ): Promise<{ descriptor: Descriptor; diffId: string }> {
@@ -219,7 +227,8 @@ async function writeLayer(
     size: f.file.size,
     executable: ((f.file.mode ?? 0) & 0o111) !== 0,
     read: () =>
-      attributed(f.source, readModelFile(f.file, {
+      readModelFile(f.file, {
+        component: f.source,
         signal,
         onBytes: (n) => {
           read += n
@@ -229,12 +238,12 @@ async function writeLayer(
           }
         },
         onRetry: (attempt, reason) => emit({ type: 'retry', what: f.target, attempt, reason }),
-      })),
+      }),
   }))
   const writers: { type: string; writer: BlobWriter }[] = []
   try {
     for (const s of sinks) {
-      writers.push({ type: s.entry.type, writer: await guard(s.entry.type, 'write', () => s.instance.openBlob({ mediaType: mediaTypeFor(layer.compression), verify: false })) })
+      writers.push({ type: s.type, writer: await guard(s.type, 'write', () => s.instance.openBlob({ mediaType: mediaTypeFor(layer.compression), verify: false })) })
     }
     const enc = encodeLayer(entries, { compression: layer.compression, mtime })
     for await (const chunk of coalesce(enc.chunks)) {
@@ -255,20 +264,20 @@ async function writeLayer(
 async function copyBaseBlobs(
   base: BaseImage,
   blobs: Descriptor[],
-  sinks: { entry: ComponentEntry; instance: SinkInstance }[],
+  sinks: Created<SinkInstance>[],
   concurrency: number,
   emit: (e: RunEvent) => void,
 ): Promise<void> {
-  const jobs: { desc: Descriptor; sink: { entry: ComponentEntry; instance: SinkInstance } }[] = []
+  const jobs: { desc: Descriptor; sink: Created<SinkInstance> }[] = []
   for (const sink of sinks) {
-    for (const desc of blobs) if (!(await sink.instance.has(desc))) jobs.push({ desc, sink })
+    for (const desc of blobs) if (!(await guard(sink.type, 'write', () => sink.instance.has(desc)))) jobs.push({ desc, sink })
   }
   await mapBounded(jobs, concurrency, async ({ desc, sink }) => {
     if (!base.blobs) throw errors.blobMissing(desc.digest, base.name)
-    const writer = await sink.instance.openBlob({ mediaType: desc.mediaType, size: desc.size, verify: true })
+    const writer = await guard(sink.type, 'write', () => sink.instance.openBlob({ mediaType: desc.mediaType, size: desc.size, verify: true }))
     try {
-      for await (const chunk of base.blobs.openBlob(desc)) await writer.write(chunk)
-      await writer.commit(desc)
+      for await (const chunk of base.blobs.openBlob(desc)) await guard(sink.type, 'write', () => writer.write(chunk))
+      await guard(sink.type, 'write', () => writer.commit(desc))
     } catch (err) {
       await writer.abort().catch(() => {})
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw errors.blobMissing(desc.digest, base.name)
@@ -276,15 +285,6 @@ async function copyBaseBlobs(
     }
     emit({ type: 'blob-copy', digest: desc.digest, size: desc.size, sink: sink.instance.target })
   })
-}
-
-/** A source's read failures carry the source's type, like every other component error. */
-async function* attributed(type: string, chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  try {
-    yield* chunks
-  } catch (err) {
-    throw errors.componentFailed(type, 'read', err)
-  }
 }
 
 function titleOf(layer: PlannedLayer, prefix: string): string {

@@ -7,7 +7,7 @@ import { Value } from '@sinclair/typebox/value'
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml'
 import type { Component, ComponentKind } from '../components/define.js'
 import type { ComponentRegistry } from '../components/registry.js'
-import { errors, type Diagnostic, type SourceLocation } from '../errors.js'
+import { errors, isModelcarError, type Diagnostic, type SourceLocation } from '../errors.js'
 import type { Compression } from '../layer/layer-encoder.js'
 import { expandEnv } from './expand-env.js'
 import { API_VERSION, RecipeSchema } from './recipe-schema.js'
@@ -26,6 +26,8 @@ export interface ComponentEntry {
   /** The config as validated, defaults applied, `type` removed. */
   config: Record<string, unknown>
   location: SourceLocation | undefined
+  /** The npm package a plugin component came from (undefined for registered components). */
+  package?: string
 }
 
 export interface Recipe {
@@ -41,8 +43,20 @@ export interface Recipe {
   image: { prefix: string; compression: Compression }
 }
 
-/** Finds a component that is not in the registry (a plugin package); undefined when there is none. */
-export type ComponentResolver = (kind: ComponentKind, type: string, fromDir: string) => Promise<Component | undefined>
+/** A component found in an npm package. */
+export interface ResolvedComponent {
+  component: Component
+  /** The package's name, and version when it has one: named in messages about its component. */
+  package: string
+  version?: string
+}
+
+/**
+ * Finds a component that is not in the registry (a plugin package); undefined when no package of
+ * that name is installed. A package that is there but holds no usable component throws a
+ * ModelcarError saying what is wrong; it becomes one of the recipe's diagnostics.
+ */
+export type ComponentResolver = (kind: ComponentKind, type: string, fromDir: string) => Promise<ResolvedComponent | undefined>
 
 export interface LoadRecipeOptions {
   registry: ComponentRegistry
@@ -155,21 +169,44 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
         diags.push({ location: where, message: what + note(here), hint: `add \`type:\`; ${officialHint(opts.registry, kind)}` })
         continue
       }
-      const component = opts.registry.get(kind, type) ?? (await opts.resolve?.(kind, type, dir))
+      let component = opts.registry.get(kind, type)
+      let plugin: ResolvedComponent | undefined
+      if (!component && opts.resolve) {
+        try {
+          plugin = await opts.resolve(kind, type, dir)
+        } catch (err) {
+          // A package that is installed but unusable: said here, with the others, at its `type`.
+          if (!isModelcarError(err)) throw err
+          diags.push({ location: locate([...here, 'type']), message: err.message, hint: err.hint })
+          continue
+        }
+        component = plugin?.component
+      }
       if (!component) {
         const guess = closest(type, opts.registry.list(kind).map((c) => c.type))
+        const pkg = pluginPackageName(kind, type)
         diags.push({
           location: locate([...here, 'type']),
           message: `unknown ${kind} \`${type}\`${guess ? ` (did you mean \`${guess}\`?)` : ''}`,
-          hint: `${officialHint(opts.registry, kind)}; a plugin is installed with \`npm install ${pluginPackageName(kind, type)}\``,
+          hint: `${officialHint(opts.registry, kind)}; a plugin is installed with \`npm install ${pkg}\`${opts.resolve ? ` (run it in \`${dir}\`, the recipe's folder, where \`${pkg}\` was looked for)` : ''}`,
         })
         continue
       }
-      const withDefaults = Value.Default(component.schema, structuredClone(config)) as Record<string, unknown>
-      const secretShow = (p: (string | number)[], v: unknown) => (isSecretField(component, p.slice(2)) ? '(secret)' : show(p, v))
-      const probs = describeSchemaErrors(Value.Errors(component.schema, withDefaults), secretShow, here)
-      for (const prob of probs.filter((pr) => !reported(pr.path))) diags.push({ location: locate(prob.path, prob.atKey), message: `[${type}] ${prob.message}${note(prob.path)}`, hint: prob.hint })
-      if (probs.length === 0) lists[listName].push({ kind, type, component, config: withDefaults, location: locate(here) })
+      const from = plugin ? ` (the schema of package \`${plugin.package}\`${plugin.version ? ` ${plugin.version}` : ''})` : ''
+      const found = component
+      let probs: ReturnType<typeof describeSchemaErrors>
+      let withDefaults: Record<string, unknown>
+      try {
+        withDefaults = Value.Default(found.schema, structuredClone(config)) as Record<string, unknown>
+        const secretShow = (p: (string | number)[], v: unknown) => (isSecretField(found, p.slice(2)) ? '(secret)' : show(p, v))
+        probs = describeSchemaErrors(Value.Errors(found.schema, withDefaults), secretShow, here)
+      } catch (err) {
+        // Only a plugin can get here: the schemas we ship are tested.
+        diags.push({ location: locate([...here, 'type']), message: `[${type}] the config schema of ${plugin ? `package \`${plugin.package}\`` : `\`${type}\``} cannot check a config: ${(err as Error).message}`, hint: 'a component schema is a TypeBox `Type.Object({...})` (re-exported by @modelcar/core as `Type`)' })
+        continue
+      }
+      for (const prob of probs.filter((pr) => !reported(pr.path))) diags.push({ location: locate(prob.path, prob.atKey), message: `[${type}] ${prob.message}${note(prob.path)}`, hint: prob.hint ? prob.hint + from : from.trim() || undefined })
+      if (probs.length === 0) lists[listName].push({ kind, type, component, config: withDefaults, location: locate(here), ...(plugin ? { package: plugin.package } : {}) })
     }
   }
 
@@ -196,6 +233,26 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
     sinks: lists.sinks,
     image: { prefix: image.prefix ?? '/models', compression: image.compression ?? 'none' },
   }
+}
+
+/**
+ * The components a recipe names, by kind, as written (`local`, `http`, `@acme/modelcar-source-gcs`);
+ * whatever else is wrong with the recipe. `modelcar schema RECIPE` resolves them to add their schemas.
+ */
+export function namedComponents(text: string): { kind: ComponentKind; type: string }[] {
+  const doc = parseDocument(text, { prettyErrors: false })
+  const value = doc.toJS() as unknown
+  if (!value || typeof value !== 'object') return []
+  const out: { kind: ComponentKind; type: string }[] = []
+  for (const [listName, kind] of Object.entries(KIND_OF_LIST)) {
+    const list = (value as Record<string, unknown>)[listName]
+    if (!Array.isArray(list)) continue
+    for (const entry of list) {
+      const type = (entry as { type?: unknown } | null)?.type
+      if (typeof type === 'string' && type && !out.some((o) => o.kind === kind && o.type === type)) out.push({ kind, type })
+    }
+  }
+  return out
 }
 
 /** `scratch`, `oci-layout:PATH[:TAG]`, `registry:REF`; undefined when it is none of these. */
@@ -248,11 +305,13 @@ function officialHint(registry: ComponentRegistry, kind: ComponentKind): string 
   return `${kind}s available: ${registry.list(kind).map((c) => `\`${c.type}\``).join(', ')}`
 }
 
+/** Whether the value at `p` is, or lies inside, a field marked `secret` (a map of headers holds secrets in every entry). */
 function isSecretField(component: Component, p: (string | number)[]): boolean {
   let schema: unknown = component.schema
   for (const seg of p) {
-    const props = (schema as { properties?: Record<string, unknown> } | undefined)?.properties
-    schema = typeof seg === 'string' ? props?.[seg] : (schema as { items?: unknown } | undefined)?.items
+    if ((schema as { secret?: boolean } | undefined)?.secret) return true
+    const s = schema as { properties?: Record<string, unknown>; items?: unknown; patternProperties?: Record<string, unknown>; additionalProperties?: unknown } | undefined
+    schema = typeof seg === 'string' ? (s?.properties?.[seg] ?? Object.values(s?.patternProperties ?? {})[0] ?? (typeof s?.additionalProperties === 'object' ? s.additionalProperties : undefined)) : s?.items
   }
   return !!(schema as { secret?: boolean } | undefined)?.secret
 }

@@ -1,0 +1,127 @@
+// The kit against sources with one deliberate defect each: every defect must be caught, with a
+// message that names the rule, and a correct source must pass.
+import { Readable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { defineSource, errors, Type, type ModelFile } from '@modelcar/core'
+import { assertSourceCompliance } from './source-compliance.js'
+
+const FILES: Record<string, Buffer> = {
+  'config.json': Buffer.from('{"a":1}\n'),
+  'weights/model.safetensors': Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 31) % 251)),
+  'README.md': Buffer.from('# card\n'),
+}
+
+interface Defects {
+  /** Added to every listed size. */
+  sizeOff?: number
+  /** Each listing returns the files in another order. */
+  unstable?: boolean
+  /** open() ignores `start`. */
+  ignoresStart?: boolean
+  /** open() starts one byte late. */
+  offByOne?: boolean
+  path?: string
+  digest?: string
+  /** A failing config throws this instead of a ModelcarError. */
+  plainError?: boolean
+  /** The error message carries the token. */
+  leaksToken?: boolean
+}
+
+function source(defects: Defects = {}) {
+  let listings = 0
+  return defineSource({
+    type: 'fixture',
+    description: 'Files held in memory, with deliberate defects.',
+    schema: Type.Object(
+      {
+        missing: Type.Optional(Type.Boolean({ description: 'Fail as a source does when its model is not there.' })),
+        token: Type.Optional(Type.String({ description: 'A secret.' })),
+      },
+      { additionalProperties: false },
+    ),
+    create(config, ctx) {
+      if (config.token) ctx.secret(config.token)
+      return {
+        async *list() {
+          if (config.missing) {
+            if (defects.plainError) throw new Error('ENOENT: no such file')
+            throw errors.sourcePathMissing(defects.leaksToken ? `model?token=${config.token}` : 'model')
+          }
+          const names = Object.keys(FILES).sort()
+          if (defects.unstable && listings++ % 2 === 1) names.reverse()
+          for (const name of names) {
+            const bytes = FILES[name]!
+            const file: ModelFile = {
+              path: name === 'README.md' && defects.path ? defects.path : name,
+              size: bytes.length + (defects.sizeOff ?? 0),
+              ...(name === 'config.json' && defects.digest ? { digest: defects.digest } : {}),
+              async open(opts = {}) {
+                const start = defects.ignoresStart ? 0 : (opts.start ?? 0) + (defects.offByOne && opts.start ? 1 : 0)
+                return Readable.from([bytes.subarray(start, start + 1000), bytes.subarray(start + 1000)])
+              },
+            }
+            yield file
+          }
+        },
+      }
+    },
+  })
+}
+
+describe('assertSourceCompliance', () => {
+  it('passes a correct source and reports what it read', async () => {
+    const report = await assertSourceCompliance(source(), {}, { failing: [{ missing: true, token: 'tok_secret_1234' }] })
+    expect(report.files.map((f) => [f.path, f.size])).toEqual([
+      ['README.md', 7],
+      ['config.json', 8],
+      ['weights/model.safetensors', 70_000],
+    ])
+    expect(report.checks).toContain('open({ start }) yields exactly the bytes from start on')
+    expect(report.checks).toContain('failures are ModelcarErrors without secrets')
+  })
+
+  it.each<[string, Defects, RegExp]>([
+    ['a size that is not the byte count', { sizeOff: 1 }, /\[fixture\] not compliant: `README.md` is listed with size 8 but open\(\) yields 7 bytes/],
+    ['a listing that changes between two runs', { unstable: true }, /listing is not stable: two listings of the same config differ at entry 0/],
+    ['open() that ignores start', { ignoresStart: true }, /opened at start 1 yields 70000 bytes; expected the last 69999 bytes of the file \(is `start` ignored\?\)/],
+    ['open() that resumes one byte late', { offByOne: true }, /opened at start 1 yields 69998 bytes/],
+    ['a path that climbs out with ..', { path: '../etc/passwd' }, /path `..\/etc\/passwd` is unsafe: .*would escape the image prefix/],
+    ['an absolute path', { path: '/etc/passwd' }, /path `\/etc\/passwd` is unsafe: .*is absolute/],
+    ['a path with an empty segment', { path: 'docs//README.md' }, /path `docs\/\/README.md` is not in normal form/],
+    ['a Windows path', { path: 'docs\\README.md' }, /has a backslash/],
+    ['a digest that does not match the bytes', { digest: `sha256:${'0'.repeat(64)}` }, /`config.json` is listed with digest `sha256:0{64}` but its bytes hash to `sha256:[0-9a-f]{64}`/],
+    ['a malformed digest', { digest: 'md5:abc' }, /has digest `md5:abc`, not `sha256:` and 64 hex digits/],
+  ])('catches %s', async (_what, defects, message) => {
+    await expect(assertSourceCompliance(source(defects), {})).rejects.toThrow(message)
+  })
+
+  it('catches a source that throws a plain Error instead of a ModelcarError', async () => {
+    await expect(assertSourceCompliance(source({ plainError: true }), {}, { failing: [{ missing: true }] })).rejects.toThrow(
+      /failing\[0\] threw Error `ENOENT: no such file`, not a ModelcarError/,
+    )
+  })
+
+  it('catches an error message that shows a registered secret', async () => {
+    await expect(assertSourceCompliance(source({ leaksToken: true }), {}, { failing: [{ missing: true, token: 'tok_secret_1234' }] })).rejects.toThrow(
+      /failing\[0\]: the error message shows a secret/,
+    )
+  })
+
+  it('catches a failing config that does not fail, and a config the schema rejects', async () => {
+    await expect(assertSourceCompliance(source(), {}, { failing: [{}] })).rejects.toThrow(/failing\[0\] \(\{\}\) did not fail/)
+    await expect(assertSourceCompliance(source(), { pth: './x' })).rejects.toThrow(/the config is rejected by the component's own schema/)
+  })
+
+  it('throws an AssertionError, so any test runner reports a failed assertion', async () => {
+    const err = await assertSourceCompliance(source({ sizeOff: 1 }), {}).catch((e: unknown) => e)
+    expect((err as Error).name).toBe('AssertionError')
+  })
+
+  it('catches an undocumented schema field and a missing description', async () => {
+    const bare = defineSource({ type: 'bare', description: '', schema: Type.Object({}), create: () => ({ async *list() {} }) })
+    await expect(assertSourceCompliance(bare, {})).rejects.toThrow(/\[bare\] not compliant: has no `description`/)
+    const undocumented = defineSource({ type: 'undoc', description: 'x', schema: Type.Object({ path: Type.String() }), create: () => ({ async *list() {} }) })
+    await expect(assertSourceCompliance(undocumented, { path: 'x' })).rejects.toThrow(/schema fields without a description: path/)
+  })
+})

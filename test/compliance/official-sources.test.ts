@@ -1,0 +1,73 @@
+// The official sources pass the conformance kit plugin authors use: `local` on a temporary model
+// folder, `hf` against the Hub emulator (through the real @huggingface/hub client).
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, symlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { localSource } from '@modelcar/core'
+import { hfSource } from '@modelcar/source-hf'
+import { assertSourceCompliance, testContext } from '@modelcar/testing'
+import { startHubEmulator, writeRepo, type HubEmulator } from '../../tools/hub-emulator/hub-emulator.mjs'
+import { tempDir, type TempDir } from '../../tools/harness/temp.js'
+
+const TOKEN = 'hf_compliancetoken123456'
+const files: Record<string, Buffer> = {
+  'config.json': Buffer.from('{"model_type":"llama"}\n'),
+  'tokenizer/vocab.json': Buffer.from('{"a":1}'),
+  'model.safetensors': randomBytes(2 << 20),
+  'README.md': Buffer.from('# tiny\n'),
+}
+
+let tmp: TempDir
+let hub: HubEmulator
+beforeAll(async () => {
+  tmp = await tempDir('mc-compliance')
+  const model = join(tmp.path, 'model')
+  for (const [p, bytes] of Object.entries(files)) {
+    await mkdir(join(model, p, '..'), { recursive: true })
+    await writeFile(join(model, p), bytes)
+  }
+  // A Hub-cache-like link: listed under its own name with its target's bytes.
+  await symlink('config.json', join(model, 'linked.json'))
+  await writeRepo(join(tmp.path, 'hub'), 'acme/tiny', { files })
+  await writeRepo(join(tmp.path, 'hub'), 'acme/private', { files: { 'config.json': files['config.json']! }, private: true })
+  hub = await startHubEmulator({ root: join(tmp.path, 'hub'), lfsThreshold: 1 << 20, tokens: { [TOKEN]: { user: 'ci', access: ['acme/private'] } } })
+})
+afterAll(async () => {
+  await hub?.stop()
+  await tmp?.cleanup()
+})
+
+describe('official sources pass the conformance kit', () => {
+  it('local', async () => {
+    const report = await assertSourceCompliance(localSource, { path: './model' }, {
+      context: () => testContext({ type: 'local', baseDir: tmp.path }),
+      failing: [{ path: './no-such-folder' }, { path: './model', include: ['*.gguf'] }],
+    })
+    expect(report.files.map((f) => f.path)).toEqual(['README.md', 'config.json', 'linked.json', 'model.safetensors', 'tokenizer/vocab.json'])
+  })
+
+  it('hf', async () => {
+    const report = await assertSourceCompliance(hfSource, { repo: 'acme/tiny', endpoint: hub.url }, {
+      context: () => testContext({ type: 'hf', env: { HF_HOME: join(tmp.path, 'no-hf-home') } }),
+      failing: [
+        { repo: 'acme/missing', endpoint: hub.url },
+        { repo: 'acme/private', endpoint: hub.url, token: 'hf_wrongtoken0000000000' },
+        { repo: 'acme/tiny', endpoint: hub.url, include: ['*.gguf'] },
+      ],
+    })
+    const weights = report.files.find((f) => f.path === 'model.safetensors')!
+    // An LFS file: the Hub's sha256 is its digest, and the kit checked the bytes against it.
+    expect(weights.digest).toBe(`sha256:${createHash('sha256').update(files['model.safetensors']!).digest('hex')}`)
+    expect(report.files.map((f) => f.path)).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer/vocab.json'])
+  })
+
+  it('hf with a token: registered as a secret, absent from every failure', async () => {
+    const ctx = testContext({ type: 'hf', env: { HF_HOME: join(tmp.path, 'no-hf-home') } })
+    await assertSourceCompliance(hfSource, { repo: 'acme/private', endpoint: hub.url, token: TOKEN }, {
+      context: () => ctx,
+      failing: [{ repo: 'acme/private', endpoint: hub.url, token: TOKEN, include: ['nothing*'] }],
+    })
+    expect(ctx.secrets).toContain(TOKEN)
+  })
+})
