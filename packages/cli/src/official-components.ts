@@ -1,7 +1,8 @@
 // The components the CLI knows by their short names.
 import { createCoreRegistry, type ComponentRegistry } from '@modelcar/core'
 import { hfSource } from '@modelcar/source-hf'
+import { s3Source } from '@modelcar/source-s3'
 
 export function officialRegistry(): ComponentRegistry {
-  return createCoreRegistry().register(hfSource)
+  return createCoreRegistry().register(hfSource).register(s3Source)
 }
