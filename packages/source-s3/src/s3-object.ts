@@ -44,6 +44,14 @@ export interface OpenObjectParams {
 export async function openObject(p: OpenObjectParams): Promise<AsyncIterable<Uint8Array>> {
   const { object, start } = p
   const where = { ...p.where, key: object.key }
+  // The SDK leaves its abort listener on the signal it is given when a body is cut; a signal of
+  // this read's own, linked to the run's by one listener removed when the read ends, keeps
+  // retries from piling listeners onto the run's signal.
+  const own = new AbortController()
+  const cancel = () => own.abort(p.signal?.reason)
+  if (p.signal?.aborted) cancel()
+  else p.signal?.addEventListener('abort', cancel, { once: true })
+  const release = () => p.signal?.removeEventListener('abort', cancel)
   let res
   try {
     res = await p.client.send(
@@ -56,44 +64,50 @@ export async function openObject(p: OpenObjectParams): Promise<AsyncIterable<Uin
         // Always an explicit range from `start`: never the suffix form, which s3rver misreads.
         Range: start > 0 ? `bytes=${start}-` : undefined,
       }),
-      { abortSignal: p.signal },
+      { abortSignal: own.signal },
     )
   } catch (err) {
+    release()
     throw s3Error(err, where)
   }
   const body = res.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined
+  if (!body) release()
   if (!body) throw new ModelcarError('COMPONENT_FAILED', `S3 sent no body for \`${s3Url(p.bucket, object.key)}\``, { retryable: true })
   // Some stores answer 200 with the whole object to a Range they do not honour; some ignore If-Match.
   if (res.ETag && res.ETag !== object.etag) {
     body.destroy?.()
+    release()
     throw s3Error({ name: 'PreconditionFailed', $metadata: res.$metadata }, where)
   }
   if (start > 0) {
     const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.ContentRange ?? '')
-    if (!m) return skip(body, start, where)
+    if (!m) return skip(guarded(body, where, release), start)
     if (Number(m[1]) !== start || (m[3] !== '*' && Number(m[3]) !== object.size)) {
       body.destroy?.()
+      release()
       throw new ModelcarError('COMPONENT_FAILED', `S3 answered a range from byte ${start} of \`${s3Url(p.bucket, object.key)}\` with \`${res.ContentRange}\``, { retryable: true })
     }
   }
-  return guarded(body, where)
+  return guarded(body, where, release)
 }
 
 /** The body, with a broken connection turned into a retryable error that names the object. */
-async function* guarded(body: AsyncIterable<Uint8Array>, where: S3Where): AsyncGenerator<Uint8Array> {
+async function* guarded(body: AsyncIterable<Uint8Array>, where: S3Where, release: () => void): AsyncGenerator<Uint8Array> {
   try {
     yield* body
   } catch (err) {
     const mapped = s3Error(err, where)
     // A socket cut mid-body is not an S3 refusal: whatever the SDK called it, resume from here.
     throw mapped.retryable || mapped.code !== 'COMPONENT_FAILED' || mapped.input ? mapped : new ModelcarError(mapped.code, mapped.message, { retryable: true, cause: err })
+  } finally {
+    release()
   }
 }
 
 /** A store that ignored the Range sent the whole object: drop what we already have. */
-async function* skip(body: AsyncIterable<Uint8Array>, bytes: number, where: S3Where): AsyncGenerator<Uint8Array> {
+async function* skip(body: AsyncIterable<Uint8Array>, bytes: number): AsyncGenerator<Uint8Array> {
   let left = bytes
-  for await (const chunk of guarded(body, where)) {
+  for await (const chunk of body) {
     if (left >= chunk.byteLength) {
       left -= chunk.byteLength
       continue

@@ -2,6 +2,7 @@
 // Ceph, R2, …), streamed into layers with no local copy. Every object is pinned at listing time
 // by its ETag (and version id), so an object replaced mid-run fails the run instead of mixing
 // two versions into one image; a full-object SHA-256 the object carries is verified.
+import { setMaxListeners } from 'node:events'
 import { HeadObjectCommand, ListObjectsV2Command, S3Client, type _Object } from '@aws-sdk/client-s3'
 import { Type } from '@sinclair/typebox'
 import { defineSource, errors, globFilter, mapBounded, ModelcarError, safeModelPath, type ModelFile } from '@modelcar/core'
@@ -135,15 +136,21 @@ export const s3Source = defineSource({
           throw errors.sourceNothingMatched(`\`${s3Url(config.bucket, prefix)}\``, unmatched.length ? unmatched : (config.include ?? ['**']))
         }
         // HEAD pins what the listing cannot say: version id and checksum, with the ETag and size
-        // of that same version (the listing may be older than the HEAD).
+        // of that same version (the listing may be older than the HEAD). The SDK hangs one abort
+        // listener per request on the signal it is given: the HEADs share a signal of their own,
+        // linked to the run's by one listener, so no listener limit is crossed.
+        const heads = new AbortController()
+        setMaxListeners(HEAD_CONCURRENCY + 2, heads.signal)
+        const cancel = () => heads.abort(ctx.signal.reason)
+        ctx.signal.addEventListener('abort', cancel, { once: true })
         const pinned = await mapBounded(chosen, HEAD_CONCURRENCY, async (c): Promise<PinnedObject> => {
           try {
-            const head = await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: c.key, ChecksumMode: 'ENABLED' }), { abortSignal: ctx.signal })
+            const head = await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: c.key, ChecksumMode: 'ENABLED' }), { abortSignal: heads.signal })
             return { key: c.key, size: head.ContentLength ?? c.size, etag: head.ETag ?? c.etag, versionId: head.VersionId && head.VersionId !== 'null' ? head.VersionId : undefined, digest: contentDigest(head) }
           } catch (err) {
             throw s3Error(err, { ...where, key: c.key })
           }
-        })
+        }).finally(() => ctx.signal.removeEventListener('abort', cancel))
         listed = pinned.map((o, i) => fileOf(o, chosen[i]!.rel))
         yield* listed
       },
