@@ -35,7 +35,7 @@ describe('clientSettings', () => {
     expect(clientSettings({ region: 'ca-central-1' }, { HOME: home, AWS_REGION: 'x-1' })).toMatchObject({ region: 'ca-central-1', regionFrom: 'the recipe' })
     expect(clientSettings({}, { HOME: home, AWS_REGION: 'sa-east-1', AWS_DEFAULT_REGION: 'x' })).toMatchObject({ region: 'sa-east-1', regionFrom: 'AWS_REGION' })
     expect(clientSettings({}, { HOME: home })).toMatchObject({ region: 'eu-west-1', regionFrom: 'profile `default` in ~/.aws/config', endpoint: undefined })
-    expect(clientSettings({ profile: 'minio' }, { HOME: home })).toMatchObject({ region: 'us-west-2', endpoint: 'http://minio.internal:9000', profile: 'minio' })
+    expect(clientSettings({ profile: 'minio' }, { HOME: home })).toMatchObject({ region: 'us-west-2', endpoint: 'http://minio.internal:9000', pathStyle: true, profile: 'minio' })
     expect(clientSettings({}, { HOME: home, AWS_PROFILE: 'other' })).toMatchObject({ region: 'ap-south-1', profile: 'other' })
     expect(clientSettings({}, { HOME: path.join(home, 'nothing') })).toMatchObject({ region: 'us-east-1', regionFrom: 'the default' })
     expect(clientSettings({}, { HOME: home, AWS_ENDPOINT_URL: 'http://a', AWS_ENDPOINT_URL_S3: 'http://s3' }).endpoint).toBe('http://s3')

@@ -19,6 +19,8 @@ export interface ClientSettings {
   /** For messages: `the recipe`, `AWS_REGION`, `profile \`x\` in ~/.aws/config`, `the default`. */
   regionFrom: string
   endpoint: string | undefined
+  /** From the profile's `s3.addressing_style` (`path` / `virtual`), when it says. */
+  pathStyle: boolean | undefined
   profile: string
   /** Where the credentials are looked up, for hints (never the credentials themselves). */
   credentialsFrom: string
@@ -90,6 +92,7 @@ export function clientSettings(config: { region?: string; endpoint?: string; pro
     region: region[0],
     regionFrom: region[1],
     endpoint: endpoint?.replace(/\/+$/, ''),
+    pathStyle: shared['s3.addressing_style'] === 'path' ? true : shared['s3.addressing_style'] === 'virtual' ? false : undefined,
     profile,
     credentialsFrom: staticKeys
       ? 'AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY'

@@ -38,7 +38,7 @@ export const s3SourceSchema = Type.Object(
       Type.String({ description: 'The bucket’s region. Default: AWS_REGION, AWS_DEFAULT_REGION, the profile’s `region`, else `us-east-1`.', pattern: '^[a-z0-9-]+$', examples: ['eu-west-1'] }),
     ),
     forcePathStyle: Type.Optional(
-      Type.Boolean({ description: 'Address the bucket in the path (`https://host/bucket/key`) rather than as a subdomain; most self-hosted stores need it. Default: true when `endpoint` is set, else false.', examples: [true] }),
+      Type.Boolean({ description: 'Address the bucket in the path (`https://host/bucket/key`) rather than as a subdomain; most self-hosted stores need it. Default: the profile’s `s3.addressing_style`, else true when `endpoint` is set, else false.', examples: [true] }),
     ),
     profile: Type.Optional(
       Type.String({
@@ -65,7 +65,7 @@ export const s3Source = defineSource({
     const where: S3Where = {
       bucket: config.bucket,
       key: prefix,
-      endpoint: settings.endpoint ?? '',
+      endpoint: settings.endpoint ? shownEndpoint(settings.endpoint) : '',
       region: settings.region,
       regionFrom: settings.regionFrom,
       credentialsFrom: settings.credentialsFrom,
@@ -75,7 +75,7 @@ export const s3Source = defineSource({
       (client ??= new S3Client({
         region: settings.region,
         endpoint: settings.endpoint,
-        forcePathStyle: config.forcePathStyle ?? settings.endpoint !== undefined,
+        forcePathStyle: config.forcePathStyle ?? settings.pathStyle ?? settings.endpoint !== undefined,
         credentials: credentialChain(settings, ctx.env, (c) => {
           ctx.secret(c.secretAccessKey)
           if (c.sessionToken) ctx.secret(c.sessionToken)
@@ -181,3 +181,15 @@ export const s3Source = defineSource({
     }
   },
 })
+
+/** The endpoint as messages show it: without user info, should a URL carry any. */
+function shownEndpoint(endpoint: string): string {
+  try {
+    const u = new URL(endpoint)
+    u.username = ''
+    u.password = ''
+    return u.href.replace(/\/+$/, '')
+  } catch {
+    return endpoint
+  }
+}
