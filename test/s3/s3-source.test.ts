@@ -222,6 +222,40 @@ describe('source s3', () => {
     expect(bytes).toBe(1024)
   }, SLOW)
 
+  it('a versioned object with a full-object SHA-256 checksum (as AWS S3 answers HEAD): pinned by version, checksum verified', async () => {
+    // s3rver has neither versioning nor checksums: the proxy answers the HEAD as S3 does for such
+    // an object; the GET (with versionId and If-Match) is s3rver's.
+    const body = model['config.json']!
+    const md5 = createHash('md5').update(body).digest('hex')
+    const head = (checksum: string) => ({
+      method: 'HEAD',
+      path: /^\/models\/llm\/config\.json(\?|$)/,
+      respond: { status: 200, headers: { 'content-length': String(body.length), etag: `"${md5}"`, 'x-amz-version-id': 'v3.Lf8', 'x-amz-checksum-sha256': checksum, 'x-amz-checksum-type': 'FULL_OBJECT' } },
+    })
+    proxy.setRules([head(createHash('sha256').update(body).digest('base64'))])
+    proxy.requests.length = 0
+    try {
+      const r = await recipe(s3Entry('models', 'llm', '    include: ["config.json"]\n', proxy.url))
+      const result = await mustModelcar(['run', r.file], { env: env() })
+      const layer = (await readJsonBlob(r.out, printedDigest(result))).layers![0]!
+      expect(layer.annotations?.['modelcar.origin']).toBe('s3://models/llm/config.json?versionId=v3.Lf8')
+      expect(layer.annotations?.['modelcar.content.digest']).toBe(`sha256:${sha(body)}`)
+      const get = proxy.requests.find((q) => q.method === 'GET' && q.path.startsWith('/models/llm/config.json?'))
+      expect(get?.path).toContain('versionId=v3.Lf8')
+      expect(get?.ifMatch).toBe(`"${md5}"`)
+
+      // The same object claiming another checksum: the bytes do not match it, the run fails.
+      proxy.setRules([head(createHash('sha256').update('other').digest('base64'))])
+      const bad = await recipe(s3Entry('models', 'llm', '    include: ["config.json"]\n', proxy.url))
+      const failed = await modelcar(['run', bad.file], { env: env() })
+      expect(failed.code, failed.stderr).toBe(1)
+      expect(failed.stderr).toMatch(/`config.json` has digest `sha256:[0-9a-f]{64}` but the source announced `sha256:[0-9a-f]{64}`/)
+      await expect(stat(join(bad.out, 'index.json'))).rejects.toThrow()
+    } finally {
+      proxy.setRules([])
+    }
+  }, SLOW)
+
   /** Runs a recipe that must fail: its exit code and stderr; nothing written; no secret anywhere. */
   async function failing(sources: string, e = env()): Promise<{ code: number; stderr: string }> {
     const r = await recipe(sources)
