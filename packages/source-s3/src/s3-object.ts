@@ -71,8 +71,10 @@ export async function openObject(p: OpenObjectParams): Promise<AsyncIterable<Uin
     throw s3Error(err, where)
   }
   const body = res.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined
-  if (!body) release()
-  if (!body) throw new ModelcarError('COMPONENT_FAILED', `S3 sent no body for \`${s3Url(p.bucket, object.key)}\``, { retryable: true })
+  if (!body) {
+    release()
+    throw new ModelcarError('COMPONENT_FAILED', `S3 sent no body for \`${s3Url(p.bucket, object.key)}\``, { retryable: true })
+  }
   // Some stores answer 200 with the whole object to a Range they do not honour; some ignore If-Match.
   if (res.ETag && res.ETag !== object.etag) {
     body.destroy?.()
