@@ -4,18 +4,27 @@
 export async function* coalesce(chunks: AsyncIterable<Uint8Array>, bytes = 1 << 20): AsyncGenerator<Uint8Array> {
   let parts: Uint8Array[] = []
   let held = 0
-  for await (const chunk of chunks) {
-    if (held === 0 && chunk.byteLength >= bytes) {
-      yield chunk
-      continue
-    }
-    parts.push(chunk)
-    held += chunk.byteLength
-    if (held >= bytes) {
-      yield Buffer.concat(parts, held)
-      parts = []
-      held = 0
-    }
+  const take = () => {
+    const block = parts.length === 1 ? parts[0]! : Buffer.concat(parts, held)
+    parts = []
+    held = 0
+    return block
   }
-  if (held > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, held)
+  try {
+    for await (const chunk of chunks) {
+      if (held === 0 && chunk.byteLength >= bytes) {
+        yield chunk
+        continue
+      }
+      parts.push(chunk)
+      held += chunk.byteLength
+      if (held >= bytes) yield take()
+    }
+  } catch (err) {
+    // A body cut mid-block: hand on what did arrive before the error, so a resumed read starts
+    // at the byte the connection broke, not at the last block boundary.
+    if (held > 0) yield take()
+    throw err
+  }
+  if (held > 0) yield take()
 }

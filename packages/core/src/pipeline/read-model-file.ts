@@ -116,14 +116,16 @@ function inline(h: Hash): ThreadedSha256 {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t)
-        reject(errors.aborted(signal.reason))
-      },
-      { once: true },
-    )
+    const onAbort = () => {
+      clearTimeout(t)
+      reject(errors.aborted(signal!.reason))
+    }
+    // The listener goes when the wait ends: a run with many retries must not pile them up on
+    // the run's one signal (Node warns past 10).
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
   })
 }
