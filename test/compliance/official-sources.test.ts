@@ -1,14 +1,17 @@
 // The official sources pass the conformance kit plugin authors use: `local` on a temporary model
-// folder, `hf` against the Hub emulator (through the real @huggingface/hub client).
+// folder, `hf` against the Hub emulator (through the real @huggingface/hub client), `s3` against
+// s3rver (through the AWS SDK).
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { localSource } from '@modelcar/core'
 import { hfSource } from '@modelcar/source-hf'
+import { s3Source } from '@modelcar/source-s3'
 import { assertSourceCompliance, testContext } from '@modelcar/testing'
 import { startHubEmulator, writeRepo, type HubEmulator } from '../../tools/hub-emulator/hub-emulator.mjs'
 import { tempDir, type TempDir } from '../../tools/harness/temp.js'
+import { createBucket, putObjects, seedClient, startS3Server, type S3Server } from '../../tools/s3-server/s3-server.mjs'
 
 const TOKEN = 'hf_compliancetoken123456'
 const files: Record<string, Buffer> = {
@@ -20,6 +23,7 @@ const files: Record<string, Buffer> = {
 
 let tmp: TempDir
 let hub: HubEmulator
+let s3: S3Server
 beforeAll(async () => {
   tmp = await tempDir('mc-compliance')
   const model = join(tmp.path, 'model')
@@ -32,9 +36,15 @@ beforeAll(async () => {
   await writeRepo(join(tmp.path, 'hub'), 'acme/tiny', { files })
   await writeRepo(join(tmp.path, 'hub'), 'acme/private', { files: { 'config.json': files['config.json']! }, private: true })
   hub = await startHubEmulator({ root: join(tmp.path, 'hub'), lfsThreshold: 1 << 20, tokens: { [TOKEN]: { user: 'ci', access: ['acme/private'] } } })
+  s3 = await startS3Server({ directory: join(tmp.path, 's3'), buckets: ['models'] })
+  const client = seedClient(s3.url)
+  await createBucket(client, 'models').catch(() => {})
+  await putObjects(client, 'models', Object.fromEntries(Object.entries(files).map(([p, bytes]) => [`tiny/${p}`, bytes])))
+  client.destroy()
 })
 afterAll(async () => {
   await hub?.stop()
+  await s3?.stop()
   await tmp?.cleanup()
 })
 
@@ -69,5 +79,18 @@ describe('official sources pass the conformance kit', () => {
       failing: [{ repo: 'acme/private', endpoint: hub.url, token: TOKEN, include: ['nothing*'] }],
     })
     expect(ctx.secrets).toContain(TOKEN)
+  })
+
+  it('s3', async () => {
+    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', HOME: join(tmp.path, 'no-home') }
+    const report = await assertSourceCompliance(s3Source, { bucket: 'models', prefix: 'tiny', endpoint: s3.url }, {
+      context: () => testContext({ type: 's3', env }),
+      failing: [
+        { bucket: 'no-such-bucket', endpoint: s3.url },
+        { bucket: 'models', prefix: 'nothing-here', endpoint: s3.url },
+        { bucket: 'models', prefix: 'tiny', endpoint: s3.url, include: ['*.gguf'] },
+      ],
+    })
+    expect(report.files.map((f) => f.path)).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer/vocab.json'])
   })
 })

@@ -43,6 +43,9 @@ export interface OpenObjectParams {
 
 export async function openObject(p: OpenObjectParams): Promise<AsyncIterable<Uint8Array>> {
   const { object, start } = p
+  // A read cut exactly at the end resumes at `size`: nothing is left, and S3 would answer 416 to
+  // `bytes=SIZE-` (an empty object is read from 0 without a Range and works).
+  if (start >= object.size && object.size > 0) return (async function* () {})()
   const where = { ...p.where, key: object.key }
   // The SDK leaves its abort listener on the signal it is given when a body is cut; a signal of
   // this read's own, linked to the run's by one listener removed when the read ends, keeps
