@@ -84,8 +84,8 @@ function componentPage(d: DocumentedComponent): string {
   const rows = fieldRows(schema, '')
   const install = d.official
     ? d.package === '@modelcar/core'
-      ? 'Built into `@modelcar/core`; every `modelcar` has it.'
-      : `In \`${d.package}\`, which \`@modelcar/cli\` ships with.`
+      ? 'Built in: every `modelcar` has it.'
+      : 'Official: `@modelcar/cli` depends on it, so every `modelcar` has it.'
     : `A plugin: \`npm install ${d.package}\` in the recipe's folder, then \`type: ${c.type}\` (or \`type: ${d.package}\`).`
   const lines = [
     GENERATED_NOTE,
