@@ -285,7 +285,7 @@ describe('Bearer tokens from tools/token-server', () => {
     const err = await expectAuthError(() => pushBlob(again, registry, 'org/model', randomBlob()), [refresh])
     expect(err.code).toBe('REGISTRY_CREDENTIALS_REJECTED')
     expect(err.message).toContain('(from `docker-credential-mctest`)')
-    expect(err.message).toContain(`401 POST ${tokens.realm}`)
+    expect(err.message).toContain(`400 POST ${tokens.realm}`)
   })
 })
 

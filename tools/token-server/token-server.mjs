@@ -220,18 +220,19 @@ export async function startTokenServer(opts = {}) {
         scopes.push(s)
       }
       entry.scopes = scopes.map((s) => `${s.type}:${s.name}:${s.actions.join(',')}`)
+      // RFC 6749 §5.2: a bad password or refresh token is 400 invalid_grant on this endpoint.
       let user
       let refresh
       if (entry.grantType === 'password') {
         const name = form.get('username') ?? ''
         if (!Object.hasOwn(users, name) || !safeEqual(users[name].password, form.get('password') ?? '')) {
-          return reply(401, { error: 'invalid_grant', error_description: 'authentication failed' })
+          return reply(400, { error: 'invalid_grant', error_description: 'authentication failed' })
         }
         user = name
         if (form.get('access_type') === 'offline') refresh = newRefreshToken(user)
       } else if (entry.grantType === 'refresh_token') {
         user = refreshTokens.get(form.get('refresh_token') ?? '')
-        if (user === undefined) return reply(401, { error: 'invalid_grant', error_description: 'unknown refresh token' })
+        if (user === undefined) return reply(400, { error: 'invalid_grant', error_description: 'unknown refresh token' })
         refresh = form.get('refresh_token')
       } else return reply(400, { error: 'unsupported_grant_type' })
       entry.user = user

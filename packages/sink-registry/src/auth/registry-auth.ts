@@ -50,7 +50,10 @@ type HostScheme = { kind: 'none' } | { kind: 'basic'; verified: Set<string> } | 
 
 interface Sent {
   kind: 'none' | 'basic' | 'bearer'
-  /** A bearer token fetched for this very request: a 401 with it will not go away by fetching again. */
+  /**
+   * A bearer token the registry has not accepted yet (just issued, or issued in prepare): a 401 with
+   * it will not go away by fetching another, so it ends in an error instead of a loop.
+   */
   fresh: boolean
   token?: Token
   credentials?: RegistryCredentials
@@ -64,6 +67,8 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
   const credentials = new Map<string, Promise<RegistryCredentials | undefined>>()
   const tokens = new Map<string, Token>()
   const pendingTokens = new Map<string, Promise<Token>>()
+  /** Tokens the registry has answered something other than 401 to. */
+  const proven = new WeakSet<Token>()
   const now = opts.now ?? Date.now
   const clientId = opts.clientId ?? 'modelcar'
   const insecure = new Set(opts.insecureHosts ?? [])
@@ -96,7 +101,7 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
     const key = `${host} ${scopes.join(' ')}`
     const creds = await credentialsFor(host, scopes)
     const cached = tokens.get(key)
-    if (cached && cached.expiresAt > now()) return { token: cached, fresh: false, credentials: creds }
+    if (cached && cached.expiresAt > now()) return { token: cached, fresh: !proven.has(cached), credentials: creds }
     let pending = pendingTokens.get(key)
     if (!pending) {
       if (creds) assertSecureTransport(new URL(scheme.realm), host)
@@ -176,16 +181,19 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
     const method = (init.method ?? 'GET').toUpperCase()
     for (let attempt = 0; ; attempt++) {
       const { header, sent } = await authorize(target, wanted)
-      const res = await send(opts.fetch, target, init, header, replayable)
+      const { res, finalUrl } = await send(opts.fetch, target, init, header, replayable)
       // Only the registry's own answers are about its auth; a redirected target's 401/403 is the caller's.
-      if (new URL(res.url || url).origin !== target.origin && res.url) return res
+      if (finalUrl.origin !== target.origin) return res
       const where = `${res.status} ${method} ${target.origin}${target.pathname}`
       if (res.status === 403) {
         const detail = await registryErrorCode(res)
         const creds = sent.credentials ?? (await credentialsFor(host, wanted))
         throw errors.registryAccessDenied(host, describeScopes(wanted), creds?.source, `${where}${detail ? ` ${detail}` : ''}`)
       }
-      if (res.status !== 401) return res
+      if (res.status !== 401) {
+        if (sent.token) proven.add(sent.token)
+        return res
+      }
       const challenge = learn(host, res.headers.get('www-authenticate'))
       const asked = challenge?.params['scope']?.split(' ').filter(Boolean) ?? []
       const widened = normalizeScopes([...wanted, ...asked])
@@ -236,7 +244,7 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
     // Basic has no token step that would reject a wrong password, so ask /v2/ once now rather than
     // fail halfway through a streamed upload.
     const { header, sent } = await authorize(base, wanted)
-    const res = await send(opts.fetch, base, { method: 'GET' }, header, true)
+    const { res } = await send(opts.fetch, base, { method: 'GET' }, header, true)
     await res.body?.cancel()
     if (res.status === 401) throw await failure(host, sent, pickChallenge(parseWwwAuthenticate(res.headers.get('www-authenticate') ?? '')), wanted, `401 GET ${base.href}`)
     scheme.verified.add(creds.source)
@@ -253,22 +261,27 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
  * Sends init to url with Authorization set to header, following redirects by hand so that the
  * header is dropped as soon as a hop leaves the registry's origin.
  */
-async function send(fetchFn: typeof globalThis.fetch, url: URL, init: RequestInit, header: string | undefined, replayable: boolean): Promise<Response> {
+async function send(
+  fetchFn: typeof globalThis.fetch,
+  url: URL,
+  init: RequestInit,
+  header: string | undefined,
+  replayable: boolean,
+): Promise<{ res: Response; finalUrl: URL }> {
   const headers = new Headers(init.headers)
   if (header) headers.set('authorization', header)
   else headers.delete('authorization')
-  if (init.redirect === 'manual' || init.redirect === 'error') return fetchFn(url, { ...init, headers })
+  if (init.redirect === 'manual' || init.redirect === 'error') return { res: await fetchFn(url, { ...init, headers }), finalUrl: url }
   let current = url
   let method = (init.method ?? 'GET').toUpperCase()
   let body = init.body
   for (let hop = 0; ; hop++) {
     const res = await fetchFn(current, { ...init, method, body, headers, redirect: 'manual' })
     const location = res.headers.get('location')
-    if (!REDIRECT.has(res.status) || !location) return withUrl(res, current)
-    if (hop >= MAX_REDIRECTS) return withUrl(res, current)
+    if (!REDIRECT.has(res.status) || !location || hop >= MAX_REDIRECTS) return { res, finalUrl: current }
     const hasBody = body !== undefined && body !== null
     // A streamed body was consumed by the first hop: the caller must stream it again.
-    if (hasBody && !replayable && (res.status === 307 || res.status === 308)) return withUrl(res, current)
+    if (hasBody && !replayable && (res.status === 307 || res.status === 308)) return { res, finalUrl: current }
     await res.body?.cancel()
     if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
       if (method !== 'HEAD') method = 'GET'
@@ -280,17 +293,6 @@ async function send(fetchFn: typeof globalThis.fetch, url: URL, init: RequestIni
     if (next.origin !== url.origin) headers.delete('authorization')
     current = next
   }
-}
-
-/** undici sets Response.url; an injected fetch may not, and the hop we followed is what counts. */
-function withUrl(res: Response, url: URL): Response {
-  if (res.url) return res
-  try {
-    Object.defineProperty(res, 'url', { value: url.href })
-  } catch {
-    // a frozen Response: callers fall back to the request URL
-  }
-  return res
 }
 
 /** The registry's error code and message from a JSON error body, without letting a large body through. */

@@ -56,8 +56,9 @@ export async function requestToken(req: TokenRequest): Promise<Token> {
   }
   const where = `${res.status} ${method} ${realm.origin}${realm.pathname}`
   if (!res.ok) {
-    await res.body?.cancel()
-    if (res.status === 401) {
+    // OAuth2 (RFC 6749 §5.2) answers a bad refresh token with 400 invalid_grant, not 401.
+    const oauthError = method === 'POST' ? await oauthErrorCode(res) : (await res.body?.cancel(), undefined)
+    if (res.status === 401 || oauthError === 'invalid_grant') {
       throw creds ? errors.registryCredentialsRejected(req.host, creds.source, where) : errors.registryCredentialsRequired(req.host, where)
     }
     if (res.status === 403) throw errors.registryAccessDenied(req.host, describeScopes(req.scopes), creds?.source, where)
@@ -82,6 +83,15 @@ export async function requestToken(req: TokenRequest): Promise<Token> {
   // A margin (10 %, at most 10 s) keeps a request from leaving with a token about to lapse.
   const margin = Math.min(10_000, expiresIn * 100)
   return { token, expiresAt: started + expiresIn * 1000 - margin }
+}
+
+async function oauthErrorCode(res: Response): Promise<string | undefined> {
+  try {
+    const body = JSON.parse((await res.text()).slice(0, 4096)) as { error?: unknown }
+    return typeof body.error === 'string' ? body.error : undefined
+  } catch {
+    return undefined
+  }
 }
 
 function send(req: TokenRequest, url: URL, init: RequestInit): Promise<Response> {
