@@ -4,7 +4,7 @@
 import { errors, isIndexMediaType, isManifestMediaType, loadDocuments, type BaseImage, type BaseRef, type BlobSource, type ComponentContext } from '@modelcar/core'
 import { formatImageReference, parseImageReference, registryBaseUrl } from './client/image-reference.js'
 import { RegistryClient } from './client/registry-client.js'
-import { createRegistryAuth } from './registry-auth-standin.js'
+import { createRegistryAuth } from './auth/index.js'
 
 /** The `loadBase` hook of runRecipe: reads `registry:` bases, leaves every other kind to the core. */
 export async function loadRegistryBase(ref: BaseRef, ctx: ComponentContext): Promise<BaseImage | undefined> {

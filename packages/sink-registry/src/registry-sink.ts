@@ -7,7 +7,7 @@ import { defineSink, errors, mapBounded, MediaType, parseByteSize, type BlobWrit
 import { formatImageReference, IMAGE_REFERENCE_PATTERN, parseImageReference, registryBaseUrl } from './client/image-reference.js'
 import { RegistryClient, streamAgain } from './client/registry-client.js'
 import { uploadStrategyFor, type UploadStrategy } from './client/upload-strategy.js'
-import { createRegistryAuth } from './registry-auth-standin.js'
+import { createRegistryAuth } from './auth/index.js'
 
 export const registrySinkSchema = Type.Object(
   {
@@ -60,7 +60,7 @@ export const registrySink = defineSink({
       baseUrl: registryBaseUrl(ref.apiHost, config.insecure ?? false),
       registry: ref.registry,
       repository: ref.repository,
-      auth: createRegistryAuth({ env: ctx.env, fetch: ctx.fetch, secret: ctx.secret }),
+      auth: createRegistryAuth({ env: ctx.env, fetch: ctx.fetch, secret: ctx.secret, insecureHosts: config.insecure ? [ref.apiHost] : [] }),
       fetch: ctx.fetch,
       signal: ctx.signal,
       push: true,

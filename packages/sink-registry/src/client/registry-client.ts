@@ -3,7 +3,7 @@
 // be sent again, and uploads in the three shapes registries accept. Every failure is a
 // ModelcarError naming method, URL and status.
 import { createHash } from 'node:crypto'
-import { errors, MediaType, sha256Digest, sleep, type BlobWriter, type Descriptor, type ModelcarError } from '@modelcar/core'
+import { errors, isModelcarError, MediaType, sha256Digest, sleep, type BlobWriter, type Descriptor, type ModelcarError } from '@modelcar/core'
 import { BodyBridge } from './body-bridge.js'
 import { refusal, RETRY_STATUSES, retryAfterMs, unreachable, type RefusalContext } from './registry-errors.js'
 import type { RegistryAuth } from './registry-auth.js'
@@ -75,7 +75,7 @@ export class RegistryClient {
    * connection and on 408/429/5xx, waiting what Retry-After says; a streamed body is not (its
    * caller streams it again from the source).
    */
-  async send(method: string, path: string, init: SendInit): Promise<Response> {
+  async send(method: string, path: string, init: SendInit, authenticated = true): Promise<Response> {
     const url = this.url(path)
     const replayable = !(init.body instanceof ReadableStream)
     const attempts = replayable ? (this.o.attempts ?? 5) : 1
@@ -83,10 +83,17 @@ export class RegistryClient {
       let res: Response
       try {
         const req: RequestInit & { duplex?: 'half' } = { method, headers: init.headers, body: init.body as RequestInit['body'], signal: this.o.signal, redirect: init.redirect ?? 'follow' }
-        if (!replayable) req.duplex = 'half'
-        res = await this.o.auth.fetch(url, req, this.scopeList())
+        if (!replayable) {
+          req.duplex = 'half'
+          // fetch clones a request it may redirect, teeing its body: the branch nobody reads
+          // would keep every chunk of the layer in memory. A stream cannot follow a redirect anyway.
+          req.redirect = 'error'
+        }
+        res = authenticated ? await this.o.auth.fetch(url, req, this.scopeList()) : await this.o.fetch(url, req)
       } catch (err) {
         if (this.o.signal?.aborted) throw errors.aborted(this.o.signal.reason)
+        // The auth module's own verdicts (credentials rejected, access denied) are final.
+        if (isModelcarError(err) && !err.retryable) throw err
         const e = unreachable(err, this.ctx(method, url))
         if (!e.retryable || attempt >= attempts) throw e
         await this.pause(`${method} ${path}`, attempt, e.message, null)
@@ -110,9 +117,10 @@ export class RegistryClient {
 
   /** GET /v2/: the registry answers, and our credentials (if it wants any) are good. */
   async ping(): Promise<void> {
-    await this.o.auth.prepare(this.o.baseUrl, this.scopeList())
-    const res = await this.send('GET', '/v2/', { ok: [200] })
+    // Reachability first, with our own message (host, error code); then the auth dance.
+    const res = await this.send('GET', '/v2/', { ok: [200, 401] }, false)
     await res.body?.cancel()
+    await this.o.auth.prepare(this.o.baseUrl, this.scopeList())
   }
 
   /** Gets credentials ready before a streamed upload (its 401 cannot be answered by sending again). */
