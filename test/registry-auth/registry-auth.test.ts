@@ -232,6 +232,18 @@ describe('Bearer tokens from tools/token-server', () => {
     expect(tokens.requests.some((r) => r.status === 401 && r.authorization === 'basic')).toBe(true)
   })
 
+  it('reads the auth.json that `skopeo login` writes', async () => {
+    const file = join(work.path, 'skopeo-login', 'auth.json')
+    await mkdir(join(file, '..'), { recursive: true })
+    const login = await run('skopeo', ['login', '--tls-verify=false', '--authfile', file, '-u', alice.name, '--password-stdin', registry.host], { input: alice.password })
+    expect(login.code, login.stderr).toBe(0)
+    const { fetch, wire } = recordingFetch()
+    const auth = createRegistryAuth({ env: { HOME: join(work.path, 'no-home'), REGISTRY_AUTH_FILE: file }, fetch, secret: () => {} })
+    await pushBlob(auth, registry, 'org/model', randomBlob())
+    expect(await auth.describe(registry.host)).toBe(file)
+    expect(wire.some((w) => w.url.startsWith(tokens.realm) && w.authorization === 'basic' && w.status === 200)).toBe(true)
+  })
+
   it('a wrong password is refused by the token server: "wrong credentials" with 401, no secret', async () => {
     const c = await clientWith({ [registry.host]: { auth: basicAuth(alice.name, 'wrong-Pw-3344') } })
     const err = await expectAuthError(() => pushBlob(c.auth, registry, 'org/model', randomBlob()), ['wrong-Pw-3344', basicAuth(alice.name, 'wrong-Pw-3344')])

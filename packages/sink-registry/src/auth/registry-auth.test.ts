@@ -139,6 +139,20 @@ describe('refusals and bodies', () => {
   })
 })
 
+describe('identity tokens and Basic', () => {
+  it('an identity token against a Basic registry is a clear failure, not a loop', async () => {
+    const file = await writeJson(join(dir, 'identity-only.json'), { auths: { [new URL(registry.url).host]: { identitytoken: 'idtok-secret-1' } } })
+    const auth = createRegistryAuth({ env: { HOME: dir, REGISTRY_AUTH_FILE: file }, fetch, secret: () => {} })
+    const before = registry.seen.length
+    const err = await expectAuthError(() => auth.fetch(`${registry.url}/v2/`, { method: 'GET' }, []), ['idtok-secret-1'])
+    expect(err.code).toBe('REGISTRY_AUTH_FAILED')
+    expect(err.message).toContain('holds only an identity token')
+    expect(registry.seen.length - before).toBe(1)
+    const viaPrepare = await expectAuthError(() => auth.prepare(registry.url, []), ['idtok-secret-1'])
+    expect(viaPrepare.message).toContain('holds only an identity token')
+  })
+})
+
 describe('normalizeScopes', () => {
   it('merges actions per repository and sorts, so equal requests share a cached token', () => {
     expect(normalizeScopes(['repository:b:pull', 'repository:a:push', 'repository:a:pull', 'repository:b:pull'])).toEqual(['repository:a:pull,push', 'repository:b:pull'])

@@ -167,6 +167,10 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
     const creds = sent.credentials ?? (await credentialsFor(host, scopes))
     if (!creds) return errors.registryCredentialsRequired(host, where)
     if (sent.kind === 'basic') return errors.registryCredentialsRejected(host, creds.source, where)
+    if (challenge.scheme === 'basic') {
+      // An identity token is only good for a token server's OAuth2 endpoint; Basic needs a password.
+      return errors.registryAuthFailed(host, `the registry wants a password (Basic), but \`${creds.source}\` holds only an identity token [${where}]`)
+    }
     if (challenge.params['error'] === 'insufficient_scope') {
       return errors.registryAccessDenied(host, describeScopes(challenge.params['scope']?.split(' ') ?? scopes), creds.source, where)
     }
@@ -206,7 +210,9 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
       const canHelp =
         challenge !== undefined &&
         attempt < 2 &&
-        (sent.kind === 'none' ? (challenge.scheme === 'bearer' || (await credentialsFor(host, wanted)) !== undefined) : sent.kind === 'bearer' && (!sent.fresh || grew))
+        (sent.kind === 'none'
+          ? challenge.scheme === 'bearer' || (await credentialsFor(host, wanted))?.password !== undefined
+          : sent.kind === 'bearer' && (!sent.fresh || grew))
       if (!canHelp) {
         await res.body?.cancel()
         throw await failure(host, sent, challenge, wanted, where)
@@ -240,6 +246,9 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
     }
     const creds = await credentialsFor(host, wanted)
     if (!creds) throw errors.registryCredentialsRequired(host, `401 GET ${base.href}`)
+    if (creds.password === undefined) {
+      throw errors.registryAuthFailed(host, `the registry wants a password (Basic), but \`${creds.source}\` holds only an identity token [401 GET ${base.href}]`)
+    }
     if (scheme.verified.has(creds.source)) return
     // Basic has no token step that would reject a wrong password, so ask /v2/ once now rather than
     // fail halfway through a streamed upload.
