@@ -110,9 +110,11 @@ export const registrySink = defineSink({
         if (hint.digest && present.has(hint.digest)) return new PresenceProbe(has, present)
         const writer = await client.openUpload(strategy, { digest: hint.digest, size: hint.size })
         return fallBackToMonolithic(writer, () => {
-          if (strategy.mode === 'monolithic') return false
-          ctx.emit({ type: 'warning', component: 'registry', message: `${target}: the registry refuses PATCH uploads; using one PUT per blob (each layer is read twice)` })
-          strategy = { mode: 'monolithic', chunkBytes: 0, reason: 'the registry refused PATCH' }
+          // Layers in flight at once all hear the refusal; one warning, every one of them retried.
+          if (strategy.mode !== 'monolithic') {
+            ctx.emit({ type: 'warning', component: 'registry', message: `${target}: the registry refuses PATCH uploads; using one PUT per blob (each layer is read twice)` })
+            strategy = { mode: 'monolithic', chunkBytes: 0, reason: 'the registry refused PATCH' }
+          }
           return true
         }, (digest) => present.add(digest))
       },
