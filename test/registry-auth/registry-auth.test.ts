@@ -264,6 +264,30 @@ describe('Bearer tokens from tools/token-server', () => {
     expect(err.hint).toMatch(/auth\.json/)
   })
 
+  it('a streamed upload the account may not make throws "denied" instead of handing back a 401 to re-stream forever', async () => {
+    const c = await clientWith({ [registry.host]: { auth: basicAuth(bob.name, bob.password) } })
+    await c.auth.prepare(registry.url, PUSH('org/model'))
+    const body = new ReadableStream<Uint8Array>({ start: (ctrl) => ctrl.close() })
+    const err = await expectAuthError(
+      () => c.auth.fetch(`${registry.url}/v2/org/model/blobs/uploads/`, { method: 'POST', body, duplex: 'half' } as RequestInit, PUSH('org/model')),
+      [bob.password],
+    )
+    expect(err.code).toBe('REGISTRY_ACCESS_DENIED')
+  })
+
+  it('parallel requests before the scheme is known share one token request', async () => {
+    const c = await clientWith(aliceAuth())
+    tokens.requests.length = 0
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const res = await c.auth.fetch(`${registry.url}/v2/org/model/blobs/${sha256(`nothing-${i}`)}`, { method: 'HEAD' }, PULL('org/model'))
+        return res.status
+      }),
+    )
+    expect(statuses).toEqual(Array(8).fill(404))
+    expect(tokens.requests).toHaveLength(1)
+  })
+
   it('anonymous: public pulls work; a push says the registry needs credentials', async () => {
     const c = await clientWith({})
     const head = await c.auth.fetch(`${registry.url}/v2/public/thing/blobs/${sha256('nothing')}`, { method: 'HEAD' }, PULL('public/thing'))
