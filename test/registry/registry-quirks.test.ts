@@ -130,6 +130,26 @@ describe('registry quirks', () => {
     expect(seen.some((e) => /503/.test(e.reason ?? ''))).toBe(true)
   })
 
+  it('a denied repository and a rejected manifest fail with the status, the registry code and a hint; the tag stays unset', async () => {
+    proxy.setQuirks({ status: [{ method: 'POST', path: '/blobs/uploads/', status: 403, times: 100 }] })
+    const denied = await recipe('quirk/denied')
+    const r1 = await modelcar(['run', denied.file], { env: env() })
+    expect(r1.code, r1.stderr).not.toBe(0)
+    console.info(`denied: ${r1.stderr.trim()}`)
+    expect(r1.stderr).toMatch(/403 POST http:\/\/127\.0\.0\.1:\d+\/v2\/quirk\/denied\/blobs\/uploads\/ DENIED/)
+    expect(r1.stderr).toMatch(/access to `quirk\/denied` \(pull,push\) .* is denied/)
+
+    proxy.setQuirks({ status: [{ method: 'PUT', path: '/manifests/', status: 400, code: 'MANIFEST_INVALID', message: 'manifest invalid', times: 100 }] })
+    const rejected = await recipe('quirk/rejected')
+    const r2 = await modelcar(['run', rejected.file], { env: env() })
+    expect(r2.code).toBe(1)
+    expect(r2.stderr).toMatch(/PUT http:\/\/127\.0\.0\.1:\d+\/v2\/quirk\/rejected\/manifests\/\S+: 400 .*MANIFEST_INVALID manifest invalid/)
+    expect(r2.stderr).toMatch(/refused the image manifest/)
+    proxy.setQuirks({})
+    const res = await fetch(`${registry.url}/v2/quirk/rejected/manifests/v1`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })
+    expect(res.status).toBe(404)
+  })
+
   it('a connection cut mid-upload: the layer is streamed again from the source, for that sink only', async () => {
     proxy.setQuirks({ cutAfterBytes: [2 * MiB] })
     const r = await recipe('quirk/cut', '    upload: streamed\n')

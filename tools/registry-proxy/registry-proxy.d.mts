@@ -5,7 +5,11 @@ export interface StatusFault {
   method?: string
   /** Only paths (with query) matching this regular expression (default any). */
   path?: string
-  status: 429 | 503
+  /** 429/503 for busy registries; 400/403/… to imitate a refusal (with `code` and `message`). */
+  status: number
+  /** Distribution error code in the JSON body (default TOOMANYREQUESTS, DENIED or UNAVAILABLE by status). */
+  code?: string
+  message?: string
   /** Retry-After seconds sent with it. */
   retryAfter?: number
   /** How many matching requests get it (default 1). */

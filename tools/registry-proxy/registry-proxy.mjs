@@ -31,8 +31,9 @@ export async function startRegistryProxy(opts) {
     if (fault) {
       fault.left--
       entry.quirk = `status ${fault.status}`
-      const code = fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE'
-      return answer(fault.status, { errors: [{ code, message: fault.status === 429 ? 'too many requests' : 'service unavailable' }] }, fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) })
+      const code = fault.code ?? (fault.status === 429 ? 'TOOMANYREQUESTS' : fault.status === 403 ? 'DENIED' : 'UNAVAILABLE')
+      const message = fault.message ?? (fault.status === 429 ? 'too many requests' : fault.status === 403 ? 'requested access to the resource is denied' : 'service unavailable')
+      return answer(fault.status, { errors: [{ code, message }] }, fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) })
     }
     if (req.method === 'PATCH' && quirks.refusePatch) {
       entry.quirk = 'refuse PATCH'
