@@ -317,7 +317,8 @@ async function copyBaseBlobs(
     // A sink on the base's own registry may mount the blob here; has() then says true.
     for (const desc of blobs) if (!(await guard(sink.entry.type, 'write', () => sink.instance.has(desc, { base: base.name })))) jobs.push({ desc, sink })
   }
-  await mapBounded(jobs, concurrency, async ({ desc, sink }) => {
+  // Copies only wait on I/O (no encoding): twice the layer concurrency keeps a registry busy.
+  await mapBounded(jobs, concurrency * 2, async ({ desc, sink }) => {
     if (!base.blobs) throw errors.blobMissing(desc.digest, base.name)
     for (let attempt = 1; ; attempt++) {
       const writer = await guard(sink.entry.type, 'write', () => sink.instance.openBlob({ mediaType: desc.mediaType, size: desc.size, digest: desc.digest, verify: true, attempt }))
