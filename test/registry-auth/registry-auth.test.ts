@@ -275,6 +275,14 @@ describe('Bearer tokens from tools/token-server', () => {
     expect(err.code).toBe('REGISTRY_ACCESS_DENIED')
   })
 
+  it('parallel prepares share one /v2/ probe and one token request', async () => {
+    const c = await clientWith(aliceAuth())
+    tokens.requests.length = 0
+    await Promise.all(Array.from({ length: 5 }, () => c.auth.prepare(registry.url, PUSH('org/model'))))
+    expect(c.wire.filter((w) => w.url === `${registry.url}/v2/`)).toHaveLength(1)
+    expect(tokens.requests).toHaveLength(1)
+  })
+
   it('parallel requests before the scheme is known share one token request', async () => {
     const c = await clientWith(aliceAuth())
     tokens.requests.length = 0

@@ -67,6 +67,7 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
   const credentials = new Map<string, Promise<RegistryCredentials | undefined>>()
   const tokens = new Map<string, Token>()
   const pendingTokens = new Map<string, Promise<Token>>()
+  const probes = new Map<string, Promise<void>>()
   /** Tokens the registry has answered something other than 401 to. */
   const proven = new WeakSet<Token>()
   const now = opts.now ?? Date.now
@@ -172,7 +173,7 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
       return errors.registryAuthFailed(host, `the registry wants a password (Basic), but \`${creds.source}\` holds only an identity token [${where}]`)
     }
     if (challenge.params['error'] === 'insufficient_scope') {
-      return errors.registryAccessDenied(host, describeScopes(challenge.params['scope']?.split(' ') ?? scopes), creds.source, where)
+      return errors.registryAccessDenied(host, describeScopes(normalizeScopes(challenge.params['scope']?.split(' ') ?? scopes)), creds.source, where)
     }
     return errors.registryAuthFailed(host, `the registry refused a token its token server just issued (${challenge.params['error'] ?? 'no reason given'}) [${where}]`)
   }
@@ -227,16 +228,17 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
     const host = base.host
     const wanted = normalizeScopes(scopes)
     if (!schemes.has(host)) {
-      const res = await opts.fetch(base, { method: 'GET', redirect: 'manual' }).catch((err: unknown) => {
-        throw errors.registryAuthFailed(host, `cannot reach \`${base.href}\`: ${(err as Error).message}`, true)
-      })
-      await res.body?.cancel()
-      if (res.status === 401) {
-        if (!learn(host, res.headers.get('www-authenticate'))) {
-          throw errors.registryAuthFailed(host, `the registry answered 401 without a Basic or Bearer challenge [401 GET ${base.href}]`)
-        }
-      } else if (res.ok) schemes.set(host, { kind: 'none' })
-      else throw errors.registryAuthFailed(host, `\`GET ${base.href}\` answered ${res.status}; is this an OCI registry?`, res.status === 429 || res.status >= 500)
+      // Uploads starting together share one probe.
+      let probe = probes.get(host)
+      if (!probe) {
+        probe = probeScheme(base)
+        probes.set(host, probe)
+        void probe.then(
+          () => probes.delete(host),
+          () => probes.delete(host),
+        )
+      }
+      await probe
     }
     const scheme = schemes.get(host)!
     if (scheme.kind === 'none') return
@@ -257,6 +259,21 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
     await res.body?.cancel()
     if (res.status === 401) throw await failure(host, sent, pickChallenge(parseWwwAuthenticate(res.headers.get('www-authenticate') ?? '')), wanted, `401 GET ${base.href}`)
     scheme.verified.add(creds.source)
+  }
+
+  /** `GET /v2/` without credentials: what the registry's challenge asks for. */
+  async function probeScheme(base: URL): Promise<void> {
+    const host = base.host
+    const res = await opts.fetch(base, { method: 'GET', redirect: 'manual' }).catch((err: unknown) => {
+      throw errors.registryAuthFailed(host, `cannot reach \`${base.href}\`: ${(err as Error).message}`, true)
+    })
+    await res.body?.cancel()
+    if (res.status === 401) {
+      if (!learn(host, res.headers.get('www-authenticate'))) {
+        throw errors.registryAuthFailed(host, `the registry answered 401 without a Basic or Bearer challenge [401 GET ${base.href}]`)
+      }
+    } else if (res.ok) schemes.set(host, { kind: 'none' })
+    else throw errors.registryAuthFailed(host, `\`GET ${base.href}\` answered ${res.status}; is this an OCI registry?`, res.status === 429 || res.status >= 500)
   }
 
   async function describe(host: string): Promise<string | undefined> {
