@@ -251,14 +251,15 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
     if (creds.password === undefined) {
       throw errors.registryAuthFailed(host, `the registry wants a password (Basic), but \`${creds.source}\` holds only an identity token [401 GET ${base.href}]`)
     }
-    if (scheme.verified.has(creds.source)) return
+    const verifiedKey = `${creds.source}\0${creds.username ?? ''}`
+    if (scheme.verified.has(verifiedKey)) return
     // Basic has no token step that would reject a wrong password, so ask /v2/ once now rather than
     // fail halfway through a streamed upload.
     const { header, sent } = await authorize(base, wanted)
     const { res } = await send(opts.fetch, base, { method: 'GET' }, header, true)
     await res.body?.cancel()
     if (res.status === 401) throw await failure(host, sent, pickChallenge(parseWwwAuthenticate(res.headers.get('www-authenticate') ?? '')), wanted, `401 GET ${base.href}`)
-    scheme.verified.add(creds.source)
+    scheme.verified.add(verifiedKey)
   }
 
   /** `GET /v2/` without credentials: what the registry's challenge asks for. */
