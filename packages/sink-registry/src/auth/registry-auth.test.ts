@@ -89,6 +89,15 @@ describe('redirects', () => {
     expect(registry.seen.at(-1)).toEqual({ method: 'GET', path: '/v2/', authorization: GOOD })
   })
 
+  it("send a streamed body with redirect 'error' (no tee of the stream), so a redirect rejects and reaches nobody", async () => {
+    const auth = newAuth()
+    await auth.prepare(registry.url, ['repository:r:pull,push'])
+    storage.seen.length = 0
+    const body = new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(new Uint8Array(16)), c.close()) })
+    await expect(auth.fetch(`${registry.url}/v2/r/blobs/sha256:abc`, { method: 'PUT', body, duplex: 'half' } as RequestInit, ['repository:r:pull,push'])).rejects.toThrow()
+    expect(storage.seen).toEqual([])
+  })
+
   it("return the 3xx as is with redirect: 'manual'", async () => {
     const auth = newAuth()
     const res = await auth.fetch(`${registry.url}/v2/r/blobs/sha256:abc`, { method: 'GET', redirect: 'manual' }, ['repository:r:pull'])

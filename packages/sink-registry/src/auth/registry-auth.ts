@@ -32,7 +32,8 @@ export interface RegistryAuth {
    *
    * Redirects are followed here (the caller's `redirect` is ignored unless it is 'manual' or
    * 'error'): Authorization is kept only while the target has the registry's origin, so blob GETs
-   * redirected to storage or a CDN never carry it. A 307/308 of a streamed body is returned as is.
+   * redirected to storage or a CDN never carry it. A streamed body is sent with redirect 'error'
+   * (unless the caller asks for 'manual'): Node's fetch would otherwise keep a copy of the stream.
    *
    * Throws ModelcarError when authentication cannot succeed: REGISTRY_CREDENTIALS_REQUIRED (401,
    * no credentials), REGISTRY_CREDENTIALS_REJECTED (401 after credentials), REGISTRY_ACCESS_DENIED
@@ -299,6 +300,10 @@ async function send(
   if (header) headers.set('authorization', header)
   else headers.delete('authorization')
   if (init.redirect === 'manual' || init.redirect === 'error') return { res: await fetchFn(url, { ...init, headers }), finalUrl: url }
+  // Node's fetch keeps a copy (a tee) of a streamed body unless redirect is 'error', so that it can
+  // follow a 307/308: for a multi-GiB layer that copy grows with every unread chunk. A streamed
+  // body could not be re-sent by us anyway.
+  if (!replayable) return { res: await fetchFn(url, { ...init, headers, redirect: 'error' }), finalUrl: url }
   let current = url
   let method = (init.method ?? 'GET').toUpperCase()
   let body = init.body
@@ -306,9 +311,6 @@ async function send(
     const res = await fetchFn(current, { ...init, method, body, headers, redirect: 'manual' })
     const location = res.headers.get('location')
     if (!REDIRECT.has(res.status) || !location || hop >= MAX_REDIRECTS) return { res, finalUrl: current }
-    const hasBody = body !== undefined && body !== null
-    // A streamed body was consumed by the first hop: the caller must stream it again.
-    if (hasBody && !replayable && (res.status === 307 || res.status === 308)) return { res, finalUrl: current }
     await res.body?.cancel()
     if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
       if (method !== 'HEAD') method = 'GET'
