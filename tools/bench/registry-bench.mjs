@@ -4,7 +4,7 @@
 // it again unchanged; and mirroring the same files from the Hub emulator straight into the
 // registry, against the larger of "download alone" and "push alone".
 //
-//   npm run bench:registry -- [--size 4GiB] [--files 8] [--runs 1] [--strict] [--json]
+//   npm run bench:registry -- [--size 4GiB] [--files 8] [--runs 1] [--concurrency N] [--strict] [--json]
 //
 // The model files are sparse (zeros): content does not change the cost of streaming, hashing and
 // uploading. Every push goes to a fresh registry (empty storage), so neither side finds blobs the
@@ -24,13 +24,14 @@ const CLI = join(repoRoot, 'packages', 'cli', 'bin', 'modelcar.js')
 const TARGETS = { vsSkopeo: 1.0, againSeconds: 2, mirrorVsMax: 1.15 }
 
 function parseArgs(argv) {
-  const o = { size: 4 * 1024 ** 3, files: 8, runs: 1, strict: false, json: false, workdir: join(here, 'work', 'registry') }
+  const o = { size: 4 * 1024 ** 3, files: 8, runs: 1, strict: false, json: false, workdir: join(here, 'work', 'registry'), concurrency: undefined }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--size') o.size = parseSize(argv[++i])
     else if (a === '--files') o.files = Number(argv[++i])
     else if (a === '--runs') o.runs = Number(argv[++i])
     else if (a === '--workdir') o.workdir = resolve(argv[++i])
+    else if (a === '--concurrency') o.concurrency = argv[++i]
     else if (a === '--strict') o.strict = true
     else if (a === '--json') o.json = true
     else throw new Error(`unknown argument \`${a}\` (see the header of ${fileURLToPath(import.meta.url)})`)
@@ -148,6 +149,7 @@ async function main() {
   if (!existsSync(join(repoRoot, 'packages', 'cli', 'dist', 'main.js'))) throw new Error('build first: npx tsc -b packages/cli')
   if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is missing: apt-get install time')
   const log = (s) => process.stderr.write(`${s}\n`)
+  const cc = o.concurrency ? ['--concurrency', o.concurrency] : []
   const w = o.workdir
   await rm(w, { recursive: true, force: true })
   await mkdir(join(w, 'model'), { recursive: true })
@@ -191,16 +193,16 @@ async function main() {
             m = await measure('skopeo', ['--insecure-policy', 'copy', '--preserve-digests', '--dest-tls-verify=false', '--dest-no-creds', `oci:${join(w, 'layout')}:latest`, `docker://${reg.host}/fresh/model:v1`], { env })
           } else if (who === 'push') {
             await writeFile(join(w, 'push.yaml'), pushRecipe(reg.host, 'bench/model'))
-            m = await measure(process.execPath, [CLI, 'run', 'push.yaml'], { cwd: w, env })
+            m = await measure(process.execPath, [CLI, 'run', 'push.yaml', ...cc], { cwd: w, env })
             await expectSameLayers(w, layoutDigest, reg.host)
-            const again = await measure(process.execPath, [CLI, 'run', 'push.yaml'], { cwd: w, env })
+            const again = await measure(process.execPath, [CLI, 'run', 'push.yaml', ...cc], { cwd: w, env })
             results.again.push(again)
             log(`  run ${r + 1} ${'again'.padEnd(8)} ${again.seconds.toFixed(2)} s  ${again.rssMB.toFixed(0)} MB`)
           } else if (who === 'download') {
             m = await measure(process.execPath, ['--input-type=module', '-e', DOWNLOADER, hub.url, ...urls])
           } else {
             await writeFile(join(w, 'mirror.yaml'), `apiVersion: modelcar/v1\nsources:\n  - type: hf\n    repo: bench/model\n    endpoint: ${hub.url}\nsinks:\n  - type: registry\n    ref: ${reg.host}/mirror/model:v1\n`)
-            m = await measure(process.execPath, [CLI, 'run', 'mirror.yaml'], { cwd: w, env })
+            m = await measure(process.execPath, [CLI, 'run', 'mirror.yaml', ...cc], { cwd: w, env })
           }
           results[who].push(m)
           log(`  run ${r + 1} ${who.padEnd(8)} ${m.seconds.toFixed(2)} s  ${m.rssMB.toFixed(0)} MB`)

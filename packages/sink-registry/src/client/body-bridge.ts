@@ -1,43 +1,41 @@
-// Turns the engine's pushes (`write(chunk)`) into a request body fetch pulls from. A write
-// resolves once the body has taken its chunk, so at most one chunk waits here: memory stays
-// bounded whatever the blob's size, and backpressure reaches the encoder.
+// Turns the engine's pushes (`write(chunk)`) into a request body fetch pulls from. Up to
+// `maxBufferedBytes` wait here, so the encoder (and the download behind it) runs ahead while the
+// socket drains; beyond that a write waits until fetch has taken enough. Memory stays bounded
+// whatever the blob's size, and backpressure reaches the source.
+
+/** Enough to keep encoding while the registry takes a few chunks. */
+export const DEFAULT_BUFFERED_BYTES = 8 << 20
 
 export class BodyBridge {
   readonly stream: ReadableStream<Uint8Array>
   private controller!: ReadableStreamDefaultController<Uint8Array>
-  private queued: { chunk: Uint8Array; resolve: () => void; reject: (e: unknown) => void } | undefined
-  private puller: (() => void) | undefined
+  private waiting: { resolve: () => void; reject: (e: unknown) => void } | undefined
   private failure: { err: unknown } | undefined
 
-  constructor() {
+  constructor(maxBufferedBytes = DEFAULT_BUFFERED_BYTES) {
     this.stream = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
           this.controller = c
         },
-        pull: () =>
-          new Promise<void>((resolve) => {
-            if (this.queued) {
-              this.deliver()
-              resolve()
-            } else this.puller = resolve
-          }),
+        // Called when fetch took enough that the queue is below its limit again.
+        pull: () => {
+          const w = this.waiting
+          this.waiting = undefined
+          w?.resolve()
+        },
         cancel: (reason) => this.fail(reason ?? new Error('the request body was cancelled')),
       },
-      { highWaterMark: 0 },
+      new ByteLengthQueuingStrategy({ highWaterMark: maxBufferedBytes }),
     )
   }
 
   push(chunk: Uint8Array): Promise<void> {
     if (this.failure) return Promise.reject(this.failure.err)
+    this.controller.enqueue(chunk)
+    if ((this.controller.desiredSize ?? 0) > 0) return Promise.resolve()
     return new Promise((resolve, reject) => {
-      this.queued = { chunk, resolve, reject }
-      if (this.puller) {
-        const p = this.puller
-        this.puller = undefined
-        this.deliver()
-        p()
-      }
+      this.waiting = { resolve, reject }
     })
   }
 
@@ -49,8 +47,8 @@ export class BodyBridge {
   fail(err: unknown): void {
     if (this.failure) return
     this.failure = { err }
-    this.queued?.reject(err)
-    this.queued = undefined
+    this.waiting?.reject(err)
+    this.waiting = undefined
     try {
       this.controller.error(err)
     } catch {
@@ -60,12 +58,5 @@ export class BodyBridge {
 
   get failed(): unknown {
     return this.failure?.err
-  }
-
-  private deliver(): void {
-    const q = this.queued!
-    this.queued = undefined
-    this.controller.enqueue(q.chunk)
-    q.resolve()
   }
 }
