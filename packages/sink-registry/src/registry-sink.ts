@@ -128,15 +128,15 @@ export const registrySink = defineSink({
         for (const doc of image.documents) {
           if (doc.kind === 'config' || doc.descriptor.digest === image.root.digest) continue
           if (!(await client.headManifest(doc.descriptor.digest))) {
-            const { subjectProcessed } = await client.putManifest(doc.descriptor.digest, doc.bytes, doc.descriptor.mediaType)
-            await keepReferrersTag(client, doc, subjectProcessed)
+            await client.putManifest(doc.descriptor.digest, doc.bytes, doc.descriptor.mediaType)
+            await keepReferrersTag(client, doc)
           }
         }
         const rootDoc = image.documents.find((d) => d.descriptor.digest === image.root.digest)
         if (!rootDoc) throw errors.planInvalid('the edited image has no root document')
         if ((await client.headManifest(tag)) !== image.root.digest) {
-          const { subjectProcessed } = await client.putManifest(tag, rootDoc.bytes, image.root.mediaType)
-          await keepReferrersTag(client, rootDoc, subjectProcessed)
+          await client.putManifest(tag, rootDoc.bytes, image.root.mediaType)
+          await keepReferrersTag(client, rootDoc)
         }
         return { ref: target, digest: image.root.digest }
       },
@@ -217,14 +217,16 @@ function fallBackToMonolithic(writer: BlobWriter, switchMode: () => boolean, don
 }
 
 /**
- * OCI 1.1: a manifest with a `subject` is listed by the registry's referrers API when it has one
- * (it answers `OCI-Subject`); otherwise the client keeps the referrers tag `sha256-<hex>`, an
- * index of the referring manifests.
+ * OCI 1.1: a manifest with a `subject` is listed by the registry's referrers API when it has one;
+ * otherwise the client keeps the referrers tag `sha256-<hex>`, an index of the referring
+ * manifests. The API is detected with a GET, not from `OCI-Subject` alone: ECR sends that header
+ * without having the API.
  */
-async function keepReferrersTag(client: RegistryClient, doc: EditedImage['documents'][number], subjectProcessed: boolean): Promise<void> {
-  if (doc.kind !== 'manifest' || subjectProcessed) return
+async function keepReferrersTag(client: RegistryClient, doc: EditedImage['documents'][number]): Promise<void> {
+  if (doc.kind !== 'manifest') return
   const manifest = JSON.parse(Buffer.from(doc.bytes).toString('utf8')) as Partial<ImageManifest & ImageIndex>
   if (!manifest.subject) return
+  if (await client.hasReferrersApi(manifest.subject.digest)) return
   const tag = manifest.subject.digest.replace(':', '-')
   const current = await client.getManifest(tag)
   const index: ImageIndex = current ? (JSON.parse(Buffer.from(current.bytes).toString('utf8')) as ImageIndex) : { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }

@@ -172,6 +172,14 @@ export class RegistryClient {
     return { digest, subjectProcessed: res.headers.has('oci-subject') }
   }
 
+  /** Whether the registry answers the OCI 1.1 referrers API for `digest` with an index. */
+  async hasReferrersApi(digest: string): Promise<boolean> {
+    const res = await this.send('GET', `/v2/${this.repository}/referrers/${digest}`, { ok: [200, 404, 400, 405], headers: { accept: MediaType.ociIndex } })
+    const type = res.headers.get('content-type') ?? ''
+    await res.body?.cancel()
+    return res.status === 200 && type.includes(MediaType.ociIndex)
+  }
+
   /** A blob as a stream from byte `start`; a redirect to another origin is followed without our credentials. */
   async *readBlob(desc: Pick<Descriptor, 'digest'>, start = 0): AsyncGenerator<Uint8Array> {
     const headers: Record<string, string> = start > 0 ? { range: `bytes=${start}-` } : {}
