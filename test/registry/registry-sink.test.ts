@@ -34,11 +34,11 @@ afterAll(async () => {
 })
 
 let n = 0
-async function recipe(sinks: string, base = `oci-layout:${fixtures.multiarch}:latest`): Promise<{ file: string; dir: string }> {
+async function recipe(sinks: string, base = `oci-layout:${fixtures.multiarch}:latest`, transforms = ''): Promise<{ file: string; dir: string }> {
   const dir = join(tmp.path, `run-${++n}`)
   await mkdir(dir, { recursive: true })
   const file = join(dir, 'recipe.yaml')
-  await writeFile(file, `apiVersion: modelcar/v1\nbase: ${base}\nsources:\n  - type: local\n    path: ${model.root}\nsinks:\n${sinks}`)
+  await writeFile(file, `apiVersion: modelcar/v1\nbase: ${base}\nsources:\n  - type: local\n    path: ${model.root}\n${transforms}sinks:\n${sinks}`)
   return { file, dir }
 }
 
@@ -52,7 +52,7 @@ const env = (extra: Record<string, string> = {}) => cliEnv({ REGISTRY_AUTH_FILE:
 describe('sink registry', () => {
   it('pushes the same image an oci-layout sink writes; skopeo reads it, podman runs it; a re-run uploads nothing', async () => {
     const ref = `${open.host}/models/tiny:v1`
-    const { file, dir } = await recipe(`  - type: oci-layout\n    path: ./out\n  - type: registry\n    ref: ${ref}\n`)
+    const { file, dir } = await recipe(`  - type: oci-layout\n    path: ./out\n  - type: registry\n    ref: ${ref}\n`, undefined, 'transforms:\n  - type: modelcard\n    file: README.md\n')
     const first = await mustModelcar(['run', file], { env: env() })
     const digest = printedDigest(first)
     expect(tagged(await readIndex(join(dir, 'out'))).digest).toBe(digest)
@@ -64,6 +64,13 @@ describe('sink registry', () => {
     expect(listing).toContain('weights.bin')
     expect(listing).toContain('README.md')
     expect(listing).toContain('"hello":2')
+
+    // `modelcar inspect` reads the pushed image from the registry, model card included.
+    const inspected = JSON.parse((await mustModelcar(['inspect', `registry:${ref}`, '--json'], { env: env() })).stdout) as { digest: string; platforms: { layers: { title?: string }[] }[]; modelcard?: { text: string } }
+    expect(inspected.digest).toBe(digest)
+    expect(inspected.platforms.length).toBeGreaterThanOrEqual(2)
+    expect(inspected.platforms[0]!.layers.some((l) => l.title === 'weights.bin')).toBe(true)
+    expect(inspected.modelcard?.text).toContain('A model card')
 
     const before = writes(open.logs()).length
     expect(before).toBeGreaterThan(0)
