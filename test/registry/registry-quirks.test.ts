@@ -119,15 +119,18 @@ describe('registry quirks', () => {
         { method: 'POST', path: '/blobs/uploads/', status: 429, retryAfter: 1, times: 2 },
         { method: 'PUT', path: '/manifests/', status: 503, retryAfter: 1 },
         { method: 'HEAD', path: '/blobs/', status: 503 },
+        // A streamed PATCH cannot be sent again as is: the engine streams the layer again.
+        { method: 'PATCH', status: 503, retryAfter: 1 },
       ],
     })
     const r = await recipe('quirk/busy')
     const result = await mustModelcar(['run', r.file, '--json'], { env: env() })
     await expectPushed(r.ref, r.out, jsonDigest(result.stdout))
-    expect(proxy.requests.filter((q) => q.quirk?.startsWith('status')).length).toBe(4)
+    expect(proxy.requests.filter((q) => q.quirk?.startsWith('status')).length).toBe(5)
     const seen = retries(result.stdout)
     expect(seen.some((e) => /429/.test(e.reason ?? ''))).toBe(true)
     expect(seen.some((e) => /503/.test(e.reason ?? ''))).toBe(true)
+    expect(seen.some((e) => /PATCH .*: 503/.test(e.reason ?? '') && (e.what ?? '').includes('/models/'))).toBe(true)
   })
 
   it('a denied repository and a rejected manifest fail with the status, the registry code and a hint; the tag stays unset', async () => {

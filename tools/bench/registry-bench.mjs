@@ -46,12 +46,12 @@ function parseSize(text) {
   return Math.round(Number(m[1]) * 1024 ** { '': 0, k: 1, m: 2, g: 3 }[m[2].toLowerCase()])
 }
 
-/** Runs a child; resolves wall seconds (measured here), its peak RSS (from /usr/bin/time) and stdout. */
+/** Runs a child; resolves wall seconds (measured here), its peak RSS and CPU seconds (from /usr/bin/time) and stdout. */
 function measure(cmd, args, opts = {}) {
   return new Promise((resolveRun, reject) => {
     const timeFile = join(os.tmpdir(), `modelcar-registry-bench-${randomBytes(4).toString('hex')}`)
     const started = performance.now()
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts })
+    const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts })
     let out = ''
     let err = ''
     child.stdout.on('data', (d) => (out += d))
@@ -59,10 +59,10 @@ function measure(cmd, args, opts = {}) {
     child.on('error', reject)
     child.on('close', async (code) => {
       const seconds = (performance.now() - started) / 1000
-      const rssKB = Number((await readFile(timeFile, 'utf8').catch(() => '0')).trim().split('\n').pop())
+      const [user, sys, rssKB] = (await readFile(timeFile, 'utf8').catch(() => '0 0 0')).trim().split('\n').pop().split(' ').map(Number)
       await rm(timeFile, { force: true })
       if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${err}`))
-      else resolveRun({ seconds, rssMB: (rssKB * 1024) / 1e6, stdout: out })
+      else resolveRun({ seconds, cpuSeconds: user + sys, rssMB: (rssKB * 1024) / 1e6, stdout: out })
     })
   })
 }
@@ -197,7 +197,7 @@ async function main() {
             await expectSameLayers(w, layoutDigest, reg.host)
             const again = await measure(process.execPath, [CLI, 'run', 'push.yaml', ...cc], { cwd: w, env })
             results.again.push(again)
-            log(`  run ${r + 1} ${'again'.padEnd(8)} ${again.seconds.toFixed(2)} s  ${again.rssMB.toFixed(0)} MB`)
+            log(`  run ${r + 1} ${'again'.padEnd(8)} ${again.seconds.toFixed(2)} s  ${again.rssMB.toFixed(0)} MB  ${again.cpuSeconds.toFixed(1)} s CPU`)
           } else if (who === 'download') {
             m = await measure(process.execPath, ['--input-type=module', '-e', DOWNLOADER, hub.url, ...urls])
           } else {
@@ -205,7 +205,7 @@ async function main() {
             m = await measure(process.execPath, [CLI, 'run', 'mirror.yaml', ...cc], { cwd: w, env })
           }
           results[who].push(m)
-          log(`  run ${r + 1} ${who.padEnd(8)} ${m.seconds.toFixed(2)} s  ${m.rssMB.toFixed(0)} MB`)
+          log(`  run ${r + 1} ${who.padEnd(8)} ${m.seconds.toFixed(2)} s  ${m.rssMB.toFixed(0)} MB  ${m.cpuSeconds.toFixed(1)} s CPU`)
         } finally {
           await reg?.stop()
         }
