@@ -162,5 +162,13 @@ describe('registry quirks', () => {
     const seen = retries(result.stdout)
     expect(seen.length).toBeGreaterThanOrEqual(1)
     expect(seen[0]!.what).toContain(r.ref)
+
+    // With the registry as the only sink, the cut pass stops reading the source at once.
+    proxy.setQuirks({ cutAfterBytes: [1 * MiB, 3 * MiB] })
+    const alone = join(tmp.path, 'alone.yaml')
+    await writeFile(alone, `apiVersion: modelcar/v1\nbase: oci-layout:${fixtures.single}:latest\nsources:\n  - type: local\n    path: ${model.root}\nsinks:\n  - type: registry\n    ref: ${proxy.host}/quirk/cut-alone:v1\n`)
+    const second = await mustModelcar(['run', alone, '--json'], { env: env() })
+    expect(jsonDigest(second.stdout)).toBe(jsonDigest(result.stdout))
+    expect(retries(second.stdout).length).toBe(2)
   })
 })
