@@ -87,7 +87,7 @@ function watchCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<
 }
 
 describe('zero-disk mirror', () => {
-  it('hf → registry on a registry base: no model byte on local disk, memory bounded, base layers mounted, image runs', async () => {
+  it('hf → registry on a registry base: no model byte on local disk, memory bounded, base layers mounted, image runs; a re-run uploads nothing', async () => {
     const ref = `${registry.host}/mirror/big-llm:v1`
     const recipe = join(small, 'recipe.yaml')
     await writeFile(
@@ -124,5 +124,12 @@ describe('zero-disk mirror', () => {
     expect(out).toContain('README.md')
     expect(out).toContain(sha256(shard).slice('sha256:'.length))
     expect(out).toContain(String(WEIGHTS))
+
+    // Mirroring again uploads nothing: every layer is found in the registry once encoded.
+    const again = registry.logs().length
+    const second = await watchCli(['run', 'recipe.yaml'], small, env)
+    expect(second.code, second.stderr).toBe(0)
+    expect(second.stdout.trim().split('\n').at(-1)).toBe(digest)
+    expect(registry.logs().slice(again).split('\n').filter((l) => /"(PATCH|PUT|POST) \/v2\//.test(l))).toEqual([])
   })
 })
