@@ -9,6 +9,20 @@ import { MissingToolError, mustRun, type Credentials } from './tools.js'
 export interface RegistryOptions {
   /** Require HTTP basic auth with this one user (bcrypt htpasswd entry; the registry rejects MD5). */
   htpasswd?: Credentials
+  /**
+   * Require Bearer tokens from a token server (`auth.token`): pass a started token server's
+   * `registryAuth` (tools/token-server). Exclusive with htpasswd.
+   */
+  token?: RegistryTokenAuth
+}
+
+/** docker-registry's `auth.token` settings; what tools/token-server's `registryAuth` holds. */
+export interface RegistryTokenAuth {
+  realm: string
+  service: string
+  issuer: string
+  /** PEM file of the certificate(s) whose keys sign the tokens. */
+  rootCertBundle: string
 }
 
 export interface Registry {
@@ -96,6 +110,14 @@ async function startOnce(port: number, opts: RegistryOptions): Promise<Registry>
 
 async function writeConfig(dir: string, host: string, opts: RegistryOptions): Promise<string> {
   let auth = ''
+  if (opts.htpasswd && opts.token) throw new Error('startRegistry: htpasswd and token auth exclude each other')
+  if (opts.token) {
+    const t = opts.token
+    auth =
+      'auth:\n  token:\n' +
+      `    realm: ${JSON.stringify(t.realm)}\n    service: ${JSON.stringify(t.service)}\n` +
+      `    issuer: ${JSON.stringify(t.issuer)}\n    rootcertbundle: ${JSON.stringify(t.rootCertBundle)}\n`
+  }
   if (opts.htpasswd) {
     // The password goes through stdin (-i), not the command line where ps would show it.
     const entry = await mustRun('htpasswd', ['-n', '-i', '-B', opts.htpasswd.user], { input: opts.htpasswd.password })

@@ -1,7 +1,7 @@
 // Opens a Hub file at a byte offset: GET resolve/<commit>/<path> with a Range, following the
 // redirect to the CDN ourselves so the token never reaches another origin, and honouring
 // Retry-After on 429/503. A cut body is resumed by the engine through another open({ start }).
-import { ModelcarError } from '@modelcar/core'
+import { ModelcarError, retryAfterSeconds, sleep } from '@modelcar/core'
 import type { HubRefusal } from './hub-errors.js'
 
 export interface OpenParams {
@@ -84,16 +84,6 @@ function checkEtag(res: Response, expected: string[]): void {
   }
 }
 
-/** Seconds from a Retry-After header (delta or HTTP date), else exponential backoff. */
-export function retryAfterSeconds(header: string | null, attempt: number): number {
-  if (header) {
-    if (/^\d+$/.test(header.trim())) return Number(header.trim())
-    const at = Date.parse(header)
-    if (!Number.isNaN(at)) return Math.max(0, Math.ceil((at - Date.now()) / 1000))
-  }
-  return Math.min(30, 2 ** attempt)
-}
-
 /** A server that ignores Range sends the whole file: drop what we already have. */
 async function* skip(body: AsyncIterable<Uint8Array>, bytes: number): AsyncGenerator<Uint8Array> {
   let left = bytes
@@ -122,11 +112,4 @@ function origin(url: string): string {
   } catch {
     return url
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true })
-  })
 }

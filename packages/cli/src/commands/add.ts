@@ -6,7 +6,7 @@ import { Value } from '@sinclair/typebox/value'
 import { Annotation, errors, ImageLayout, runRecipe, selectRoot, splitLayoutRef, type ComponentEntry, type ComponentKind, type Recipe } from '@modelcar/core'
 import { keyValues, opt, parse } from '../args.js'
 import type { Command } from '../main.js'
-import { officialRegistry } from '../official-components.js'
+import { loadBase, officialRegistry } from '../official-components.js'
 import { Output } from '../output.js'
 import { ProgressView } from '../progress-view.js'
 
@@ -58,7 +58,7 @@ export const addCommand: Command = {
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
       try {
-        const result = await runRecipe(recipe, { env, onSecret: (v) => output.addSecret(v), onEvent: view.on, signal: controller.signal })
+        const result = await runRecipe(recipe, { loadBase, env, onSecret: (v) => output.addSecret(v), onEvent: view.on, signal: controller.signal })
         output.print(result.digest!)
       } finally {
         view.finish()

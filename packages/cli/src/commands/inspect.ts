@@ -1,4 +1,4 @@
-// `modelcar inspect TARGET`: what an image layout holds: platforms, layers, annotations, labels
+// `modelcar inspect TARGET`: what an image layout or a registry image holds: platforms, layers, annotations, labels
 // and the model card.
 import path from 'node:path'
 import zlib from 'node:zlib'
@@ -9,7 +9,9 @@ import {
   formatBytes,
   isIndexMediaType,
   loadLayoutBase,
+  silentLogger,
   splitLayoutRef,
+  type ComponentContext,
   type BaseImage,
   type Descriptor,
   type ImageConfig,
@@ -18,9 +20,10 @@ import {
 } from '@modelcar/core'
 import { opt, parse } from '../args.js'
 import type { Command } from '../main.js'
+import { loadBase } from '../official-components.js'
 import { Output } from '../output.js'
 
-const USAGE = 'inspect oci-layout:PATH[:TAG] | PATH[:TAG] [--json]'
+const USAGE = 'inspect oci-layout:PATH[:TAG] | PATH[:TAG] | registry:HOST/REPO[:TAG|@DIGEST] [--json]'
 const CARD_LINES = 20
 
 export const inspectCommand: Command = {
@@ -35,11 +38,28 @@ export const inspectCommand: Command = {
       output = new Output(!!opt.flag(args, 'json'), env)
       const [target] = args.positionals
       if (!target || args.positionals.length > 1) throw errors.argumentInvalid('give one image to inspect', `usage: modelcar ${USAGE}`)
+      let base: BaseImage
       if (target.startsWith('registry:') || target.startsWith('docker://')) {
-        throw errors.argumentInvalid('inspecting registry images needs @modelcar/sink-registry, which is not installed yet', 'copy it to a layout: `skopeo copy docker://REF oci:./x:latest`')
+        // Read like a recipe's `base: registry:…`: the documents, and the model card layer if any.
+        const ref = target.replace(/^(registry:|docker:\/\/)/, '')
+        const ctx: ComponentContext = {
+          type: 'inspect',
+          logger: silentLogger,
+          signal: new AbortController().signal,
+          concurrency: 2,
+          baseDir: process.cwd(),
+          env,
+          fetch: globalThis.fetch,
+          emit: () => {},
+          secret: (v) => output.addSecret(v),
+        }
+        const loaded = await loadBase({ kind: 'registry', ref }, ctx)
+        if (!loaded) throw errors.argumentInvalid(`\`${target}\` is not an image reference`, `usage: modelcar ${USAGE}`)
+        base = loaded
+      } else {
+        const { path: p, tag } = splitLayoutRef(target.replace(/^oci-layout:/, ''))
+        base = await loadLayoutBase(path.resolve(p), tag, target)
       }
-      const { path: p, tag } = splitLayoutRef(target.replace(/^oci-layout:/, ''))
-      const base = await loadLayoutBase(path.resolve(p), tag, target)
       const report = await describe(base)
       if (output.json) output.event(report)
       else print(output, report)

@@ -2,7 +2,7 @@
 import { errors, formatBytes, loadRecipe, runRecipe } from '@modelcar/core'
 import { opt, parse } from '../args.js'
 import type { Command } from '../main.js'
-import { officialRegistry } from '../official-components.js'
+import { loadBase, officialRegistry } from '../official-components.js'
 import { Output } from '../output.js'
 import { ProgressView } from '../progress-view.js'
 import { resolvePlugin } from '../resolve-plugin.js'
@@ -39,7 +39,7 @@ export const runCommand: Command = {
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
       try {
-        const result = await runRecipe(recipe, { env, onSecret: (v) => output.addSecret(v), dryRun: !!opt.flag(args, 'dry-run'), onEvent: view.on, signal: controller.signal, concurrency })
+        const result = await runRecipe(recipe, { loadBase, env, onSecret: (v) => output.addSecret(v), dryRun: !!opt.flag(args, 'dry-run'), onEvent: view.on, signal: controller.signal, concurrency })
         if (opt.flag(args, 'dry-run')) {
           output.event({ type: 'dry-run', base: recipe.baseText, prefix: `/${result.plan.prefix}`, layers: result.layers, bytes: result.bytes, annotations: result.plan.annotations, labels: result.plan.labels, sinks: recipe.sinks.map((s) => s.type) })
           output.print(`base: ${recipe.baseText}`)

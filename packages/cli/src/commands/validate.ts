@@ -3,7 +3,7 @@
 import { errors, loadRecipe, runRecipe } from '@modelcar/core'
 import { opt, parse } from '../args.js'
 import type { Command } from '../main.js'
-import { officialRegistry } from '../official-components.js'
+import { loadBase, officialRegistry } from '../official-components.js'
 import { Output } from '../output.js'
 import { resolvePlugin } from '../resolve-plugin.js'
 
@@ -23,7 +23,7 @@ export const validateCommand: Command = {
       if (!file || args.positionals.length > 1) throw errors.argumentInvalid('give one recipe file', `usage: modelcar ${USAGE}`)
       const recipe = await loadRecipe(file, { registry: officialRegistry(), env, overrides: opt.list(args, 'set'), resolve: resolvePlugin })
       // A dry run creates every component, runs the sinks' checks, reads the base and lists the files.
-      const result = await runRecipe(recipe, { env, onSecret: (v) => output.addSecret(v), dryRun: true })
+      const result = await runRecipe(recipe, { loadBase, env, onSecret: (v) => output.addSecret(v), dryRun: true })
       output.event({ type: 'valid', file, files: result.plan.files.length, layers: result.layers.length, bytes: result.bytes })
       output.print(`${file}: valid (${result.plan.files.length} files in ${result.layers.length} layers)`)
       return 0

@@ -36,17 +36,36 @@ export interface SinkInstance {
   check?(): Promise<void>
   /** Called once before blobs arrive. */
   prepare?(): Promise<void>
-  /** True when the sink already holds the blob (it is then skipped). */
-  has(desc: Descriptor): Promise<boolean>
+  /**
+   * True when the sink already holds the blob (it is then skipped). `from.base` names the base
+   * image the blob belongs to (`registry:host/repo:tag`), so a sink on the same registry may
+   * mount it instead of receiving the bytes.
+   */
+  has(desc: Descriptor, from?: { base?: string }): Promise<boolean>
   /**
    * A blob as a stream. `verify: false` means the engine computed the digest from these very
    * bytes; a sink that receives bytes from elsewhere (a base layer) is asked to verify.
    */
-  openBlob(hint: { mediaType: string; size?: number; verify: boolean }): Promise<BlobWriter>
+  openBlob(hint: BlobHint): Promise<BlobWriter>
   /** Writes configs, manifests and indexes and points the tag at the new image. */
   commit(image: EditedImage): Promise<CommitResult>
   /** Called when the run failed after prepare(): nothing may remain half-written. */
   abort?(): Promise<void>
+}
+
+export interface BlobHint {
+  mediaType: string
+  size?: number
+  verify: boolean
+  /**
+   * Known when the blob's digest is known before its bytes flow: a base blob, or a new layer
+   * streamed again after a sink's retryable failure (the encoder is deterministic).
+   */
+  digest?: string
+  /** The layer's annotations (title, content digest), for a sink that recognises layers it holds. */
+  annotations?: Record<string, string>
+  /** 1 for the first stream of this blob to this sink, 2 and up when it is streamed again. */
+  attempt?: number
 }
 
 interface ComponentBase<K extends ComponentKind, S extends TObject, I> {

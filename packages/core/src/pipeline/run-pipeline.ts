@@ -6,7 +6,7 @@ import type { ComponentContext, Logger } from '../components/context.js'
 import type { SinkInstance, SourceInstance, TransformInstance, CommitResult } from '../components/define.js'
 import type { ComponentRegistry } from '../components/registry.js'
 import { errors, ModelcarError } from '../errors.js'
-import { encodeLayer, mediaTypeFor, type LayerFileEntry } from '../layer/layer-encoder.js'
+import { encodeLayer, mediaTypeFor, type EncodedLayer, type LayerFileEntry } from '../layer/layer-encoder.js'
 import { baseLayerCount, loadLayoutBase, scratchBase, type BaseImage } from '../oci/base-image.js'
 import { editImage, type NewLayer } from '../oci/edit-image.js'
 import type { BlobWriter } from '../oci/image-layout.js'
@@ -19,7 +19,7 @@ import type { BaseRef, ComponentEntry, Recipe } from '../recipe/load-recipe.js'
 import { mapBounded } from './bounded.js'
 import { coalesce } from './coalesce.js'
 import type { RunEvent } from './events.js'
-import { readModelFile } from './read-model-file.js'
+import { isRetryable, readModelFile } from './read-model-file.js'
 
 export interface RunOptions {
   env?: Readonly<Record<string, string | undefined>>
@@ -112,7 +112,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
     for (const dropped of image.dropped) {
       emit({ type: 'warning', message: `dropped \`${dropped.digest}\` (${dropped.annotations?.[Annotation.dockerReferenceType] ?? dropped.artifactType ?? dropped.mediaType}): it describes the base image, not the new one` })
     }
-    await copyBaseBlobs(base, image.baseBlobs, sinks, concurrency, emit)
+    await copyBaseBlobs(base, image.baseBlobs, sinks, concurrency, emit, signal)
     const commits: CommitResult[] = []
     for (const s of sinks) {
       const result = await guard(s.type, 'commit', () => s.instance.commit(image))
@@ -240,25 +240,77 @@ async function writeLayer(
         onRetry: (attempt, reason) => emit({ type: 'retry', what: f.target, attempt, reason }),
       }),
   }))
-  const writers: { type: string; writer: BlobWriter }[] = []
-  try {
-    for (const s of sinks) {
-      writers.push({ type: s.type, writer: await guard(s.type, 'write', () => s.instance.openBlob({ mediaType: mediaTypeFor(layer.compression), verify: false })) })
+  // Every sink gets the layer from one encoding. A sink whose upload failed in a way worth
+  // retrying (a cut connection, a 503, a registry that needs the digest up front) gets the layer
+  // streamed again from the source, for it alone: the encoder is deterministic, and the digest of
+  // each new pass is checked against the first.
+  type Target = Created<SinkInstance> & { attempt: number }
+  let pending: Target[] = sinks.map((s) => ({ ...s, attempt: 1 }))
+  let first: EncodedLayer | undefined
+  const title = titleOf(layer, prefix)
+  for (let pass = 1; pass === 1 || pending.length > 0; pass++) {
+    const failed: { target: Target; err: unknown }[] = []
+    const live: { target: Target; writer: BlobWriter }[] = []
+    const fail = async (w: { target: Target; writer: BlobWriter }, err: unknown) => {
+      await w.writer.abort().catch(() => {})
+      live.splice(live.indexOf(w), 1)
+      if (!isRetryable(err) || w.target.attempt >= MAX_SINK_ATTEMPTS || signal.aborted) throw errors.componentFailed(w.target.type, 'write', err)
+      failed.push({ target: w.target, err })
     }
-    const enc = encodeLayer(entries, { compression: layer.compression, mtime })
-    for await (const chunk of coalesce(enc.chunks)) {
-      if (signal.aborted) throw errors.aborted(signal.reason)
-      await Promise.all(writers.map((w) => guard(w.type, 'write', () => w.writer.write(chunk))))
+    try {
+      for (const t of pending) {
+        const hint = { mediaType: mediaTypeFor(layer.compression), verify: false, annotations: layer.annotations, attempt: t.attempt, ...(first ? { digest: first.digest, size: first.size } : {}) }
+        live.push({ target: t, writer: await guard(t.type, 'write', () => t.instance.openBlob(hint)) })
+      }
+      if (pass > 1) read = 0
+      const enc = encodeLayer(entries, { compression: layer.compression, mtime })
+      for await (const chunk of coalesce(enc.chunks)) {
+        if (signal.aborted) throw errors.aborted(signal.reason)
+        await Promise.all([...live].map((w) => w.writer.write(chunk).catch((err: unknown) => fail(w, err))))
+        // Nobody left to write to: stop reading the source; the failed sinks get another pass.
+        if (live.length === 0 && pending.length > 0) break
+      }
+      if (live.length > 0 || pending.length === 0) {
+        const result = await enc.result
+        if (first && result.digest !== first.digest) throw errors.planInvalid(`layer ${title} encoded to \`${result.digest}\` on a second pass but \`${first.digest}\` on the first`, 'a source changed its bytes between two reads')
+        first ??= result
+        await Promise.all([...live].map((w) => w.writer.commit(result).catch((err: unknown) => fail(w, err))))
+      }
+    } catch (err) {
+      await Promise.all(live.map((w) => w.writer.abort().catch(() => {})))
+      throw err
     }
-    const result = await enc.result
-    await Promise.all(writers.map((w) => guard(w.type, 'write', () => w.writer.commit(result))))
-    emit({ type: 'layer-progress', layer: index, bytes: read })
-    emit({ type: 'layer-done', layer: index, digest: result.digest, size: result.size })
-    return { descriptor: { mediaType: result.mediaType, digest: result.digest, size: result.size }, diffId: result.diffId }
-  } catch (err) {
-    await Promise.all(writers.map((w) => w.writer.abort().catch(() => {})))
-    throw err
+    pending = []
+    for (const { target, err } of failed) {
+      const reason = err instanceof Error ? err.message : String(err)
+      emit({ type: 'retry', what: `${title} → ${target.instance.target}`, attempt: target.attempt, reason })
+      pending.push({ ...target, attempt: target.attempt + 1 })
+    }
+    if (pending.length > 0) await sleepFor(failed.map((f) => retryDelayMs(f.err, pass)), signal)
   }
+  const result = first!
+  emit({ type: 'layer-progress', layer: index, bytes: read })
+  emit({ type: 'layer-done', layer: index, digest: result.digest, size: result.size })
+  return { descriptor: { mediaType: result.mediaType, digest: result.digest, size: result.size }, diffId: result.diffId }
+}
+
+/** A blob is streamed to one sink at most this many times before its failure ends the run. */
+const MAX_SINK_ATTEMPTS = 5
+
+/** Milliseconds before another pass: what the failure asked for (Retry-After), else exponential. */
+function retryDelayMs(err: unknown, pass: number): number {
+  const asked = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
+  if (typeof asked === 'number' && asked >= 0) return asked
+  return Math.min(30_000, 250 * 2 ** (pass - 1))
+}
+
+function sleepFor(delays: number[], signal: AbortSignal): Promise<void> {
+  const ms = Math.max(0, ...delays)
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(errors.aborted(signal.reason))
+    const t = setTimeout(resolve, ms)
+    signal.addEventListener('abort', () => (clearTimeout(t), reject(errors.aborted(signal.reason))), { once: true })
+  })
 }
 
 async function copyBaseBlobs(
@@ -267,21 +319,29 @@ async function copyBaseBlobs(
   sinks: Created<SinkInstance>[],
   concurrency: number,
   emit: (e: RunEvent) => void,
+  signal: AbortSignal,
 ): Promise<void> {
   const jobs: { desc: Descriptor; sink: Created<SinkInstance> }[] = []
   for (const sink of sinks) {
-    for (const desc of blobs) if (!(await guard(sink.type, 'write', () => sink.instance.has(desc)))) jobs.push({ desc, sink })
+    // A sink on the base's own registry may mount the blob here; has() then says true.
+    for (const desc of blobs) if (!(await guard(sink.type, 'write', () => sink.instance.has(desc, { base: base.name })))) jobs.push({ desc, sink })
   }
-  await mapBounded(jobs, concurrency, async ({ desc, sink }) => {
+  // Copies only wait on I/O (no encoding): twice the layer concurrency keeps a registry busy.
+  await mapBounded(jobs, concurrency * 2, async ({ desc, sink }) => {
     if (!base.blobs) throw errors.blobMissing(desc.digest, base.name)
-    const writer = await guard(sink.type, 'write', () => sink.instance.openBlob({ mediaType: desc.mediaType, size: desc.size, verify: true }))
-    try {
-      for await (const chunk of base.blobs.openBlob(desc)) await guard(sink.type, 'write', () => writer.write(chunk))
-      await guard(sink.type, 'write', () => writer.commit(desc))
-    } catch (err) {
-      await writer.abort().catch(() => {})
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw errors.blobMissing(desc.digest, base.name)
-      throw err
+    for (let attempt = 1; ; attempt++) {
+      const writer = await guard(sink.type, 'write', () => sink.instance.openBlob({ mediaType: desc.mediaType, size: desc.size, digest: desc.digest, verify: true, attempt }))
+      try {
+        for await (const chunk of base.blobs.openBlob(desc)) await writer.write(chunk)
+        await writer.commit(desc)
+        break
+      } catch (err) {
+        await writer.abort().catch(() => {})
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw errors.blobMissing(desc.digest, base.name)
+        if (!isRetryable(err) || attempt >= MAX_SINK_ATTEMPTS || signal.aborted) throw errors.componentFailed(sink.type, 'write', err)
+        emit({ type: 'retry', what: `${desc.digest} → ${sink.instance.target}`, attempt, reason: err instanceof Error ? err.message : String(err) })
+        await sleepFor([retryDelayMs(err, attempt)], signal)
+      }
     }
     emit({ type: 'blob-copy', digest: desc.digest, size: desc.size, sink: sink.instance.target })
   })

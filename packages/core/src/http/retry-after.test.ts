@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { retryAfterSeconds } from './hub-download.js'
+import { retryAfterSeconds } from './retry-after.js'
 
 describe('retryAfterSeconds', () => {
   it('reads delta seconds and HTTP dates, else backs off exponentially', () => {

@@ -1,0 +1,105 @@
+// `modelcar run` pushing to a registry with token auth: credentials from a Docker config and a
+// credential helper (an identity token), tokens that lapse mid-push, a repository the account may
+// only pull, and skopeo reading the result. The auth module's work seen from the user's side.
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildFixtures, type FixturePaths } from '../../tools/fixtures/build-fixtures.mjs'
+import { startRegistry, type Registry } from '../../tools/harness/registry.js'
+import { tempDir, type TempDir } from '../../tools/harness/temp.js'
+import { skopeoInspect } from '../../tools/harness/tools.js'
+import { startTokenServer, type TokenServer } from '../../tools/token-server/token-server.mjs'
+import { assertCliBuilt, cliEnv, modelcar, mustModelcar, printedDigest, sha256, writeModel, type Model } from '../e2e/support.js'
+import { basicAuth, writeCredentialHelper, writeJson } from './support.js'
+
+const SLOW = 180_000
+const ALICE = { user: 'alice', password: 'cli-Alice-pw-5e2' }
+const BOB = { user: 'bob', password: 'cli-Bob-pw-8a0' }
+
+let tmp: TempDir
+let fixtures: FixturePaths
+let model: Model
+let tokens: TokenServer
+let registry: Registry
+
+beforeAll(async () => {
+  await assertCliBuilt()
+  tmp = await tempDir('mc-reg-auth-cli')
+  fixtures = await buildFixtures(join(tmp.path, 'fixtures'))
+  model = await writeModel(join(tmp.path, 'model'), { weightsBytes: 2 << 20 })
+  tokens = await startTokenServer({
+    users: {
+      [ALICE.user]: { password: ALICE.password, access: { 'models/*': ['pull', 'push'] } },
+      [BOB.user]: { password: BOB.password, access: { 'models/*': ['pull'] } },
+    },
+  })
+  registry = await startRegistry({ token: tokens.registryAuth })
+}, SLOW)
+
+afterAll(async () => {
+  await registry?.stop()
+  await tokens?.stop()
+  await tmp?.cleanup()
+})
+
+let n = 0
+async function recipe(ref: string): Promise<string> {
+  const dir = join(tmp.path, `run-${++n}`)
+  await mkdir(dir, { recursive: true })
+  const file = join(dir, 'recipe.yaml')
+  await writeFile(file, `apiVersion: modelcar/v1\nbase: oci-layout:${fixtures.multiarch}:latest\nsources:\n  - type: local\n    path: ${model.root}\nsinks:\n  - type: registry\n    ref: ${ref}\n`)
+  return file
+}
+
+/** A HOME with nothing but what the test writes; no REGISTRY_AUTH_FILE, so the default files are read. */
+function homeEnv(home: string, extra: Record<string, string> = {}) {
+  const env = cliEnv({ HOME: home, XDG_RUNTIME_DIR: join(home, 'run'), ...extra })
+  delete env.REGISTRY_AUTH_FILE
+  delete env.DOCKER_CONFIG
+  delete env.XDG_CONFIG_HOME
+  return env
+}
+
+describe('modelcar run → registry with token auth', () => {
+  it('pushes with an identity token from a credential helper named in ~/.docker/config.json', async () => {
+    const home = join(tmp.path, 'home-helper')
+    const bin = join(home, 'bin')
+    const refresh = tokens.createRefreshToken(ALICE.user)
+    await writeCredentialHelper(bin, 'mcli', { [registry.host]: { Username: '<token>', Secret: refresh } })
+    await writeJson(join(home, '.docker', 'config.json'), { auths: {}, credHelpers: { [registry.host]: 'mcli' } })
+    await mkdir(join(home, 'run'), { recursive: true })
+    tokens.requests.length = 0
+    const ref = `${registry.host}/models/tiny:v1`
+    const result = await mustModelcar(['run', await recipe(ref)], { env: homeEnv(home, { PATH: `${bin}:${process.env.PATH}` }) })
+    const digest = printedDigest(result)
+    expect(result.stdout + result.stderr).not.toContain(refresh)
+    expect(tokens.requests.length).toBeGreaterThan(0)
+    expect(tokens.requests.every((r) => r.method === 'POST' && r.grantType === 'refresh_token' && r.status === 200)).toBe(true)
+    console.info(`token requests during the push: ${tokens.requests.length}; registry 401s: ${(registry.logs().match(/" 401 /g) ?? []).length}`)
+    const { rawText } = await skopeoInspect(`docker://${ref}`, { creds: ALICE })
+    expect(sha256(rawText)).toBe(digest)
+  })
+
+  it('an account that may only pull gets "denied" with the status, and no secret', async () => {
+    const home = join(tmp.path, 'home-bob')
+    await writeJson(join(home, 'run', 'containers', 'auth.json'), { auths: { [registry.host]: { auth: basicAuth(BOB.user, BOB.password) } } })
+    const run = await modelcar(['run', await recipe(`${registry.host}/models/tiny:v2`)], { env: homeEnv(home) })
+    expect(run.code, run.stderr).toBe(2) // bad credentials are input to fix, not a run to retry
+    console.info(`denied: ${run.stderr.trim()}`)
+    expect(run.stderr).toContain(`on \`${registry.host}\` is denied [401`)
+    expect(run.stderr).toContain('`models/tiny`')
+    expect(run.stderr).toContain(join(home, 'run', 'containers', 'auth.json'))
+    for (const secret of [BOB.password, basicAuth(BOB.user, BOB.password)]) expect(run.stdout + run.stderr).not.toContain(secret)
+  })
+
+  it('a wrong password gets "wrong credentials" with the token server\'s 401, and no secret', async () => {
+    const home = join(tmp.path, 'home-wrong')
+    await writeJson(join(home, '.config', 'containers', 'auth.json'), { auths: { [registry.host]: { auth: basicAuth(ALICE.user, 'not-alices-pw') } } })
+    const run = await modelcar(['run', await recipe(`${registry.host}/models/tiny:v3`)], { env: homeEnv(home) })
+    expect(run.code, run.stderr).toBe(2) // bad credentials are input to fix, not a run to retry
+    console.info(`wrong: ${run.stderr.trim()}`)
+    expect(run.stderr).toContain(`wrong credentials for \`${registry.host}\``)
+    expect(run.stderr).toContain(`401 GET ${tokens.realm}`)
+    expect(run.stdout + run.stderr).not.toContain('not-alices-pw')
+  })
+})

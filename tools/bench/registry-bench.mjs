@@ -1,0 +1,245 @@
+#!/usr/bin/env node
+// Benchmark: pushing a modelcar image layout to a local registry (Debian's docker-registry on
+// loopback), against `skopeo copy --preserve-digests` of the same layout in the same run; pushing
+// it again unchanged; and mirroring the same files from the Hub emulator straight into the
+// registry, against the larger of "download alone" and "push alone".
+//
+//   npm run bench:registry -- [--size 4GiB] [--files 8] [--runs 1] [--concurrency N] [--strict] [--json]
+//
+// The model files are sparse (zeros): content does not change the cost of streaming, hashing and
+// uploading. Every push goes to a fresh registry (empty storage), so neither side finds blobs the
+// other uploaded. Targets: push ≤ 1.0 × skopeo, push again ≤ 2 s, mirror ≤ 1.15 × max(download, push).
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import os from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const repoRoot = resolve(here, '..', '..')
+const CLI = join(repoRoot, 'packages', 'cli', 'bin', 'modelcar.js')
+const TARGETS = { vsSkopeo: 1.0, againSeconds: 2, mirrorVsMax: 1.15 }
+
+function parseArgs(argv) {
+  const o = { size: 4 * 1024 ** 3, files: 8, runs: 1, strict: false, json: false, workdir: join(here, 'work', 'registry'), concurrency: undefined }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--size') o.size = parseSize(argv[++i])
+    else if (a === '--files') o.files = Number(argv[++i])
+    else if (a === '--runs') o.runs = Number(argv[++i])
+    else if (a === '--workdir') o.workdir = resolve(argv[++i])
+    else if (a === '--concurrency') o.concurrency = argv[++i]
+    else if (a === '--strict') o.strict = true
+    else if (a === '--json') o.json = true
+    else throw new Error(`unknown argument \`${a}\` (see the header of ${fileURLToPath(import.meta.url)})`)
+  }
+  if (!(o.files >= 1 && o.runs >= 1)) throw new Error('--files and --runs take whole numbers ≥ 1')
+  return o
+}
+
+function parseSize(text) {
+  const m = /^(\d+(?:\.\d+)?)\s*(|k|m|g)i?b?$/i.exec(String(text).trim())
+  if (!m) throw new Error(`--size \`${text}\` is not a size (e.g. 4GiB)`)
+  return Math.round(Number(m[1]) * 1024 ** { '': 0, k: 1, m: 2, g: 3 }[m[2].toLowerCase()])
+}
+
+/** Runs a child; resolves wall seconds (measured here), its peak RSS and CPU seconds (from /usr/bin/time) and stdout. */
+function measure(cmd, args, opts = {}) {
+  return new Promise((resolveRun, reject) => {
+    const timeFile = join(os.tmpdir(), `modelcar-registry-bench-${randomBytes(4).toString('hex')}`)
+    const started = performance.now()
+    const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    child.on('error', reject)
+    child.on('close', async (code) => {
+      const seconds = (performance.now() - started) / 1000
+      const [user, sys, rssKB] = (await readFile(timeFile, 'utf8').catch(() => '0 0 0')).trim().split('\n').pop().split(' ').map(Number)
+      await rm(timeFile, { force: true })
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${err}`))
+      else resolveRun({ seconds, cpuSeconds: user + sys, rssMB: (rssKB * 1024) / 1e6, stdout: out })
+    })
+  })
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer()
+    s.once('error', rej)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => res(port))
+    })
+  })
+}
+
+/** A docker-registry with empty storage under dir; stop() kills it and removes the storage. */
+async function startRegistry(dir) {
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  const port = await freePort()
+  const host = `127.0.0.1:${port}`
+  await writeFile(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${JSON.stringify(join(dir, 'data'))}\nhttp:\n  addr: ${host}\n  secret: modelcar-bench\n`)
+  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' })
+  child.on('error', (err) => process.stderr.write(`docker-registry: ${err.message} (apt-get install docker-registry)\n`))
+  for (let i = 0; i < 200; i++) {
+    const ok = await fetch(`http://${host}/v2/`).then((r) => r.ok, () => false)
+    if (ok) break
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return {
+    host,
+    async stop() {
+      child.kill('SIGTERM')
+      await new Promise((r) => child.once('close', r))
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** The emulator runs in a process of its own, as a remote Hub would. */
+async function startHub(root) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    const { startHubEmulator } = await import(${JSON.stringify(join(repoRoot, 'tools', 'hub-emulator', 'hub-emulator.mjs'))})
+    const hub = await startHubEmulator({ root: ${JSON.stringify(root)} })
+    console.log(hub.url)
+    process.stdin.on('end', () => hub.stop().then(() => process.exit(0)))
+    process.stdin.resume()`], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const url = await new Promise((res, rej) => {
+    child.stdout.once('data', (d) => res(String(d).trim()))
+    child.once('exit', (c) => rej(new Error(`the Hub emulator exited ${c}`)))
+  })
+  return { url, stop: () => child.stdin.end() }
+}
+
+const DOWNLOADER = `
+const [base, ...paths] = process.argv.slice(1)
+let next = 0
+async function worker() {
+  while (next < paths.length) {
+    const p = paths[next++]
+    const res = await fetch(base + p)
+    if (!res.ok) throw new Error(p + ': ' + res.status)
+    for await (const _ of res.body) {}
+  }
+}
+await Promise.all([worker(), worker()])
+`
+
+/** The pushed image (the layout plus a base annotation) has exactly the layout's layers. */
+async function expectSameLayers(w, layoutDigest, host) {
+  const layout = JSON.parse(await readFile(join(w, 'layout', 'blobs', 'sha256', layoutDigest.slice(7)), 'utf8'))
+  const res = await fetch(`http://${host}/v2/bench/model/manifests/v1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })
+  const pushed = await res.json()
+  const a = layout.layers.map((l) => l.digest).join()
+  const b = (pushed.layers ?? []).map((l) => l.digest).join()
+  if (a !== b) throw new Error(`the pushed image's layers differ from the layout's`)
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
+const lastLine = (s) => s.trim().split('\n').at(-1)
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2))
+  if (!existsSync(join(repoRoot, 'packages', 'cli', 'dist', 'main.js'))) throw new Error('build first: npx tsc -b packages/cli')
+  if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is missing: apt-get install time')
+  const log = (s) => process.stderr.write(`${s}\n`)
+  const cc = o.concurrency ? ['--concurrency', o.concurrency] : []
+  const w = o.workdir
+  await rm(w, { recursive: true, force: true })
+  await mkdir(join(w, 'model'), { recursive: true })
+  await mkdir(join(w, 'card'), { recursive: true })
+  const each = Math.floor(o.size / o.files)
+  const names = Array.from({ length: o.files }, (_, i) => `model-${String(i + 1).padStart(5, '0')}-of-${String(o.files).padStart(5, '0')}.safetensors`)
+  const card = '---\nlicense: apache-2.0\n---\n# bench\n'
+  for (const n of names) {
+    const f = await open(join(w, 'model', n), 'w')
+    await f.truncate(each)
+    await f.close()
+  }
+  await writeFile(join(w, 'model', 'README.md'), card)
+  await writeFile(join(w, 'card', 'README.md'), card)
+  const env = { ...process.env, HF_HOME: join(w, 'no-hf-home'), HF_TOKEN: '', REGISTRY_AUTH_FILE: join(w, 'no-auth.json') }
+
+  log(`registry-bench: ${o.files} files of ${(each / 2 ** 20).toFixed(0)} MiB (sparse); building the layout…`)
+  await writeFile(join(w, 'build.yaml'), `apiVersion: modelcar/v1\nsources:\n  - type: local\n    path: ./model\nsinks:\n  - type: oci-layout\n    path: ./layout\n`)
+  const built = await measure(process.execPath, [CLI, 'run', 'build.yaml'], { cwd: w, env })
+  const layoutDigest = lastLine(built.stdout)
+  log(`  layout built in ${built.seconds.toFixed(1)} s: ${layoutDigest}`)
+
+  // Pushing the layout with modelcar: the layout is the base, the one source is its model card
+  // (already in it, so the image is the layout's own); the weights travel as base blobs.
+  const pushRecipe = (host, repo) => `apiVersion: modelcar/v1\nbase: oci-layout:./layout:latest\nsources:\n  - type: local\n    path: ./card\nsinks:\n  - type: registry\n    ref: ${host}/${repo}:v1\n`
+  const { writeRepo } = await import('../hub-emulator/hub-emulator.mjs')
+  const hubRoot = join(w, 'hub')
+  const sha = await writeRepo(hubRoot, 'bench/model', { files: { ...Object.fromEntries(names.map((n) => [n, { sparseSize: each }])), 'README.md': card } })
+  const hub = await startHub(hubRoot)
+  const urls = [...names, 'README.md'].map((p) => `/bench/model/resolve/${sha}/${p}`)
+  const results = { skopeo: [], push: [], again: [], download: [], mirror: [] }
+  try {
+    await measure(process.execPath, ['--input-type=module', '-e', DOWNLOADER, hub.url, ...urls]) // warm-up
+    for (let r = 0; r < o.runs; r++) {
+      const order = r % 2 === 0 ? ['skopeo', 'push', 'download', 'mirror'] : ['mirror', 'download', 'push', 'skopeo']
+      for (const who of order) {
+        const reg = who === 'download' ? undefined : await startRegistry(join(w, `registry-${who}`))
+        try {
+          let m
+          if (who === 'skopeo') {
+            m = await measure('skopeo', ['--insecure-policy', 'copy', '--preserve-digests', '--dest-tls-verify=false', '--dest-no-creds', `oci:${join(w, 'layout')}:latest`, `docker://${reg.host}/fresh/model:v1`], { env })
+          } else if (who === 'push') {
+            await writeFile(join(w, 'push.yaml'), pushRecipe(reg.host, 'bench/model'))
+            m = await measure(process.execPath, [CLI, 'run', 'push.yaml', ...cc], { cwd: w, env })
+            await expectSameLayers(w, layoutDigest, reg.host)
+            const again = await measure(process.execPath, [CLI, 'run', 'push.yaml', ...cc], { cwd: w, env })
+            results.again.push(again)
+            log(`  run ${r + 1} ${'again'.padEnd(8)} ${again.seconds.toFixed(2)} s  ${again.rssMB.toFixed(0)} MB  ${again.cpuSeconds.toFixed(1)} s CPU`)
+          } else if (who === 'download') {
+            m = await measure(process.execPath, ['--input-type=module', '-e', DOWNLOADER, hub.url, ...urls])
+          } else {
+            await writeFile(join(w, 'mirror.yaml'), `apiVersion: modelcar/v1\nsources:\n  - type: hf\n    repo: bench/model\n    endpoint: ${hub.url}\nsinks:\n  - type: registry\n    ref: ${reg.host}/mirror/model:v1\n`)
+            m = await measure(process.execPath, [CLI, 'run', 'mirror.yaml', ...cc], { cwd: w, env })
+          }
+          results[who].push(m)
+          log(`  run ${r + 1} ${who.padEnd(8)} ${m.seconds.toFixed(2)} s  ${m.rssMB.toFixed(0)} MB  ${m.cpuSeconds.toFixed(1)} s CPU`)
+        } finally {
+          await reg?.stop()
+        }
+      }
+    }
+  } finally {
+    hub.stop()
+  }
+  const s = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v.map((m) => m.seconds))]))
+  const rss = Math.max(...[...results.push, ...results.mirror].map((m) => m.rssMB))
+  const floor = Math.max(s.download, s.push)
+  const summary = {
+    bytes: each * o.files,
+    seconds: s,
+    pushVsSkopeo: s.push / s.skopeo,
+    againSeconds: s.again,
+    mirrorVsMax: s.mirror / floor,
+    peakRssMB: rss,
+    pass: { push: s.push / s.skopeo <= TARGETS.vsSkopeo, again: s.again <= TARGETS.againSeconds, mirror: s.mirror / floor <= TARGETS.mirrorVsMax },
+  }
+  const gib = (each * o.files) / 2 ** 30
+  log(`\n  ${gib.toFixed(2)} GiB, medians of ${o.runs} run(s):`)
+  log(`  skopeo copy --preserve-digests   ${s.skopeo.toFixed(2)} s`)
+  log(`  modelcar push (layout → registry) ${s.push.toFixed(2)} s  = ${summary.pushVsSkopeo.toFixed(2)} × skopeo (target ≤ ${TARGETS.vsSkopeo}): ${summary.pass.push ? 'PASS' : 'FAIL'}`)
+  log(`  modelcar push again, unchanged   ${s.again.toFixed(2)} s (target ≤ ${TARGETS.againSeconds} s): ${summary.pass.again ? 'PASS' : 'FAIL'}`)
+  log(`  download alone (Hub emulator)    ${s.download.toFixed(2)} s`)
+  log(`  modelcar hf → registry mirror    ${s.mirror.toFixed(2)} s  = ${summary.mirrorVsMax.toFixed(2)} × max(download, push) (target ≤ ${TARGETS.mirrorVsMax}): ${summary.pass.mirror ? 'PASS' : 'FAIL'}`)
+  log(`  peak RSS of modelcar             ${rss.toFixed(0)} MB`)
+  if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`)
+  if (o.strict && !Object.values(summary.pass).every(Boolean)) process.exitCode = 1
+  await rm(join(w, 'layout'), { recursive: true, force: true })
+}
+
+main().catch((err) => {
+  process.stderr.write(`registry-bench: ${err.message}\n`)
+  process.exitCode = 1
+})
