@@ -1,35 +1,37 @@
 // sha256 of a large stream on another thread. A file whose digest the source announces (a Hub
 // LFS oid) is hashed twice — its content, then the layer around it — and one thread cannot do
-// both at the speed of a fast network. Each chunk is copied into a block that travels to the
-// thread and back; at most a few are in flight, so memory stays bounded.
+// both at the speed of a fast network. Each stream owns a little shared memory (two blocks): a
+// chunk is copied into a free block and the thread is told which one; it hashes the block in
+// place and hands it back. Messages stay tiny: transferring buffers instead cost more than the
+// copy (measured: postMessage with a transferred 1.25 MiB buffer ≈ 0.8 ms, 0.65 s per GiB).
 import { Worker } from 'node:worker_threads'
 
-const MAX_IN_FLIGHT = 2
+/** Block size: chunks arrive coalesced to about 1 MiB; bigger ones are hashed in pieces. */
+const BLOCK_BYTES = (1 << 20) + (256 << 10)
+/** Blocks per stream: one being hashed while the next is filled. */
+const SLOTS = 2
 
 const WORKER = `
 const { parentPort } = require('node:worker_threads')
 const { createHash } = require('node:crypto')
-const hashes = new Map()
-parentPort.on('message', ({ id, op, buf, len }) => {
-  if (op === 'update') {
-    let h = hashes.get(id)
-    if (!h) hashes.set(id, (h = createHash('sha256')))
-    h.update(new Uint8Array(buf, 0, len))
-    parentPort.postMessage({ id, op: 'ack', buf }, [buf]) // back to the sender, for the next block
+const streams = new Map()
+parentPort.on('message', ({ id, op, shared, slot, len }) => {
+  if (op === 'open') streams.set(id, { shared, hash: createHash('sha256') })
+  else if (op === 'update') {
+    // A stream dropped before its last blocks arrived is ignored, never a crash of the thread.
+    const s = streams.get(id)
+    if (s) s.hash.update(new Uint8Array(s.shared, slot * ${BLOCK_BYTES}, len))
+    parentPort.postMessage({ id, op: 'ack', slot })
   } else {
-    const h = hashes.get(id)
-    hashes.delete(id)
-    if (op === 'digest') parentPort.postMessage({ id, op: 'digest', hex: (h ?? createHash('sha256')).digest('hex') })
+    const s = streams.get(id)
+    streams.delete(id)
+    if (op === 'digest') parentPort.postMessage({ id, op: 'digest', hex: (s ? s.hash : createHash('sha256')).digest('hex') })
   }
 })
 `
 
-/** Blocks are reused (sent back with each ack): no allocation per chunk, memory fixed per stream. */
-const BLOCK_BYTES = (1 << 20) + (256 << 10)
-
 interface Stream {
-  free: ArrayBuffer[]
-  inFlight: number
+  free: number[]
   wake: (() => void) | undefined
   done: ((hex: string) => void) | undefined
 }
@@ -41,12 +43,11 @@ let nextId = 0
 function thread(): Worker {
   if (!worker) {
     worker = new Worker(WORKER, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 } })
-    worker.on('message', (m: { id: number; op: 'ack' | 'digest'; hex?: string; buf?: ArrayBuffer }) => {
+    worker.on('message', (m: { id: number; op: 'ack' | 'digest'; hex?: string; slot?: number }) => {
       const s = streams.get(m.id)
       if (!s) return
       if (m.op === 'ack') {
-        if (m.buf && m.buf.byteLength === BLOCK_BYTES) s.free.push(m.buf)
-        s.inFlight--
+        s.free.push(m.slot!)
         const wake = s.wake
         s.wake = undefined
         wake?.()
@@ -76,8 +77,10 @@ export interface ThreadedSha256 {
 export function threadedSha256(): ThreadedSha256 {
   const w = thread()
   const id = nextId++
-  const s: Stream = { free: [], inFlight: 0, wake: undefined, done: undefined }
+  const shared = new SharedArrayBuffer(SLOTS * BLOCK_BYTES)
+  const s: Stream = { free: Array.from({ length: SLOTS }, (_, i) => i), wake: undefined, done: undefined }
   streams.set(id, s)
+  w.postMessage({ id, op: 'open', shared })
   let open = true
   const close = () => {
     if (!open) return
@@ -87,13 +90,13 @@ export function threadedSha256(): ThreadedSha256 {
   }
   return {
     async update(chunk) {
-      while (s.inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => (s.wake = r))
-      // A copy in a block owned by nobody else, so it can be transferred (the chunk itself goes
-      // on to the layer encoder).
-      const buf = chunk.byteLength <= BLOCK_BYTES ? s.free.pop() ?? new ArrayBuffer(BLOCK_BYTES) : new ArrayBuffer(chunk.byteLength)
-      new Uint8Array(buf, 0, chunk.byteLength).set(chunk)
-      s.inFlight++
-      w.postMessage({ id, op: 'update', buf, len: chunk.byteLength }, [buf])
+      for (let at = 0; at < chunk.byteLength; at += BLOCK_BYTES) {
+        while (s.free.length === 0) await new Promise<void>((r) => (s.wake = r))
+        const slot = s.free.pop()!
+        const piece = chunk.subarray(at, Math.min(chunk.byteLength, at + BLOCK_BYTES))
+        new Uint8Array(shared, slot * BLOCK_BYTES, piece.byteLength).set(piece)
+        w.postMessage({ id, op: 'update', slot, len: piece.byteLength })
+      }
     },
     async digest() {
       const hex = await new Promise<string>((resolve) => {
