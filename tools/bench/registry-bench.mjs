@@ -10,62 +10,17 @@
 // uploading. Every push goes to a fresh registry (empty storage), so neither side finds blobs the
 // other uploaded. Targets: push ≤ 1.0 × skopeo, push again ≤ 2 s, mirror ≤ 1.15 × max(download, push).
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import os from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { HUB_DOWNLOADER, measure, median, parseBenchArgs, startHubProcess } from './bench-support.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const repoRoot = resolve(here, '..', '..')
 const CLI = join(repoRoot, 'packages', 'cli', 'bin', 'modelcar.js')
 const TARGETS = { vsSkopeo: 1.0, againSeconds: 2, mirrorVsMax: 1.15 }
-
-function parseArgs(argv) {
-  const o = { size: 4 * 1024 ** 3, files: 8, runs: 1, strict: false, json: false, workdir: join(here, 'work', 'registry'), concurrency: undefined }
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]
-    if (a === '--size') o.size = parseSize(argv[++i])
-    else if (a === '--files') o.files = Number(argv[++i])
-    else if (a === '--runs') o.runs = Number(argv[++i])
-    else if (a === '--workdir') o.workdir = resolve(argv[++i])
-    else if (a === '--concurrency') o.concurrency = argv[++i]
-    else if (a === '--strict') o.strict = true
-    else if (a === '--json') o.json = true
-    else throw new Error(`unknown argument \`${a}\` (see the header of ${fileURLToPath(import.meta.url)})`)
-  }
-  if (!(o.files >= 1 && o.runs >= 1)) throw new Error('--files and --runs take whole numbers ≥ 1')
-  return o
-}
-
-function parseSize(text) {
-  const m = /^(\d+(?:\.\d+)?)\s*(|k|m|g)i?b?$/i.exec(String(text).trim())
-  if (!m) throw new Error(`--size \`${text}\` is not a size (e.g. 4GiB)`)
-  return Math.round(Number(m[1]) * 1024 ** { '': 0, k: 1, m: 2, g: 3 }[m[2].toLowerCase()])
-}
-
-/** Runs a child; resolves wall seconds (measured here), its peak RSS and CPU seconds (from /usr/bin/time) and stdout. */
-function measure(cmd, args, opts = {}) {
-  return new Promise((resolveRun, reject) => {
-    const timeFile = join(os.tmpdir(), `modelcar-registry-bench-${randomBytes(4).toString('hex')}`)
-    const started = performance.now()
-    const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    child.on('error', reject)
-    child.on('close', async (code) => {
-      const seconds = (performance.now() - started) / 1000
-      const [user, sys, rssKB] = (await readFile(timeFile, 'utf8').catch(() => '0 0 0')).trim().split('\n').pop().split(' ').map(Number)
-      await rm(timeFile, { force: true })
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${err}`))
-      else resolveRun({ seconds, cpuSeconds: user + sys, rssMB: (rssKB * 1024) / 1e6, stdout: out })
-    })
-  })
-}
 
 function freePort() {
   return new Promise((res, rej) => {
@@ -102,35 +57,6 @@ async function startRegistry(dir) {
   }
 }
 
-/** The emulator runs in a process of its own, as a remote Hub would. */
-async function startHub(root) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `
-    const { startHubEmulator } = await import(${JSON.stringify(join(repoRoot, 'tools', 'hub-emulator', 'hub-emulator.mjs'))})
-    const hub = await startHubEmulator({ root: ${JSON.stringify(root)} })
-    console.log(hub.url)
-    process.stdin.on('end', () => hub.stop().then(() => process.exit(0)))
-    process.stdin.resume()`], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const url = await new Promise((res, rej) => {
-    child.stdout.once('data', (d) => res(String(d).trim()))
-    child.once('exit', (c) => rej(new Error(`the Hub emulator exited ${c}`)))
-  })
-  return { url, stop: () => child.stdin.end() }
-}
-
-const DOWNLOADER = `
-const [base, ...paths] = process.argv.slice(1)
-let next = 0
-async function worker() {
-  while (next < paths.length) {
-    const p = paths[next++]
-    const res = await fetch(base + p)
-    if (!res.ok) throw new Error(p + ': ' + res.status)
-    for await (const _ of res.body) {}
-  }
-}
-await Promise.all([worker(), worker()])
-`
-
 /** The pushed image (the layout plus a base annotation) has exactly the layout's layers. */
 async function expectSameLayers(w, layoutDigest, host) {
   const layout = JSON.parse(await readFile(join(w, 'layout', 'blobs', 'sha256', layoutDigest.slice(7)), 'utf8'))
@@ -141,11 +67,10 @@ async function expectSameLayers(w, layoutDigest, host) {
   if (a !== b) throw new Error(`the pushed image's layers differ from the layout's`)
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
 const lastLine = (s) => s.trim().split('\n').at(-1)
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2))
+  const o = parseBenchArgs(process.argv.slice(2), { runs: 1, workdir: join(here, 'work', 'registry') }, import.meta.url, { concurrency: true })
   if (!existsSync(join(repoRoot, 'packages', 'cli', 'dist', 'main.js'))) throw new Error('build first: npx tsc -b packages/cli')
   if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is missing: apt-get install time')
   const log = (s) => process.stderr.write(`${s}\n`)
@@ -178,11 +103,11 @@ async function main() {
   const { writeRepo } = await import('../hub-emulator/hub-emulator.mjs')
   const hubRoot = join(w, 'hub')
   const sha = await writeRepo(hubRoot, 'bench/model', { files: { ...Object.fromEntries(names.map((n) => [n, { sparseSize: each }])), 'README.md': card } })
-  const hub = await startHub(hubRoot)
+  const hub = await startHubProcess(hubRoot)
   const urls = [...names, 'README.md'].map((p) => `/bench/model/resolve/${sha}/${p}`)
   const results = { skopeo: [], push: [], again: [], download: [], mirror: [] }
   try {
-    await measure(process.execPath, ['--input-type=module', '-e', DOWNLOADER, hub.url, ...urls]) // warm-up
+    await measure(process.execPath, ['--input-type=module', '-e', HUB_DOWNLOADER, hub.url, ...urls]) // warm-up
     for (let r = 0; r < o.runs; r++) {
       const order = r % 2 === 0 ? ['skopeo', 'push', 'download', 'mirror'] : ['mirror', 'download', 'push', 'skopeo']
       for (const who of order) {
@@ -199,7 +124,7 @@ async function main() {
             results.again.push(again)
             log(`  run ${r + 1} ${'again'.padEnd(8)} ${again.seconds.toFixed(2)} s  ${again.rssMB.toFixed(0)} MB  ${again.cpuSeconds.toFixed(1)} s CPU`)
           } else if (who === 'download') {
-            m = await measure(process.execPath, ['--input-type=module', '-e', DOWNLOADER, hub.url, ...urls])
+            m = await measure(process.execPath, ['--input-type=module', '-e', HUB_DOWNLOADER, hub.url, ...urls])
           } else {
             await writeFile(join(w, 'mirror.yaml'), `apiVersion: modelcar/v1\nsources:\n  - type: hf\n    repo: bench/model\n    endpoint: ${hub.url}\nsinks:\n  - type: registry\n    ref: ${reg.host}/mirror/model:v1\n`)
             m = await measure(process.execPath, [CLI, 'run', 'mirror.yaml', ...cc], { cwd: w, env })

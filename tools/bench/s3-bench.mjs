@@ -10,63 +10,19 @@
 // invocations): the content does not change the cost of streaming, hashing and writing it.
 // s3rver keeps objects as plain files, so after the warm-up both sides read from the page cache.
 // Targets: ≤ 1.3 × the download, peak RSS ≤ 150 MB.
-import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { mkdir, open, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import { putObjects, seedClient, startS3Server } from '../s3-server/s3-server.mjs'
+import { measure, parseBenchArgs, reportAgainstDownload } from './bench-support.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const repoRoot = resolve(here, '..', '..')
 const CLI = join(repoRoot, 'packages', 'cli', 'bin', 'modelcar.js')
 const TARGETS = { vsDownload: 1.3, rssMB: 150 }
 const BUCKET = 'bench'
-
-function parseArgs(argv) {
-  const o = { size: 4 * 1024 ** 3, files: 8, runs: 3, strict: false, json: false, workdir: join(here, 'work', 's3') }
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]
-    if (a === '--size') o.size = parseSize(argv[++i])
-    else if (a === '--files') o.files = Number(argv[++i])
-    else if (a === '--runs') o.runs = Number(argv[++i])
-    else if (a === '--workdir') o.workdir = resolve(argv[++i])
-    else if (a === '--strict') o.strict = true
-    else if (a === '--json') o.json = true
-    else throw new Error(`unknown argument \`${a}\` (see the header of ${fileURLToPath(import.meta.url)})`)
-  }
-  if (!(o.files >= 1 && o.runs >= 1)) throw new Error('--files and --runs take whole numbers ≥ 1')
-  return o
-}
-
-function parseSize(text) {
-  const m = /^(\d+(?:\.\d+)?)\s*(|k|m|g)i?b?$/i.exec(String(text).trim())
-  if (!m) throw new Error(`--size \`${text}\` is not a size (e.g. 4GiB)`)
-  return Math.round(Number(m[1]) * 1024 ** { '': 0, k: 1, m: 2, g: 3 }[m[2].toLowerCase()])
-}
-
-/** Runs a child; resolves wall seconds (measured here) and its peak RSS (from /usr/bin/time). */
-function measure(cmd, args, opts = {}) {
-  return new Promise((resolveRun, reject) => {
-    const timeFile = join(os.tmpdir(), `modelcar-s3-bench-${randomBytes(4).toString('hex')}`)
-    const started = performance.now()
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts })
-    let err = ''
-    child.stdout.resume()
-    child.stderr.on('data', (d) => (err += d))
-    child.on('error', reject)
-    child.on('close', async (code) => {
-      const seconds = (performance.now() - started) / 1000
-      const rssKB = Number((await readFile(timeFile, 'utf8').catch(() => '0')).trim().split('\n').pop())
-      await rm(timeFile, { force: true })
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${err}`))
-      else resolveRun({ seconds, rssMB: (rssKB * 1024) / 1e6 })
-    })
-  })
-}
 
 // The floor: the same SDK, the same client settings as the source, bodies drained.
 const DOWNLOADER = `
@@ -84,10 +40,8 @@ async function worker() {
 await Promise.all([worker(), worker()])
 `
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
-
 async function main() {
-  const o = parseArgs(process.argv.slice(2))
+  const o = parseBenchArgs(process.argv.slice(2), { workdir: join(here, 'work', 's3') }, import.meta.url)
   if (!existsSync(join(repoRoot, 'packages', 'cli', 'dist', 'main.js'))) throw new Error('build first: npx tsc -b packages/cli')
   if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is missing: apt-get install time')
   await mkdir(o.workdir, { recursive: true })
@@ -131,25 +85,7 @@ async function main() {
     await s3.stop()
     await rm(out, { recursive: true, force: true })
   }
-  const dl = median(results.download.map((m) => m.seconds))
-  const mc = median(results.modelcar.map((m) => m.seconds))
-  const rss = Math.max(...results.modelcar.map((m) => m.rssMB))
-  const ratio = mc / dl
-  const summary = {
-    bytes: each * o.files,
-    downloadSeconds: dl,
-    modelcarSeconds: mc,
-    ratio,
-    peakRssMB: rss,
-    throughputMBs: (each * o.files) / 1e6 / mc,
-    pass: { ratio: ratio <= TARGETS.vsDownload, rss: rss <= TARGETS.rssMB },
-  }
-  log(`\n  GetObject to /dev/null  ${dl.toFixed(2)} s (median)`)
-  log(`  modelcar s3 → layout    ${mc.toFixed(2)} s (median), ${summary.throughputMBs.toFixed(0)} MB/s, peak RSS ${rss.toFixed(0)} MB`)
-  log(`  ratio ${ratio.toFixed(2)} × download (target ≤ ${TARGETS.vsDownload}): ${summary.pass.ratio ? 'PASS' : 'FAIL'}`)
-  log(`  peak RSS ${rss.toFixed(0)} MB (target ≤ ${TARGETS.rssMB}): ${summary.pass.rss ? 'PASS' : 'FAIL'}`)
-  if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`)
-  if (o.strict && !(summary.pass.ratio && summary.pass.rss)) process.exitCode = 1
+  reportAgainstDownload(results, { bytes: each * o.files, targets: TARGETS, labels: { download: 'GetObject to /dev/null', modelcar: 'modelcar s3 → layout' }, json: o.json, strict: o.strict })
 }
 
 main().catch((err) => {

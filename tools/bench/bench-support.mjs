@@ -1,0 +1,135 @@
+// Helpers shared by hf-bench, s3-bench and registry-bench: their command line, sizes, measuring a
+// child with /usr/bin/time, the Hub emulator in a process of its own, the plain download the Hub
+// benches compare against, medians, and the "modelcar against the download" report of hf-bench and
+// s3-bench. One copy here, so that every bench parses, measures and reports the same way.
+// (bench.mjs keeps its own parser and runner: there KB/MB/GB are decimal, a bad argument prints
+// its usage, and peak RSS falls back to /proc when /usr/bin/time is missing.)
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFile, rm } from 'node:fs/promises'
+import os from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const HUB_EMULATOR = fileURLToPath(new URL('../hub-emulator/hub-emulator.mjs', import.meta.url))
+
+/** `4GiB`, `512m`, `64MiB`, `1.5g`, `4096`: K, M and G are binary, with or without `iB`/`B`. */
+export function parseSize(text) {
+  const m = /^(\d+(?:\.\d+)?)\s*(|k|m|g)i?b?$/i.exec(String(text).trim())
+  if (!m) throw new Error(`--size \`${text}\` is not a size (e.g. 4GiB)`)
+  return Math.round(Number(m[1]) * 1024 ** { '': 0, k: 1, m: 2, g: 3 }[m[2].toLowerCase()])
+}
+
+/**
+ * The flags every bench takes: --size, --files, --runs, --workdir, --strict, --json; with
+ * `{ concurrency: true }`, also --concurrency N (kept as text, passed on to `modelcar run`).
+ * `defaults` gives the workdir and whatever differs from 4 GiB in 8 files, 3 runs; `scriptUrl`
+ * (import.meta.url) names the script whose header an unknown argument points to.
+ */
+export function parseBenchArgs(argv, defaults, scriptUrl, { concurrency = false } = {}) {
+  const o = { size: 4 * 1024 ** 3, files: 8, runs: 3, strict: false, json: false, ...defaults }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--size') o.size = parseSize(argv[++i])
+    else if (a === '--files') o.files = Number(argv[++i])
+    else if (a === '--runs') o.runs = Number(argv[++i])
+    else if (a === '--workdir') o.workdir = resolve(argv[++i])
+    else if (a === '--concurrency' && concurrency) o.concurrency = argv[++i]
+    else if (a === '--strict') o.strict = true
+    else if (a === '--json') o.json = true
+    else throw new Error(`unknown argument \`${a}\` (see the header of ${fileURLToPath(scriptUrl)})`)
+  }
+  if (!(o.files >= 1 && o.runs >= 1)) throw new Error('--files and --runs take whole numbers ≥ 1')
+  return o
+}
+
+/**
+ * Runs a child under /usr/bin/time; resolves its wall seconds (measured here), peak RSS in MB and
+ * user+sys CPU seconds (from /usr/bin/time), and its stdout. Rejects on a non-zero exit, with its stderr.
+ */
+export function measure(cmd, args, opts = {}) {
+  return new Promise((resolveRun, reject) => {
+    const timeFile = join(os.tmpdir(), `modelcar-bench-measure-${randomBytes(4).toString('hex')}`)
+    const started = performance.now()
+    const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    child.on('error', reject)
+    child.on('close', async (code) => {
+      const seconds = (performance.now() - started) / 1000
+      // GNU time writes "Command exited with non-zero status N" before the format line: take the last.
+      const [user, sys, rssKB] = (await readFile(timeFile, 'utf8').catch(() => '0 0 0')).trim().split('\n').pop().split(' ').map(Number)
+      await rm(timeFile, { force: true })
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${err}`))
+      else resolveRun({ seconds, rssMB: (rssKB * 1024) / 1e6, cpuSeconds: user + sys, stdout: out })
+    })
+  })
+}
+
+/** The Hub emulator serving `root`, in a process of its own, as a remote Hub would be; stop() ends it. */
+export async function startHubProcess(root) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    const { startHubEmulator } = await import(${JSON.stringify(HUB_EMULATOR)})
+    const hub = await startHubEmulator({ root: ${JSON.stringify(root)} })
+    console.log(hub.url)
+    process.stdin.on('end', () => hub.stop().then(() => process.exit(0)))
+    process.stdin.resume()`], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const url = await new Promise((res, rej) => {
+    child.stdout.once('data', (d) => res(String(d).trim()))
+    child.once('exit', (c) => rej(new Error(`the Hub emulator exited ${c}`)))
+  })
+  return { url, stop: () => child.stdin.end() }
+}
+
+/**
+ * The floor for the Hub benches: a plain download of the given paths to nothing, two at a time.
+ * Run as `node --input-type=module -e HUB_DOWNLOADER BASE_URL PATH...`.
+ */
+export const HUB_DOWNLOADER = `
+const [base, ...paths] = process.argv.slice(1)
+let next = 0
+async function worker() {
+  while (next < paths.length) {
+    const p = paths[next++]
+    const res = await fetch(base + p)
+    if (!res.ok) throw new Error(p + ': ' + res.status)
+    for await (const _ of res.body) {}
+  }
+}
+await Promise.all([worker(), worker()])
+`
+
+/** The median of the runs (the lower middle one of an even count). */
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
+
+/**
+ * The report of hf-bench and s3-bench: modelcar against a plain download of the same bytes, medians
+ * of `results.download` and `results.modelcar`, checked against `targets` ({ vsDownload, rssMB }).
+ * `labels` names the two rows; the report goes to stderr, the summary to stdout with `json`, and a
+ * missed target sets exit status 1 with `strict`.
+ */
+export function reportAgainstDownload(results, { bytes, targets, labels, json, strict }) {
+  const log = (s) => process.stderr.write(`${s}\n`)
+  const dl = median(results.download.map((m) => m.seconds))
+  const mc = median(results.modelcar.map((m) => m.seconds))
+  const rss = Math.max(...results.modelcar.map((m) => m.rssMB))
+  const ratio = mc / dl
+  const summary = {
+    bytes,
+    downloadSeconds: dl,
+    modelcarSeconds: mc,
+    ratio,
+    peakRssMB: rss,
+    throughputMBs: bytes / 1e6 / mc,
+    pass: { ratio: ratio <= targets.vsDownload, rss: rss <= targets.rssMB },
+  }
+  const width = Math.max(labels.download.length, labels.modelcar.length) + 2
+  log(`\n  ${labels.download.padEnd(width)}${dl.toFixed(2)} s (median)`)
+  log(`  ${labels.modelcar.padEnd(width)}${mc.toFixed(2)} s (median), ${summary.throughputMBs.toFixed(0)} MB/s, peak RSS ${rss.toFixed(0)} MB`)
+  log(`  ratio ${ratio.toFixed(2)} × download (target ≤ ${targets.vsDownload}): ${summary.pass.ratio ? 'PASS' : 'FAIL'}`)
+  log(`  peak RSS ${rss.toFixed(0)} MB (target ≤ ${targets.rssMB}): ${summary.pass.rss ? 'PASS' : 'FAIL'}`)
+  if (json) process.stdout.write(`${JSON.stringify(summary)}\n`)
+  if (strict && !(summary.pass.ratio && summary.pass.rss)) process.exitCode = 1
+}
