@@ -1,7 +1,8 @@
 // One S3 object as the engine reads it: pinned at listing time (ETag, version id, checksum) and
 // opened at any byte offset with a ranged GetObject that must still match that ETag. A cut
 // body surfaces as a retryable error, so the engine resumes with another open({ start }).
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import type { S3Client } from '@aws-sdk/client-s3'
+import { loadClientS3 } from './aws-sdk.js'
 import { ModelcarError } from '@modelcar/core'
 import { s3Error, s3Url, type S3Where } from './s3-errors.js'
 
@@ -58,7 +59,7 @@ export async function openObject(p: OpenObjectParams): Promise<AsyncIterable<Uin
   let res
   try {
     res = await p.client.send(
-      new GetObjectCommand({
+      new (await loadClientS3()).GetObjectCommand({
         Bucket: p.bucket,
         Key: object.key,
         VersionId: object.versionId,

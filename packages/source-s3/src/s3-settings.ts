@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { defaultProvider } from '@aws-sdk/credential-provider-node'
+import type { defaultProvider } from '@aws-sdk/credential-provider-node'
+import { loadCredentialProvider } from './aws-sdk.js'
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -116,7 +117,7 @@ export function credentialChain(settings: ClientSettings, env: Env, onFound: (c:
     return async () => (onFound(c), c)
   }
   const files = awsConfigFiles(env)
-  const chain = defaultProvider({
+  const chain = async (props: Parameters<AwsCredentialIdentityProvider>[0]) => (await loadCredentialProvider()).defaultProvider({
     profile: settings.profile,
     filepath: files.credentials,
     configFilepath: files.config,
@@ -125,7 +126,7 @@ export function credentialChain(settings: ClientSettings, env: Env, onFound: (c:
     roleSessionName: env.AWS_ROLE_SESSION_NAME,
     // The profile's own entries must not be shadowed by a cache of another run in this process.
     ignoreCache: true,
-  })
+  })(props)
   return async (props) => {
     const c = await chain(props)
     onFound(c)

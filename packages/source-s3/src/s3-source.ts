@@ -3,12 +3,13 @@
 // by its ETag (and version id), so an object replaced mid-run fails the run instead of mixing
 // two versions into one image; a full-object SHA-256 the object carries is verified.
 import { setMaxListeners } from 'node:events'
-import { HeadObjectCommand, ListObjectsV2Command, S3Client, type _Object } from '@aws-sdk/client-s3'
+import type { S3Client, _Object } from '@aws-sdk/client-s3'
 import { Type } from '@sinclair/typebox'
 import { defineSource, errors, globFilter, mapBounded, ModelcarError, safeModelPath, type ModelFile } from '@modelcar/core'
 import { s3Error, s3Url, type S3Where } from './s3-errors.js'
 import { contentDigest, openObject, type PinnedObject } from './s3-object.js'
 import { clientSettings, credentialChain } from './s3-settings.js'
+import { loadClientS3 } from './aws-sdk.js'
 
 export const s3SourceSchema = Type.Object(
   {
@@ -70,9 +71,9 @@ export const s3Source = defineSource({
       regionFrom: settings.regionFrom,
       credentialsFrom: settings.credentialsFrom,
     }
-    let client: S3Client | undefined
-    const clientOf = (): S3Client =>
-      (client ??= new S3Client({
+    let client: Promise<S3Client> | undefined
+    const clientOf = (): Promise<S3Client> =>
+      (client ??= loadClientS3().then(({ S3Client }) => new S3Client({
         region: settings.region,
         endpoint: settings.endpoint,
         forcePathStyle: config.forcePathStyle ?? settings.pathStyle ?? settings.endpoint !== undefined,
@@ -87,12 +88,13 @@ export const s3Source = defineSource({
         responseChecksumValidation: 'WHEN_REQUIRED',
         // The SDK logs nothing by default; keep it that way (its messages could carry request details).
         logger: undefined,
-      }))
+      })))
     let listed: ModelFile[] = []
 
     return {
       async *list() {
-        const s3 = clientOf()
+        const s3 = await clientOf()
+        const { HeadObjectCommand, ListObjectsV2Command } = await loadClientS3()
         const objects: _Object[] = []
         let token: string | undefined
         try {
@@ -176,7 +178,7 @@ export const s3Source = defineSource({
         size: o.size,
         digest: o.digest,
         origin: `${s3Url(config.bucket, o.key)}${o.versionId ? `?versionId=${encodeURIComponent(o.versionId)}` : ''}`,
-        open: (opts = {}) => openObject({ client: clientOf(), bucket: config.bucket, object: o, start: opts.start ?? 0, signal: opts.signal ?? ctx.signal, where }),
+        open: async (opts = {}) => openObject({ client: await clientOf(), bucket: config.bucket, object: o, start: opts.start ?? 0, signal: opts.signal ?? ctx.signal, where }),
       }
     }
   },
