@@ -4,6 +4,7 @@ import { createHash, type Hash } from 'node:crypto'
 import type { ModelFile } from '../components/model-file.js'
 import { errors, isModelcarError } from '../errors.js'
 import { coalesce } from './coalesce.js'
+import { sleep } from '../http/retry-after.js'
 import { threadedSha256, type ThreadedSha256 } from './hash-thread.js'
 
 export interface ReadOptions {
@@ -112,20 +113,4 @@ function inline(h: Hash): ThreadedSha256 {
     digest: async () => `sha256:${h.digest('hex')}`,
     close: () => {},
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(t)
-      reject(errors.aborted(signal!.reason))
-    }
-    // The listener goes when the wait ends: a run with many retries must not pile them up on
-    // the run's one signal (Node warns past 10).
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }

@@ -19,6 +19,7 @@ import type { BaseRef, ComponentEntry, Recipe } from '../recipe/load-recipe.js'
 import { mapBounded } from './bounded.js'
 import { coalesce } from './coalesce.js'
 import type { RunEvent } from './events.js'
+import { sleep } from '../http/retry-after.js'
 import { isRetryable, readModelFile } from './read-model-file.js'
 
 export interface RunOptions {
@@ -286,7 +287,7 @@ async function writeLayer(
       emit({ type: 'retry', what: `${title} → ${target.instance.target}`, attempt: target.attempt, reason })
       pending.push({ ...target, attempt: target.attempt + 1 })
     }
-    if (pending.length > 0) await sleepFor(failed.map((f) => retryDelayMs(f.err, pass)), signal)
+    if (pending.length > 0) await sleep(Math.max(...failed.map((f) => retryDelayMs(f.err, pass))), signal)
   }
   const result = first!
   emit({ type: 'layer-progress', layer: index, bytes: read })
@@ -302,15 +303,6 @@ function retryDelayMs(err: unknown, pass: number): number {
   const asked = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
   if (typeof asked === 'number' && asked >= 0) return asked
   return Math.min(30_000, 250 * 2 ** (pass - 1))
-}
-
-function sleepFor(delays: number[], signal: AbortSignal): Promise<void> {
-  const ms = Math.max(0, ...delays)
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(errors.aborted(signal.reason))
-    const t = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => (clearTimeout(t), reject(errors.aborted(signal.reason))), { once: true })
-  })
 }
 
 async function copyBaseBlobs(
@@ -340,7 +332,7 @@ async function copyBaseBlobs(
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw errors.blobMissing(desc.digest, base.name)
         if (!isRetryable(err) || attempt >= MAX_SINK_ATTEMPTS || signal.aborted) throw errors.componentFailed(sink.type, 'write', err)
         emit({ type: 'retry', what: `${desc.digest} → ${sink.instance.target}`, attempt, reason: err instanceof Error ? err.message : String(err) })
-        await sleepFor([retryDelayMs(err, attempt)], signal)
+        await sleep(retryDelayMs(err, attempt), signal)
       }
     }
     emit({ type: 'blob-copy', digest: desc.digest, size: desc.size, sink: sink.instance.target })
