@@ -1,7 +1,7 @@
 // Opens a Hub file at a byte offset: GET resolve/<commit>/<path> with a Range, following the
 // redirect to the CDN ourselves so the token never reaches another origin, and honouring
 // Retry-After on 429/503. A cut body is resumed by the engine through another open({ start }).
-import { ModelcarError, retryAfterSeconds, sleep } from '@modelcar/core'
+import { ModelcarError, retryAfterSeconds, sleep, skipBytes } from '@modelcar/core'
 import type { HubRefusal } from './hub-errors.js'
 
 export interface OpenParams {
@@ -63,7 +63,7 @@ export async function openHubFile(p: OpenParams): Promise<AsyncIterable<Uint8Arr
       })
     }
     if (!res.body) throw new ModelcarError('COMPONENT_FAILED', 'the Hub sent no body', { retryable: true })
-    if (p.start > 0 && res.status === 200) return skip(res.body, p.start)
+    if (p.start > 0 && res.status === 200) return skipBytes(res.body, p.start)
     if (p.start > 0) {
       const range = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')
       if (!range || Number(range[1]) !== p.start) {
@@ -81,19 +81,6 @@ function checkEtag(res: Response, expected: string[]): void {
   if (etag && expected.length && !expected.includes(etag.replace(/^W\//, ''))) {
     void res.body?.cancel()
     throw new ModelcarError('SOURCE_DIGEST_MISMATCH', `the Hub serves other content (ETag ${etag}) than it listed`, { hint: 'the file changed while it was read; run again' })
-  }
-}
-
-/** A server that ignores Range sends the whole file: drop what we already have. */
-async function* skip(body: AsyncIterable<Uint8Array>, bytes: number): AsyncGenerator<Uint8Array> {
-  let left = bytes
-  for await (const chunk of body) {
-    if (left >= chunk.byteLength) {
-      left -= chunk.byteLength
-      continue
-    }
-    yield left > 0 ? chunk.subarray(left) : chunk
-    left = 0
   }
 }
 

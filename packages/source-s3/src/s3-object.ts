@@ -3,7 +3,7 @@
 // body surfaces as a retryable error, so the engine resumes with another open({ start }).
 import type { S3Client } from '@aws-sdk/client-s3'
 import { loadClientS3 } from './aws-sdk.js'
-import { ModelcarError } from '@modelcar/core'
+import { ModelcarError, skipBytes } from '@modelcar/core'
 import { s3Error, s3Url, type S3Where } from './s3-errors.js'
 
 export interface PinnedObject {
@@ -87,7 +87,7 @@ export async function openObject(p: OpenObjectParams): Promise<AsyncIterable<Uin
   }
   if (start > 0) {
     const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.ContentRange ?? '')
-    if (!m) return skip(guarded(body, where, release), start)
+    if (!m) return skipBytes(guarded(body, where, release), start)
     if (Number(m[1]) !== start || (m[3] !== '*' && Number(m[3]) !== object.size)) {
       body.destroy?.()
       release()
@@ -107,18 +107,5 @@ async function* guarded(body: AsyncIterable<Uint8Array>, where: S3Where, release
     throw mapped.retryable || mapped.code !== 'COMPONENT_FAILED' || mapped.input ? mapped : new ModelcarError(mapped.code, mapped.message, { retryable: true, cause: err })
   } finally {
     release()
-  }
-}
-
-/** A store that ignored the Range sent the whole object: drop what we already have. */
-async function* skip(body: AsyncIterable<Uint8Array>, bytes: number): AsyncGenerator<Uint8Array> {
-  let left = bytes
-  for await (const chunk of body) {
-    if (left >= chunk.byteLength) {
-      left -= chunk.byteLength
-      continue
-    }
-    yield left > 0 ? chunk.subarray(left) : chunk
-    left = 0
   }
 }
