@@ -21,6 +21,8 @@ const TOOLS = [
   { bin: 'htpasswd', pkg: 'apache2-utils' },
   // Tests read layers with a second tar reader besides GNU tar: Python's tarfile.
   { bin: 'python3', pkg: 'python3' },
+  // The token server (tools/token-server) makes its RSA key and certificate with the openssl CLI.
+  { bin: 'openssl', pkg: 'openssl' },
 ]
 
 /** Where busybox-static installs its binary; the Debian `busybox` package installs a dynamic one there too. */
