@@ -11,7 +11,7 @@ import { s3Source } from '@modelcar/source-s3'
 import { assertSourceCompliance, testContext } from '@modelcar/testing'
 import { startHubEmulator, writeRepo, type HubEmulator } from '../../tools/hub-emulator/hub-emulator.mjs'
 import { tempDir, type TempDir } from '../../tools/harness/temp.js'
-import { createBucket, putObjects, seedClient, startS3Server, type S3Server } from '../../tools/s3-server/s3-server.mjs'
+import { putObjects, seedClient, startS3Server, type S3Server } from '../../tools/s3-server/s3-server.mjs'
 
 const TOKEN = 'hf_compliancetoken123456'
 const files: Record<string, Buffer> = {
@@ -38,7 +38,6 @@ beforeAll(async () => {
   hub = await startHubEmulator({ root: join(tmp.path, 'hub'), lfsThreshold: 1 << 20, tokens: { [TOKEN]: { user: 'ci', access: ['acme/private'] } } })
   s3 = await startS3Server({ directory: join(tmp.path, 's3'), buckets: ['models'] })
   const client = seedClient(s3.url)
-  await createBucket(client, 'models').catch(() => {})
   await putObjects(client, 'models', Object.fromEntries(Object.entries(files).map(([p, bytes]) => [`tiny/${p}`, bytes])))
   client.destroy()
 })

@@ -20,8 +20,6 @@ export declare function startS3Server(opts: S3ServerOptions): Promise<S3Server>
 /** A client for seeding (credentials S3RVER/S3RVER, path style, no aws-chunked uploads). */
 export declare function seedClient(url: string): S3Client
 
-export declare function createBucket(client: S3Client, bucket: string): Promise<void>
-
 export type ObjectContent = Buffer | Uint8Array | string | { file: string }
 
 export declare function putObjects(

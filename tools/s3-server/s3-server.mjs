@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { S3Client, PutObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3'
+import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3'
 
 const require = createRequire(import.meta.url)
 
@@ -61,10 +61,6 @@ export function seedClient(url) {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   })
-}
-
-export async function createBucket(client, bucket) {
-  await client.send(new CreateBucketCommand({ Bucket: bucket }))
 }
 
 /** Puts objects: bytes, text, or `{ file }` streamed from disk (sparse files welcome). */
