@@ -2,7 +2,7 @@
 // Written against the public @modelcar/core API only, as any third-party source would be: all
 // I/O through ctx.fetch, headers registered as secrets, sizes known before a byte moves (HEAD when
 // the recipe does not say), reads resumable at any byte with a Range request.
-import { defineSource, isRetryable, mapBounded, ModelcarError, safeModelPath, Type, type ComponentContext, type ModelFile, type Static } from '@modelcar/core'
+import { defineSource, isRetryable, mapBounded, ModelcarError, safeModelPath, skipBytes, Type, type ComponentContext, type ModelFile, type Static } from '@modelcar/core'
 
 const FileSchema = Type.Object(
   {
@@ -179,20 +179,12 @@ class HttpClient {
 
 async function* body(res: Response, url: URL, skip: number): AsyncGenerator<Uint8Array> {
   if (!res.body) return
-  let left = skip
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      if (left >= chunk.byteLength) {
-        left -= chunk.byteLength
-        continue
-      }
-      yield left > 0 ? chunk.subarray(left) : chunk
-      left = 0
-    }
+    yield* skipBytes(res.body as unknown as AsyncIterable<Uint8Array>, skip)
   } catch (err) {
     if (err instanceof ModelcarError) throw err
-    // A cut connection: retryable, and the engine resumes at the byte it reached.
-    throw new ModelcarError('COMPONENT_FAILED', `[GET] ${redact(url)}: the download broke off (${(err as Error).message})`, { cause: err, retryable: isRetryable(err) || (err as Error).message === 'terminated' })
+    // A cut connection (isRetryable knows undici's `terminated`): the engine resumes at the byte it reached.
+    throw new ModelcarError('COMPONENT_FAILED', `[GET] ${redact(url)}: the download broke off (${(err as Error).message})`, { cause: err, retryable: isRetryable(err) })
   }
 }
 
