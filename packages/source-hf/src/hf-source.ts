@@ -129,7 +129,10 @@ export const hfSource = defineSource({
         entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
         const filter = globFilter(config.include, config.exclude)
         const chosen = entries.filter((e) => filter(e.path))
-        const unmatched = (config.include ?? []).filter((p) => !entries.some((e) => globFilter([p], undefined)(e.path)))
+        const unmatched = (config.include ?? []).filter((p) => {
+          const matches = globFilter([p], undefined)
+          return !entries.some((e) => matches(e.path))
+        })
         if (unmatched.length || chosen.length === 0) {
           throw new ModelcarError('SOURCE_NOTHING_MATCHED', `no file of ${repo.kind} \`${repo.name}\` at \`${revision}\` matches ${(unmatched.length ? unmatched : (config.include ?? ['**'])).map((p) => `\`${p}\``).join(', ')}`, {
             hint: `the repo has ${entries.length} files, e.g. ${entries.slice(0, 5).map((e) => `\`${e.path}\``).join(', ')}`,

@@ -127,7 +127,10 @@ export const s3Source = defineSource({
         candidates.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))
         const filter = globFilter(config.include, config.exclude)
         const chosen = candidates.filter((c) => filter(c.rel))
-        const unmatched = (config.include ?? []).filter((p) => !candidates.some((c) => globFilter([p], undefined)(c.rel)))
+        const unmatched = (config.include ?? []).filter((p) => {
+          const matches = globFilter([p], undefined)
+          return !candidates.some((c) => matches(c.rel))
+        })
         if (candidates.length === 0) {
           throw new ModelcarError('SOURCE_NOTHING_MATCHED', `no object under \`${s3Url(config.bucket, prefix)}\``, {
             hint: 'check `prefix` (keys are case-sensitive, and the prefix is a folder of the bucket) and `bucket`',
