@@ -3,7 +3,7 @@
 // be sent again, and uploads in the three shapes registries accept. Every failure is a
 // ModelcarError naming method, URL and status.
 import { createHash } from 'node:crypto'
-import { errors, isModelcarError, MediaType, sha256Digest, sleep, type BlobWriter, type Descriptor, type ModelcarError } from '@modelcar/core'
+import { errors, isModelcarError, MediaType, sha256Digest, skipBytes, sleep, type BlobWriter, type Descriptor, type ModelcarError } from '@modelcar/core'
 import { BodyBridge } from './body-bridge.js'
 import { refusal, RETRY_STATUSES, retryAfterMs, unreachable, type RefusalContext } from './registry-errors.js'
 import type { RegistryAuth } from './registry-auth.js'
@@ -196,15 +196,9 @@ export class RegistryClient {
       if (res.status >= 400) throw await this.refused(res, 'GET', next)
     }
     if (!res.body) return
-    let skip = start > 0 && res.status === 200 ? start : 0
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      if (skip >= chunk.byteLength) {
-        skip -= chunk.byteLength
-        continue
-      }
-      yield skip > 0 ? chunk.subarray(skip) : chunk
-      skip = 0
-    }
+    const body = res.body as unknown as AsyncIterable<Uint8Array>
+    // A registry (or its CDN) that ignored the Range sends the whole blob.
+    yield* start > 0 && res.status === 200 ? skipBytes(body, start) : body
   }
 
   /** A small blob whole (a config), digest checked. */
