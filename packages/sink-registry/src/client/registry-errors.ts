@@ -1,7 +1,7 @@
 // Registry failures as ModelcarErrors: method, URL (without its query: upload state tokens are
 // long and useless to a person), status, the registry's own error code and message, and a hint
 // for the usual causes. Never a header or a credential.
-import { errors, isRetryable, type ModelcarError } from '@modelcar/core'
+import { errors, isRetryable, retryAfterSeconds, type ModelcarError } from '@modelcar/core'
 
 export interface DistributionError {
   code?: string
@@ -91,11 +91,9 @@ export function unreachable(err: unknown, c: RefusalContext): ModelcarError {
   })
 }
 
-/** Milliseconds from a Retry-After value (seconds or HTTP date), capped so a run cannot stall. */
+/** Milliseconds from a Retry-After value (core's parsing; 1 s when unreadable), capped so a run cannot stall. */
 export function retryAfterMs(header: string): number {
-  const s = header.trim()
-  const ms = /^\d+$/.test(s) ? Number(s) * 1000 : Math.max(0, Date.parse(s) - Date.now())
-  return Number.isFinite(ms) ? Math.min(ms, 120_000) : 1000
+  return Math.min(retryAfterSeconds(header, 0) * 1000, 120_000)
 }
 
 function hostOf(url: string): string {
