@@ -220,8 +220,13 @@ function parseRepoId(repoId, type) {
   }
   if (t !== 'model' && t !== 'dataset') throw new TypeError(`unsupported repo type: ${t}`)
   const [ns, name] = /** @type {[string, string]} */ (parts)
+  return repoRef(t, ns, name)
+}
+
+/** `key` is how the Hub names the repo in paths and access lists: `ns/name`, `datasets/ns/name`. */
+function repoRef(type, ns, name) {
   const id = `${ns}/${name}`
-  return { type: t, ns, name, id, key: t === 'model' ? id : `datasets/${id}` }
+  return { type, ns, name, id, key: type === 'model' ? id : `datasets/${id}` }
 }
 
 const repoDirOf = (root, r) => join(root, `${r.type}s`, r.ns, r.name)
@@ -642,7 +647,7 @@ export async function startHubEmulator(opts) {
   /** Repo metadata if the caller may see the repo; the Hub's 401/404 otherwise. */
   async function openRepo(req, type, ns, name) {
     const auth = readAuth(req)
-    const r = { type, ns, name, id: `${ns}/${name}`, key: type === 'model' ? `${ns}/${name}` : `datasets/${ns}/${name}` }
+    const r = repoRef(type, ns, name)
     const repoDir = repoDirOf(root, r)
     const okName = (s) => s && s !== '.' && s !== '..' && !s.includes('/') && !s.includes('\\')
     const meta = okName(ns) && okName(name) ? await readJson(join(repoDir, 'repo.json')) : undefined
@@ -775,15 +780,20 @@ export async function startHubEmulator(opts) {
   }
 
   // ---- routes
-  function listingKey(e) {
-    return { dir: e.type === 'directory' ? 0 : 1, path: e.path }
-  }
   /** `main/a/b` → rev `main`, rest `a/b`; `refs/pr/1/a` keeps the three segments of a PR ref. */
   function splitRevision(segs) {
     if (segs[0] === 'refs' && segs.length >= 3 && (segs[1] === 'pr' || segs[1] === 'convert')) {
       return { rev: `refs/${segs[1]}/${decodeSeg(/** @type {string} */ (segs[2]))}`, rest: segs.slice(3) }
     }
     return { rev: decodeSeg(segs[0] ?? ''), rest: segs.slice(1) }
+  }
+
+  /** The Link header to the next page: the same query, with `cursor` (base64url) naming the last entry sent. */
+  function nextPageLink(url, cursor) {
+    const next = new URL(url.pathname, hubUrl)
+    for (const [k, v] of url.searchParams) if (k !== 'cursor') next.searchParams.append(k, v)
+    next.searchParams.set('cursor', Buffer.from(cursor).toString('base64url'))
+    return `<${next.href}>; rel="next"`
   }
 
   function cmpListing(a, b) {
@@ -834,11 +844,8 @@ export async function startHubEmulator(opts) {
     for (const p of page) out.push(await treeEntry(ctx, revision, p.path, expand))
     const headers = {}
     if (from + size < paths.length && page.length > 0) {
-      const lastP = /** @type {{ dir: number, path: string }} */ (page[page.length - 1])
-      const next = new URL(url.pathname, hubUrl)
-      for (const [k, v] of url.searchParams) if (k !== 'cursor') next.searchParams.append(k, v)
-      next.searchParams.set('cursor', Buffer.from(JSON.stringify(listingKey({ type: lastP.dir ? 'file' : 'directory', path: lastP.path }))).toString('base64url'))
-      headers.Link = `<${next.href}>; rel="next"`
+      const { dir, path } = /** @type {{ dir: number, path: string }} */ (page[page.length - 1])
+      headers.Link = nextPageLink(url, JSON.stringify({ dir, path }))
     }
     sendJson(res, 200, out, headers)
   }
@@ -960,7 +967,7 @@ export async function startHubEmulator(opts) {
     const visible = []
     for (const id of ids) {
       const [ns, name] = /** @type {[string, string]} */ (id.split('/'))
-      const r = { type, ns, name, id, key: type === 'model' ? id : `datasets/${id}` }
+      const r = repoRef(type, ns, name)
       const meta = await readJson(join(repoDirOf(root, r), 'repo.json'))
       if (!meta || (meta.private && !canRead(auth.token, r))) continue
       if (search && !id.toLowerCase().includes(search.toLowerCase())) continue
@@ -986,12 +993,7 @@ export async function startHubEmulator(opts) {
       out.push(info)
     }
     const headers = {}
-    if (from + limit < visible.length && page.length) {
-      const next = new URL(url.pathname, hubUrl)
-      for (const [k, v] of url.searchParams) if (k !== 'cursor') next.searchParams.append(k, v)
-      next.searchParams.set('cursor', Buffer.from(/** @type {any} */ (page[page.length - 1]).r.id).toString('base64url'))
-      headers.Link = `<${next.href}>; rel="next"`
-    }
+    if (from + limit < visible.length && page.length) headers.Link = nextPageLink(url, /** @type {any} */ (page[page.length - 1]).r.id)
     sendJson(res, 200, out, headers)
   }
 
