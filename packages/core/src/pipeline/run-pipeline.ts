@@ -244,25 +244,23 @@ async function writeLayer(
   // Every sink gets the layer from one encoding. A sink whose upload failed in a way worth
   // retrying (a cut connection, a 503, a registry that needs the digest up front) gets the layer
   // streamed again from the source, for it alone: the encoder is deterministic, and the digest of
-  // each new pass is checked against the first.
-  type Target = Created<SinkInstance> & { attempt: number }
-  let pending: Target[] = sinks.map((s) => ({ ...s, attempt: 1 }))
+  // each new pass is checked against the first. Pass n is attempt n for every sink in it.
+  type Live = { sink: Created<SinkInstance>; writer: BlobWriter }
+  let pending = sinks
   let first: EncodedLayer | undefined
   const title = titleOf(layer, prefix)
   for (let pass = 1; pass === 1 || pending.length > 0; pass++) {
-    const failed: { target: Target; err: unknown }[] = []
-    const live: { target: Target; writer: BlobWriter }[] = []
-    const fail = async (w: { target: Target; writer: BlobWriter }, err: unknown) => {
+    const failed: { sink: Created<SinkInstance>; err: unknown }[] = []
+    const live: Live[] = []
+    const fail = async (w: Live, err: unknown) => {
       await w.writer.abort().catch(() => {})
       live.splice(live.indexOf(w), 1)
-      if (!isRetryable(err) || w.target.attempt >= MAX_SINK_ATTEMPTS || signal.aborted) throw errors.componentFailed(w.target.type, 'write', err)
-      failed.push({ target: w.target, err })
+      if (!isRetryable(err) || pass >= MAX_SINK_ATTEMPTS || signal.aborted) throw errors.componentFailed(w.sink.type, 'write', err)
+      failed.push({ sink: w.sink, err })
     }
     try {
-      for (const t of pending) {
-        const hint = { mediaType: mediaTypeFor(layer.compression), verify: false, annotations: layer.annotations, attempt: t.attempt, ...(first ? { digest: first.digest, size: first.size } : {}) }
-        live.push({ target: t, writer: await guard(t.type, 'write', () => t.instance.openBlob(hint)) })
-      }
+      const hint = { mediaType: mediaTypeFor(layer.compression), verify: false, annotations: layer.annotations, attempt: pass, ...(first ? { digest: first.digest, size: first.size } : {}) }
+      for (const s of pending) live.push({ sink: s, writer: await guard(s.type, 'write', () => s.instance.openBlob(hint)) })
       if (pass > 1) read = 0
       const enc = encodeLayer(entries, { compression: layer.compression, mtime })
       for await (const chunk of coalesce(enc.chunks)) {
@@ -281,12 +279,10 @@ async function writeLayer(
       await Promise.all(live.map((w) => w.writer.abort().catch(() => {})))
       throw err
     }
-    pending = []
-    for (const { target, err } of failed) {
-      const reason = err instanceof Error ? err.message : String(err)
-      emit({ type: 'retry', what: `${title} → ${target.instance.target}`, attempt: target.attempt, reason })
-      pending.push({ ...target, attempt: target.attempt + 1 })
+    for (const { sink, err } of failed) {
+      emit({ type: 'retry', what: `${title} → ${sink.instance.target}`, attempt: pass, reason: err instanceof Error ? err.message : String(err) })
     }
+    pending = failed.map((f) => f.sink)
     if (pending.length > 0) await sleep(Math.max(...failed.map((f) => retryDelayMs(f.err, pass))), signal)
   }
   const result = first!
