@@ -32,17 +32,6 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out
 }
 
-async function readStream(s: ReadableStream<Uint8Array>): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  const reader = s.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    chunks.push(Buffer.from(value))
-  }
-  return Buffer.concat(chunks)
-}
-
 /** Reads a body until it ends or breaks; returns what arrived and the error, if any. */
 async function readUntilError(s: ReadableStream<Uint8Array>): Promise<{ got: Buffer; error: unknown }> {
   const chunks: Buffer[] = []
@@ -57,6 +46,13 @@ async function readUntilError(s: ReadableStream<Uint8Array>): Promise<{ got: Buf
   } catch (error) {
     return { got: Buffer.concat(chunks), error }
   }
+}
+
+/** Reads a body to its end; a body that breaks rejects. */
+async function readStream(s: ReadableStream<Uint8Array>): Promise<Buffer> {
+  const { got, error } = await readUntilError(s)
+  if (error) throw error
+  return got
 }
 
 /** What a resuming downloader does: GET, and after a cut GET again with Range from where it stopped. */
