@@ -5,7 +5,7 @@ import { HubApiError, datasetInfo, listFiles, modelInfo } from '@huggingface/hub
 import { Type } from '@sinclair/typebox'
 import { defineSource, globFilter, ModelcarError, type ModelFile } from '@modelcar/core'
 import { openHubFile } from './hub-download.js'
-import { redactUrl, refusalError, type HubRefusal, type RepoRef } from './hub-errors.js'
+import { refusalError, type HubRefusal, type RepoRef } from './hub-errors.js'
 import { findToken, type FoundToken } from './hub-token.js'
 
 export const HUB_URL = 'https://huggingface.co'
@@ -181,7 +181,7 @@ export const hfSource = defineSource({
             etags: e.lfs ? [`"${e.lfs.oid}"`] : e.oid ? [`"${e.oid}"`] : [],
             signal: opts.signal ?? ctx.signal,
             onWait: (s, status) => ctx.logger.warn(`the Hub answered ${status} for \`${e.path}\`; waiting ${s} s as it asks`),
-            refused: (r) => (r.status === 429 || r.status >= 500 ? retryable(r) : refusalError(r, repo, revision, !!found, found?.from)),
+            refused: (r) => refusalError(r, repo, revision, !!found, found?.from),
           }).catch((err: unknown) => {
             throw fail(err)
           }),
@@ -189,10 +189,6 @@ export const hfSource = defineSource({
     }
   },
 })
-
-function retryable(r: HubRefusal): ModelcarError {
-  return new ModelcarError('COMPONENT_FAILED', `the Hub answered ${r.status} for ${redactUrl(r.url)}${r.requestId ? ` (request id ${r.requestId})` : ''}`, { retryable: true })
-}
 
 function refusalOf(res: Response, requested: string): HubRefusal {
   return {

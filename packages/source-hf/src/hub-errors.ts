@@ -54,7 +54,7 @@ export function refusalError(r: HubRefusal, repo: RepoRef, revision: string, has
 }
 
 /** URLs may carry signed query strings (CDN links): keep only origin and path in messages. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url)
     return `${u.origin}${u.pathname}`
