@@ -1,17 +1,31 @@
-// Helpers shared by hf-bench, s3-bench and registry-bench: their command line, sizes, measuring a
-// child with /usr/bin/time, the Hub emulator in a process of its own, the plain download the Hub
-// benches compare against, medians, and the "modelcar against the download" report of hf-bench and
-// s3-bench. One copy here, so that every bench parses, measures and reports the same way.
+// Helpers shared by hf-bench, s3-bench and registry-bench: their command line, sizes, what they
+// need before they start, the shard names, measuring a child with /usr/bin/time, the Hub emulator
+// in a process of its own, the plain download the Hub benches compare against, medians, and the
+// alternating rounds and "modelcar against the download" report of hf-bench and s3-bench. One copy here, so that every bench parses, measures and reports the same way.
 // (bench.mjs keeps its own parser and runner: there KB/MB/GB are decimal, a bad argument prints
 // its usage, and peak RSS falls back to /proc when /usr/bin/time is missing.)
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const HUB_EMULATOR = fileURLToPath(new URL('../hub-emulator/hub-emulator.mjs', import.meta.url))
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+/** The modelcar CLI the benches run. */
+export const CLI = join(REPO_ROOT, 'packages', 'cli', 'bin', 'modelcar.js')
+
+/** Throws unless the CLI is built and /usr/bin/time (which measures every child) is installed. */
+export function assertBenchReady() {
+  if (!existsSync(join(REPO_ROOT, 'packages', 'cli', 'dist', 'main.js'))) throw new Error('build first: npx tsc -b packages/cli')
+  if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is missing: apt-get install time')
+}
+
+/** `model-00001-of-00008.safetensors` …: the names of `n` weight shards, as Hugging Face repos name them. */
+export const shardNames = (n) => Array.from({ length: n }, (_, i) => `model-${String(i + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`)
 
 /** `4GiB`, `512m`, `64MiB`, `1.5g`, `4096`: K, M and G are binary, with or without `iB`/`B`. */
 export function parseSize(text) {
@@ -100,6 +114,25 @@ async function worker() {
 }
 await Promise.all([worker(), worker()])
 `
+
+/**
+ * `runs` rounds of `contenders.download()` and `contenders.modelcar()` (each resolving a
+ * measure()), in an order that alternates from round to round; `before` runs, untimed, ahead of
+ * each. Logs every measurement; resolves them by contender.
+ */
+export async function alternatingRuns(runs, contenders, before) {
+  const results = { download: [], modelcar: [] }
+  for (let r = 0; r < runs; r++) {
+    const order = r % 2 === 0 ? ['download', 'modelcar'] : ['modelcar', 'download']
+    for (const who of order) {
+      await before()
+      const m = await contenders[who]()
+      results[who].push(m)
+      process.stderr.write(`  run ${r + 1} ${who.padEnd(8)} ${m.seconds.toFixed(2)} s  ${m.rssMB.toFixed(0)} MB\n`)
+    }
+  }
+  return results
+}
 
 /** The median of the runs (the lower middle one of an even count). */
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]

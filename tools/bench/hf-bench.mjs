@@ -7,26 +7,22 @@
 //
 // The repo's files are sparse (zeros): the content does not change the cost of streaming,
 // hashing and writing it, and 4 GiB need no disk. Targets: ≤ 1.3 × the download, peak RSS ≤ 150 MB.
-import { existsSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { HUB_DOWNLOADER, measure, parseBenchArgs, reportAgainstDownload, startHubProcess } from './bench-support.mjs'
+import { alternatingRuns, assertBenchReady, CLI, HUB_DOWNLOADER, measure, parseBenchArgs, reportAgainstDownload, shardNames, startHubProcess } from './bench-support.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const repoRoot = resolve(here, '..', '..')
-const CLI = join(repoRoot, 'packages', 'cli', 'bin', 'modelcar.js')
 const TARGETS = { vsDownload: 1.3, rssMB: 150 }
 
 async function main() {
   const o = parseBenchArgs(process.argv.slice(2), { workdir: join(here, 'work', 'hf') }, import.meta.url)
-  if (!existsSync(join(repoRoot, 'packages', 'cli', 'dist', 'main.js'))) throw new Error('build first: npx tsc -b packages/cli')
-  if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is missing: apt-get install time')
+  assertBenchReady()
   const { writeRepo } = await import('../hub-emulator/hub-emulator.mjs')
   await mkdir(o.workdir, { recursive: true })
   const root = join(o.workdir, 'hub')
   const each = Math.floor(o.size / o.files)
-  const files = Object.fromEntries(Array.from({ length: o.files }, (_, i) => [`model-${String(i + 1).padStart(5, '0')}-of-${String(o.files).padStart(5, '0')}.safetensors`, { sparseSize: each }]))
+  const files = Object.fromEntries(shardNames(o.files).map((name) => [name, { sparseSize: each }]))
   const log = (s) => process.stderr.write(`${s}\n`)
   log(`hf-bench: ${o.files} files of ${(each / 2 ** 20).toFixed(0)} MiB (sparse) on the Hub emulator; ${o.runs} runs; hashing them once first…`)
   const sha = await writeRepo(root, 'bench/model', { files })
@@ -36,22 +32,12 @@ async function main() {
   await writeFile(recipe, `apiVersion: modelcar/v1\nsources:\n  - type: hf\n    repo: bench/model\n    endpoint: ${hub.url}\n    modelcard: false\nsinks:\n  - type: oci-layout\n    path: ./out\n`)
   const urls = Object.keys(files).map((p) => `/bench/model/resolve/${sha}/${p}`)
   const env = { ...process.env, HF_HOME: join(o.workdir, 'no-hf-home'), HF_TOKEN: '' }
-  const results = { download: [], modelcar: [] }
+  const download = () => measure(process.execPath, ['--input-type=module', '-e', HUB_DOWNLOADER, hub.url, ...urls])
+  let results
   try {
     // Warm-up: the emulator's hash cache and the page cache of the sparse files.
-    await measure(process.execPath, ['--input-type=module', '-e', HUB_DOWNLOADER, hub.url, ...urls])
-    for (let r = 0; r < o.runs; r++) {
-      const order = r % 2 === 0 ? ['download', 'modelcar'] : ['modelcar', 'download']
-      for (const who of order) {
-        await rm(out, { recursive: true, force: true })
-        const m =
-          who === 'download'
-            ? await measure(process.execPath, ['--input-type=module', '-e', HUB_DOWNLOADER, hub.url, ...urls])
-            : await measure(process.execPath, [CLI, 'run', recipe], { cwd: o.workdir, env })
-        results[who].push(m)
-        log(`  run ${r + 1} ${who.padEnd(8)} ${m.seconds.toFixed(2)} s  ${m.rssMB.toFixed(0)} MB`)
-      }
-    }
+    await download()
+    results = await alternatingRuns(o.runs, { download, modelcar: () => measure(process.execPath, [CLI, 'run', recipe], { cwd: o.workdir, env }) }, () => rm(out, { recursive: true, force: true }))
   } finally {
     hub.stop()
     await rm(out, { recursive: true, force: true })

@@ -10,16 +10,13 @@
 // uploading. Every push goes to a fresh registry (empty storage), so neither side finds blobs the
 // other uploaded. Targets: push ≤ 1.0 × skopeo, push again ≤ 2 s, mirror ≤ 1.15 × max(download, push).
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { HUB_DOWNLOADER, measure, median, parseBenchArgs, startHubProcess } from './bench-support.mjs'
+import { assertBenchReady, CLI, HUB_DOWNLOADER, measure, median, parseBenchArgs, shardNames, startHubProcess } from './bench-support.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const repoRoot = resolve(here, '..', '..')
-const CLI = join(repoRoot, 'packages', 'cli', 'bin', 'modelcar.js')
 const TARGETS = { vsSkopeo: 1.0, againSeconds: 2, mirrorVsMax: 1.15 }
 
 function freePort() {
@@ -71,8 +68,7 @@ const lastLine = (s) => s.trim().split('\n').at(-1)
 
 async function main() {
   const o = parseBenchArgs(process.argv.slice(2), { runs: 1, workdir: join(here, 'work', 'registry') }, import.meta.url, { concurrency: true })
-  if (!existsSync(join(repoRoot, 'packages', 'cli', 'dist', 'main.js'))) throw new Error('build first: npx tsc -b packages/cli')
-  if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is missing: apt-get install time')
+  assertBenchReady()
   const log = (s) => process.stderr.write(`${s}\n`)
   const cc = o.concurrency ? ['--concurrency', o.concurrency] : []
   const w = o.workdir
@@ -80,7 +76,7 @@ async function main() {
   await mkdir(join(w, 'model'), { recursive: true })
   await mkdir(join(w, 'card'), { recursive: true })
   const each = Math.floor(o.size / o.files)
-  const names = Array.from({ length: o.files }, (_, i) => `model-${String(i + 1).padStart(5, '0')}-of-${String(o.files).padStart(5, '0')}.safetensors`)
+  const names = shardNames(o.files)
   const card = '---\nlicense: apache-2.0\n---\n# bench\n'
   for (const n of names) {
     const f = await open(join(w, 'model', n), 'w')

@@ -10,17 +10,15 @@
 // invocations): the content does not change the cost of streaming, hashing and writing it.
 // s3rver keeps objects as plain files, so after the warm-up both sides read from the page cache.
 // Targets: ≤ 1.3 × the download, peak RSS ≤ 150 MB.
-import { existsSync } from 'node:fs'
 import { mkdir, open, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import { putObjects, seedClient, startS3Server } from '../s3-server/s3-server.mjs'
-import { measure, parseBenchArgs, reportAgainstDownload } from './bench-support.mjs'
+import { alternatingRuns, assertBenchReady, CLI, measure, parseBenchArgs, reportAgainstDownload, shardNames } from './bench-support.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const repoRoot = resolve(here, '..', '..')
-const CLI = join(repoRoot, 'packages', 'cli', 'bin', 'modelcar.js')
 const TARGETS = { vsDownload: 1.3, rssMB: 150 }
 const BUCKET = 'bench'
 
@@ -42,17 +40,16 @@ await Promise.all([worker(), worker()])
 
 async function main() {
   const o = parseBenchArgs(process.argv.slice(2), { workdir: join(here, 'work', 's3') }, import.meta.url)
-  if (!existsSync(join(repoRoot, 'packages', 'cli', 'dist', 'main.js'))) throw new Error('build first: npx tsc -b packages/cli')
-  if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is missing: apt-get install time')
+  assertBenchReady()
   await mkdir(o.workdir, { recursive: true })
   const each = Math.floor(o.size / o.files)
-  const keys = Array.from({ length: o.files }, (_, i) => `model/model-${String(i + 1).padStart(5, '0')}-of-${String(o.files).padStart(5, '0')}.safetensors`)
+  const keys = shardNames(o.files).map((name) => `model/${name}`)
   const log = (s) => process.stderr.write(`${s}\n`)
   const s3 = await startS3Server({ directory: join(o.workdir, 'data'), buckets: [BUCKET] })
   const seed = seedClient(s3.url)
   const recipe = join(o.workdir, 'recipe.yaml')
   const out = join(o.workdir, 'out')
-  const results = { download: [], modelcar: [] }
+  let results
   try {
     const present = await Promise.all(keys.map((Key) => seed.send(new HeadObjectCommand({ Bucket: BUCKET, Key })).then((h) => h.ContentLength === each, () => false)))
     const missing = keys.filter((_, i) => !present[i])
@@ -71,15 +68,7 @@ async function main() {
     const download = () => measure(process.execPath, ['--input-type=module', '-e', DOWNLOADER, s3.url, BUCKET, ...keys], { cwd: join(repoRoot, 'tools'), env })
     // Warm-up: s3rver's files into the page cache.
     await download()
-    for (let r = 0; r < o.runs; r++) {
-      const order = r % 2 === 0 ? ['download', 'modelcar'] : ['modelcar', 'download']
-      for (const who of order) {
-        await rm(out, { recursive: true, force: true })
-        const m = who === 'download' ? await download() : await measure(process.execPath, [CLI, 'run', recipe], { cwd: o.workdir, env })
-        results[who].push(m)
-        log(`  run ${r + 1} ${who.padEnd(8)} ${m.seconds.toFixed(2)} s  ${m.rssMB.toFixed(0)} MB`)
-      }
-    }
+    results = await alternatingRuns(o.runs, { download, modelcar: () => measure(process.execPath, [CLI, 'run', recipe], { cwd: o.workdir, env }) }, () => rm(out, { recursive: true, force: true }))
   } finally {
     seed.destroy()
     await s3.stop()
