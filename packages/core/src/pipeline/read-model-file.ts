@@ -44,40 +44,20 @@ export function isRetryable(err: unknown): boolean {
 }
 
 export async function* readModelFile(file: ModelFile, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
-  if (opts.component === undefined) {
-    yield* readVerified(file, opts)
-    return
-  }
-  try {
-    yield* readVerified(file, opts)
-  } catch (err) {
-    throw errors.componentFailed(opts.component, typeof err === 'object' && err !== null && opening.has(err) ? 'open' : 'read', err)
-  }
-}
-
-/** Errors `open()` threw, so that the caller can tell opening from reading. */
-const opening = new WeakSet<object>()
-
-function markOpen(err: unknown): object {
-  // A thrown string cannot be marked: it becomes an Error with that message.
-  const e = typeof err === 'object' && err !== null ? err : new Error(String(err))
-  opening.add(e)
-  return e
-}
-
-async function* readVerified(file: ModelFile, opts: ReadOptions): AsyncGenerator<Uint8Array> {
   const verify = file.digest?.startsWith('sha256:')
   // Large files are hashed on another thread: the layer around them is hashed on this one.
   const hash = !verify ? undefined : file.size >= THREAD_HASH_MIN_BYTES ? threadedSha256() : inline(createHash('sha256'))
   const retries = opts.retries ?? 5
   let offset = 0
   let attempt = 0
+  // Inside the source's `open()`: a failure there is named `open`, not `read`.
+  let opening = false
   try {
     for (;;) {
       try {
-        const stream = await file.open({ start: offset, signal: opts.signal }).catch((err: unknown) => {
-          throw markOpen(err)
-        })
+        opening = true
+        const stream = await file.open({ start: offset, signal: opts.signal })
+        opening = false
         // HTTP bodies come in 16–64 KiB pieces; every step after this one costs per chunk, so
         // hand them on in blocks of about 1 MiB.
         for await (const chunk of coalesce(stream as AsyncIterable<Uint8Array>)) {
@@ -90,6 +70,7 @@ async function* readVerified(file: ModelFile, opts: ReadOptions): AsyncGenerator
         break
       } catch (err) {
         if (opts.signal?.aborted || !isRetryable(err) || attempt >= retries) throw err
+        opening = false
         attempt++
         opts.onRetry?.(attempt, (err as Error).message ?? String(err))
         await sleep(Math.min(30_000, (opts.backoffMs ?? 250) * 2 ** (attempt - 1)), opts.signal)
@@ -100,6 +81,9 @@ async function* readVerified(file: ModelFile, opts: ReadOptions): AsyncGenerator
       const actual = await hash.digest()
       if (actual !== file.digest) throw errors.digestMismatch(file.path, file.digest!, actual)
     }
+  } catch (err) {
+    if (opts.component === undefined) throw err
+    throw errors.componentFailed(opts.component, opening ? 'open' : 'read', err)
   } finally {
     hash?.close()
   }
