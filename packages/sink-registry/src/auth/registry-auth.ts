@@ -2,6 +2,7 @@
 // answers Basic with the user's credentials and Bearer with cached tokens, and keeps credentials
 // on the registry's own origin.
 import { errors } from '@modelcar/core'
+import { isLoopbackHost } from '../client/image-reference.js'
 import { findCredentials, type Env, type RegistryCredentials } from './credentials.js'
 import { describeScopes, requestToken, type Token } from './token-client.js'
 import { parseWwwAuthenticate, pickChallenge, type AuthChallenge } from './www-authenticate.js'
@@ -95,7 +96,7 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
 
   function assertSecureTransport(url: URL, host: string): void {
     if (url.protocol === 'https:') return
-    if (isLoopback(url.hostname) || insecure.has(url.host) || insecure.has(url.hostname) || insecure.has(host)) return
+    if (isLoopbackHost(url.host) || insecure.has(url.host) || insecure.has(url.hostname) || insecure.has(host)) return
     throw errors.registryCredentialsInsecure(host, `${url.origin}${url.pathname}`)
   }
 
@@ -345,10 +346,6 @@ function isReplayable(body: RequestInit['body']): boolean {
     body instanceof URLSearchParams ||
     (typeof Blob !== 'undefined' && body instanceof Blob)
   )
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
 }
 
 function parseScope(scope: string): { type: string; name: string; actions: string[] } | undefined {
