@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { errors, isModelcarError, MediaType, sha256Digest, skipBytes, sleep, type BlobWriter, type Descriptor, type ModelcarError } from '@modelcar/core'
 import { BodyBridge } from './body-bridge.js'
 import { refusal, RETRY_STATUSES, retryAfterMs, unreachable, type RefusalContext } from './registry-errors.js'
-import type { RegistryAuth } from './registry-auth.js'
+import type { RegistryAuth } from '../auth/index.js'
 import type { UploadStrategy } from './upload-strategy.js'
 
 export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(', ')
