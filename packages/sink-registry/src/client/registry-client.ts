@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import { errors, isModelcarError, MediaType, sha256Digest, skipBytes, sleep, type BlobWriter, type Descriptor, type ModelcarError } from '@modelcar/core'
 import { BodyBridge } from './body-bridge.js'
-import { refusal, RETRY_STATUSES, retryAfterMs, unreachable, type RefusalContext } from './registry-errors.js'
+import { displayUrl, refusal, RETRY_STATUSES, retryAfterMs, unreachable, type RefusalContext } from './registry-errors.js'
 import type { RegistryAuth } from '../auth/index.js'
 import type { UploadStrategy } from './upload-strategy.js'
 
@@ -270,17 +270,13 @@ export class RegistryClient {
 /** Where an upload continues: the answer's Location, resolved against the request's URL. */
 export function nextLocation(res: Response, requestUrl: string): string {
   const location = res.headers.get('location')
-  if (!location) throw errors.registryRefused(`${displayOf(requestUrl)}: ${res.status} without a Location header`, { hint: 'the registry does not follow the distribution spec here' })
+  if (!location) throw errors.registryRefused(`${displayUrl(requestUrl)}: ${res.status} without a Location header`, { hint: 'the registry does not follow the distribution spec here' })
   return new URL(location, requestUrl).href
 }
 
 /** Appends `digest=` to an upload URL without re-encoding the query the registry gave us. */
 export function withDigest(location: string, digest: string): string {
   return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`
-}
-
-function displayOf(url: string): string {
-  return url.replace(/\?.*$/, '')
 }
 
 /**
@@ -307,7 +303,7 @@ class StreamedUpload implements BlobWriter {
       .then(
         (res) => {
           // An answer before the last byte was written means the registry stopped reading.
-          if (!this.closing) this.bridge.fail(errors.registryRefused(`PATCH ${displayOf(location)}: the registry answered ${res.status} before the upload ended`, { retryable: true }))
+          if (!this.closing) this.bridge.fail(errors.registryRefused(`PATCH ${displayUrl(location)}: the registry answered ${res.status} before the upload ended`, { retryable: true }))
           return res
         },
         (err: unknown) => {
