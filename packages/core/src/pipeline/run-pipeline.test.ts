@@ -77,7 +77,7 @@ describe('runRecipe', () => {
     expect(events.filter((e) => e.type === 'layer-done')).toHaveLength(2)
     const second = await runRecipe(r)
     expect(second.digest).toBe(first.digest)
-    expect(await tree(path.join(dir, 'out'))).not.toContain(expect.stringContaining('.modelcar-tmp'))
+    expect(await tree(path.join(dir, 'out'))).not.toContainEqual(expect.stringContaining('.modelcar-tmp'))
   })
 
   it('a dry run reads no byte and writes nothing', async () => {
