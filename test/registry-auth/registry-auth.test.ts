@@ -9,7 +9,8 @@ import { startRegistry, type Registry } from '../../tools/harness/registry.js'
 import { tempDir, type TempDir } from '../../tools/harness/temp.js'
 import { run, skopeoInspect } from '../../tools/harness/tools.js'
 import { startTokenServer, type TokenServer } from '../../tools/token-server/token-server.mjs'
-import { basicAuth, expectAuthError, recordingFetch, sha256, writeCredentialHelper, writeJson, type WireRecord } from './support.js'
+import { sha256 } from '../e2e/support.js'
+import { basicAuth, expectAuthError, recordingFetch, writeCredentialHelper, writeJson, type WireRecord } from './support.js'
 
 const PUSH = (repo: string) => [`repository:${repo}:pull,push`]
 const PULL = (repo: string) => [`repository:${repo}:pull`]

@@ -1,6 +1,5 @@
 // Shared by the registry auth tests: auth files and helper scripts in temporary folders, a fetch
 // that records what went on the wire, and a check that no secret reached an error.
-import { createHash } from 'node:crypto'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'vitest'
@@ -80,8 +79,4 @@ export async function expectAuthError(fn: () => Promise<unknown>, secrets: strin
   const said = `${err.message}\n${err.hint ?? ''}\n${String(err.stack)}\n${JSON.stringify(err)}`
   for (const s of secrets) expect(said.includes(s), 'a secret is in the error').toBe(false)
   return err
-}
-
-export function sha256(bytes: Uint8Array | string): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`
 }
