@@ -1,8 +1,7 @@
 // Sink `memory`: blobs and committed images held in memory, for tests of sources, transforms and
 // the engine. It checks what a real sink checks (sizes, digests, that an image's blobs are all
 // there before it commits), so a test that passes with it has not been let off lightly.
-import { createHash } from 'node:crypto'
-import { defineSink, ModelcarError, Type, type BlobWriter, type Descriptor, type EditedImage, type SinkComponent } from '@modelcar/core'
+import { defineSink, ModelcarError, sha256Digest, Type, type BlobWriter, type Descriptor, type EditedImage, type SinkComponent } from '@modelcar/core'
 
 export interface CommittedImage {
   tag: string
@@ -65,7 +64,7 @@ export function memorySink(store: MemoryStore = new MemoryStore()): MemorySinkCo
             async commit(expected) {
               const bytes = Buffer.concat(chunks)
               close()
-              const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+              const digest = sha256Digest(bytes)
               if (bytes.length !== expected.size || digest !== expected.digest) {
                 throw new ModelcarError('BLOB_DIGEST_MISMATCH', `blob has ${bytes.length} bytes and digest \`${digest}\`, expected ${expected.size} bytes and \`${expected.digest}\``)
               }

@@ -2,8 +2,8 @@
 // on a scratch base) and checks what the engine relies on: blobs are checked, an aborted blob or
 // run leaves nothing, commit returns the image's digest, has() sees what was written, and a second
 // run of the same image is idempotent.
-import { createHash, randomBytes } from 'node:crypto'
-import { editImage, encodeLayer, scratchBase, type BlobWriter, type ComponentContext, type Descriptor, type EditedImage, type SinkComponent, type SinkInstance } from '@modelcar/core'
+import { randomBytes } from 'node:crypto'
+import { editImage, encodeLayer, scratchBase, sha256Digest, type BlobWriter, type ComponentContext, type Descriptor, type EditedImage, type SinkComponent, type SinkInstance } from '@modelcar/core'
 import { checkedConfig, undocumentedFields } from './check-config.js'
 import { ComplianceError } from './compliance-error.js'
 import { testContext } from './test-context.js'
@@ -56,7 +56,7 @@ export async function assertSinkCompliance(component: SinkComponent, config: Rec
   const wrong = await step('openBlob()', () => sink.openBlob({ mediaType: 'application/octet-stream', verify: true }))
   const junk = randomBytes(1000)
   await step('write()', () => wrong.write(junk))
-  const claimed = { digest: `sha256:${createHash('sha256').update('something else').digest('hex')}`, size: junk.length }
+  const claimed = { digest: sha256Digest('something else'), size: junk.length }
   if (await wrong.commit(claimed).then(() => true, () => false)) fail('a blob committed (verify: true) under a digest its bytes do not have was accepted')
   checks.push('a blob with the wrong digest is refused')
 
@@ -90,7 +90,7 @@ export async function assertSinkCompliance(component: SinkComponent, config: Rec
   const failed = await create()
   await step('prepare()', async () => failed.prepare?.())
   const orphan = randomBytes(2048)
-  const orphanDesc: Descriptor = { mediaType: layers[0]!.descriptor.mediaType, digest: `sha256:${createHash('sha256').update(orphan).digest('hex')}`, size: orphan.length }
+  const orphanDesc: Descriptor = { mediaType: layers[0]!.descriptor.mediaType, digest: sha256Digest(orphan), size: orphan.length }
   const open = await step('openBlob()', () => failed.openBlob({ mediaType: orphanDesc.mediaType, verify: true }))
   await step('write()', () => open.write(orphan.subarray(0, 1024)))
   await step('abort() of a run', async () => failed.abort?.())

@@ -1,8 +1,7 @@
 // assertSourceCompliance: what the engine relies on from a source, checked against the real
 // component. Listing is stable and byte-free, sizes and digests match the bytes, `open({ start })`
 // resumes at that byte, paths are safe, and failures are ModelcarErrors that leak no secret.
-import { createHash } from 'node:crypto'
-import { isModelcarError, safeModelPath, type ComponentContext, type ModelFile, type SourceComponent, type SourceInstance } from '@modelcar/core'
+import { isDigest, isModelcarError, safeModelPath, sha256Digest, type ComponentContext, type ModelFile, type SourceComponent, type SourceInstance } from '@modelcar/core'
 import { checkedConfig, undocumentedFields } from './check-config.js'
 import { ComplianceError } from './compliance-error.js'
 import { testContext, type TestContext } from './test-context.js'
@@ -32,8 +31,6 @@ export interface SourceComplianceReport {
   /** The rules checked, for a test's output. */
   checks: string[]
 }
-
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/
 
 export async function assertSourceCompliance(
   component: SourceComponent,
@@ -80,7 +77,7 @@ export async function assertSourceCompliance(
     if (seen.has(f.path)) fail(`path \`${f.path}\` is listed twice`)
     seen.add(f.path)
     if (!Number.isSafeInteger(f.size) || f.size < 0) fail(`\`${f.path}\` has size ${String(f.size)}, not a whole number of bytes`)
-    if (f.digest !== undefined && !DIGEST_RE.test(f.digest)) fail(`\`${f.path}\` has digest \`${f.digest}\`, not \`sha256:\` and 64 hex digits`)
+    if (f.digest !== undefined && !isDigest(f.digest)) fail(`\`${f.path}\` has digest \`${f.digest}\`, not \`sha256:\` and 64 hex digits`)
     if (f.mode !== undefined && (!Number.isInteger(f.mode) || f.mode < 0 || f.mode > 0o7777)) fail(`\`${f.path}\` has mode ${f.mode}, not permission bits`)
     if (typeof f.open !== 'function') fail(`\`${f.path}\` has no open()`)
   }
@@ -91,7 +88,7 @@ export async function assertSourceCompliance(
   for (const f of first.files) {
     const bytes = await readAll(f, 0, fail)
     if (bytes.length !== f.size) fail(`\`${f.path}\` is listed with size ${f.size} but open() yields ${bytes.length} bytes`)
-    const sha256 = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+    const sha256 = sha256Digest(bytes)
     if (f.digest !== undefined && f.digest !== sha256) fail(`\`${f.path}\` is listed with digest \`${f.digest}\` but its bytes hash to \`${sha256}\``)
     bytesOf.set(f.path, bytes)
     files.push({ path: f.path, size: f.size, digest: f.digest, mode: f.mode, sha256 })
