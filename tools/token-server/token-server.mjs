@@ -18,7 +18,7 @@ import { promisify } from 'node:util'
 const run = promisify(execFile)
 
 /** base64url without padding, as JWS wants it. */
-const b64url = (buf) => Buffer.from(buf).toString('base64').replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')
+const b64url = (buf) => Buffer.from(buf).toString('base64url')
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
 function base32(buf) {
@@ -84,6 +84,9 @@ function parseScope(text) {
   if (!m) return undefined
   return { type: m[1], name: m[2], actions: m[3].split(',') }
 }
+
+/** A parsed scope (or granted access entry) written back as `type:name:actions`, for the request log. */
+const scopeText = (s) => `${s.type}:${s.name}:${s.actions.join(',')}`
 
 function safeEqual(a, b) {
   const x = Buffer.from(a)
@@ -181,7 +184,7 @@ export async function startTokenServer(opts = {}) {
           scopes.push(s)
         }
       }
-      entry.scopes = scopes.map((s) => `${s.type}:${s.name}:${s.actions.join(',')}`)
+      entry.scopes = scopes.map(scopeText)
       let user
       const header = req.headers.authorization
       if (header) {
@@ -197,7 +200,7 @@ export async function startTokenServer(opts = {}) {
       } else if (opts.requireAuth) return unauthorized('authentication required')
       entry.user = user
       const access = grant(user, scopes)
-      entry.granted = access.map((a) => `${a.type}:${a.name}:${a.actions.join(',')}`)
+      entry.granted = access.map(scopeText)
       const { token, issuedAt } = issue(user, access)
       const answer = { token, access_token: token, expires_in: expiresIn, issued_at: issuedAt }
       // offline_token=true with credentials asks for a refresh token too (token.md).
@@ -219,7 +222,7 @@ export async function startTokenServer(opts = {}) {
         if (!s) return reply(400, { error: 'invalid_scope', error_description: `malformed scope ${JSON.stringify(text)}` })
         scopes.push(s)
       }
-      entry.scopes = scopes.map((s) => `${s.type}:${s.name}:${s.actions.join(',')}`)
+      entry.scopes = scopes.map(scopeText)
       // RFC 6749 §5.2: a bad password or refresh token is 400 invalid_grant on this endpoint.
       let user
       let refresh
@@ -237,7 +240,7 @@ export async function startTokenServer(opts = {}) {
       } else return reply(400, { error: 'unsupported_grant_type' })
       entry.user = user
       const access = grant(user, scopes)
-      entry.granted = access.map((a) => `${a.type}:${a.name}:${a.actions.join(',')}`)
+      entry.granted = access.map(scopeText)
       const { token, issuedAt } = issue(user, access)
       return reply(200, { access_token: token, scope: entry.scopes.join(' '), expires_in: expiresIn, issued_at: issuedAt, ...(refresh ? { refresh_token: refresh } : {}) })
     }
