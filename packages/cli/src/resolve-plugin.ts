@@ -35,7 +35,6 @@ export async function resolvePlugin(kind: ComponentKind, type: string, fromDir: 
 export interface PluginPackage {
   package: string
   version: string | undefined
-  dir: string
   /** Every component of its default export (one, or a list). */
   components: Component[]
   invalid(message: string, hint?: string): ModelcarError
@@ -75,7 +74,7 @@ export async function loadPluginPackage(name: string, fromDir: string, label = n
     const what = list.length === 1 ? `its default export ${problems[0]}` : `no entry of its default export is a component (the first ${problems[0]})`
     throw invalid(`is not a modelcar component: ${what}`, hint)
   }
-  return { package: pkg.name ?? name, version: pkg.version, dir, components, invalid }
+  return { package: pkg.name ?? name, version: pkg.version, components, invalid }
 }
 
 /** The folder of package `name` as Node would find it from `start`: node_modules here, then in each parent. */
@@ -117,7 +116,7 @@ function conditional(target: unknown): string | undefined {
 }
 
 /** What keeps `x` from being a component, or undefined when it is one. */
-export function componentProblem(x: unknown): string | undefined {
+function componentProblem(x: unknown): string | undefined {
   if (x === null || typeof x !== 'object') return `is ${x === null ? 'null' : `a ${typeof x}`}, not a component object`
   const c = x as Record<string, unknown>
   if (!KINDS.includes(c.kind as (typeof KINDS)[number])) return `has no \`kind\` (\`source\`, \`transform\` or \`sink\`; defineSource() and its siblings set it)`
