@@ -64,6 +64,7 @@ export const skopeoSink = defineSink({
     const dest = destination(config.ref)
     const host = dest.startsWith('docker://') ? dest.slice('docker://'.length).split('/')[0]! : undefined
     const tlsVerify = config.tlsVerify ?? !(host && isLoopbackHost(host))
+    const hint = host === undefined ? undefined : `check that you can push there: \`skopeo login ${host}\` (or \`podman login\`), or give \`authfile\``
     return layoutThenCopy(ctx, {
       target: `skopeo:${dest}`,
       layout: config.layout,
@@ -74,7 +75,7 @@ export const skopeoSink = defineSink({
         const scratch = await mkdtemp(path.join(ctx.env.TMPDIR || os.tmpdir(), 'modelcar-skopeo-'))
         const digestFile = path.join(scratch, 'digest')
         try {
-          await runTool(SKOPEO, skopeoCopyArgs({ layoutDir, tag, dest, tlsVerify, digestFile, retryTimes: config.retryTimes ?? 3, authfile: config.authfile && path.resolve(ctx.baseDir, config.authfile), extra: config.args ?? [] }), ctx, hintFor(dest))
+          await runTool(SKOPEO, skopeoCopyArgs({ layoutDir, tag, dest, tlsVerify, digestFile, retryTimes: config.retryTimes ?? 3, authfile: config.authfile && path.resolve(ctx.baseDir, config.authfile), extra: config.args ?? [] }), ctx, hint)
           const digest = (await readFile(digestFile, 'utf8').catch(() => '')).trim()
           return digest || undefined
         } finally {
@@ -117,10 +118,4 @@ export function destination(ref: string): string {
   if (TRANSPORTS.some((t) => ref.startsWith(t))) return ref
   if (/^[a-z-]+:\/\//.test(ref)) throw errors.argumentInvalid(`skopeo destination \`${ref}\` has a transport skopeo does not take`, `use \`host/repo:tag\` or one of ${TRANSPORTS.map((t) => `\`${t}\``).join(', ')}`)
   return `docker://${ref}`
-}
-
-function hintFor(dest: string): string | undefined {
-  if (!dest.startsWith('docker://')) return undefined
-  const host = dest.slice('docker://'.length).split('/')[0]
-  return `check that you can push there: \`skopeo login ${host}\` (or \`podman login\`), or give \`authfile\``
 }
