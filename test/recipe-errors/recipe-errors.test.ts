@@ -1,16 +1,13 @@
 // Malformed recipes through the real CLI: every problem reported at once with file:line:col, exit
 // code 2, no secret in the output, and the image layout the recipe names left exactly as it was.
-import { spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir, type TempDir } from '../../tools/harness/temp.js'
+import type { RunResult } from '../../tools/harness/tools.js'
+import { assertCliBuilt, cliEnv, modelcar as runCli, sha256 } from '../e2e/support.js'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const CLI = join(ROOT, 'packages/cli/bin/modelcar.js')
 const CASES = fileURLToPath(new URL('./cases', import.meta.url))
 const SECRET = 'hf_supersecretvalue'
 
@@ -89,26 +86,11 @@ const CASES_TABLE: Record<string, Case> = {
   },
 }
 
-interface Result {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function modelcar(args: string[], cwd: string): Promise<Result> {
+function modelcar(args: string[], cwd: string): Promise<RunResult> {
   // The environment a CI job would have: a token set, the variables the cases expect unset.
-  const env: NodeJS.ProcessEnv = { ...process.env, HF_TOKEN: SECRET, NO_COLOR: '1' }
+  const env = cliEnv({ HF_TOKEN: SECRET })
   delete env.MODEL_DIR
-  delete env.MODELCAR_DEBUG
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
+  return runCli(args, { cwd, env })
 }
 
 /** Every file under `dir`, relative path → sha256 of its content. */
@@ -117,7 +99,7 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue
     const abs = join(entry.parentPath, entry.name)
-    out[relative(dir, abs)] = createHash('sha256').update(await readFile(abs)).digest('hex')
+    out[relative(dir, abs)] = sha256(await readFile(abs))
   }
   return out
 }
@@ -127,7 +109,7 @@ let work: TempDir
 let template: string
 
 beforeAll(async () => {
-  if (!existsSync(join(ROOT, 'packages/cli/dist/main.js'))) throw new Error('the CLI is not built: run `npx tsc -b packages/cli` first')
+  await assertCliBuilt()
   work = await tempDir('recipe-errors')
   template = join(work.path, 'template')
   await mkdir(join(template, 'model'), { recursive: true })
@@ -153,7 +135,7 @@ async function caseDir(file: string, label: string): Promise<string> {
   return dir
 }
 
-function expectReported(file: string, c: Case, r: Result): void {
+function expectReported(file: string, c: Case, r: RunResult): void {
   const output = r.stdout + r.stderr
   expect(output).not.toContain(SECRET)
   expect(r.code, output).toBe(2)
