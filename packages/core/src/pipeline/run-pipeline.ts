@@ -220,7 +220,8 @@ async function writeLayer(
   emit: (e: RunEvent) => void,
 ): Promise<{ descriptor: Descriptor; diffId: string }> {
   const bytes = layer.files.reduce((n, f) => n + f.file.size, 0)
-  emit({ type: 'layer-start', layer: index, title: titleOf(layer, prefix), bytes })
+  const title = titleOf(layer, prefix)
+  emit({ type: 'layer-start', layer: index, title, bytes })
   let read = 0
   let reported = 0
   const entries: LayerFileEntry[] = layer.files.map((f) => ({
@@ -248,7 +249,6 @@ async function writeLayer(
   type Live = { sink: Created<SinkInstance>; writer: BlobWriter }
   let pending = sinks
   let first: EncodedLayer | undefined
-  const title = titleOf(layer, prefix)
   for (let pass = 1; pass === 1 || pending.length > 0; pass++) {
     const failed: { sink: Created<SinkInstance>; err: unknown }[] = []
     const live: Live[] = []
