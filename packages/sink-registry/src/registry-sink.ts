@@ -115,7 +115,6 @@ export const registrySink = defineSink({
             ctx.emit({ type: 'warning', component: 'registry', message: `${target}: the registry refuses PATCH uploads; using one PUT per blob (each layer is read twice)` })
             strategy = { mode: 'monolithic', chunkBytes: 0, reason: 'the registry refused PATCH' }
           }
-          return true
         }, (digest) => present.add(digest))
       },
       async commit(image) {
@@ -190,7 +189,7 @@ class PresenceProbe implements BlobWriter {
  * A PATCH the registry refuses outright (405, UNSUPPORTED) switches the sink to monolithic PUTs
  * and asks for the layer again; every finished upload is remembered as present.
  */
-function fallBackToMonolithic(writer: BlobWriter, switchMode: () => boolean, done: (digest: string) => void): BlobWriter {
+function fallBackToMonolithic(writer: BlobWriter, switchMode: () => void, done: (digest: string) => void): BlobWriter {
   const refusesPatch = (err: unknown) => {
     const e = err as { status?: number; registryCodes?: string[]; message?: string }
     return (e?.status === 405 || e?.status === 415 || !!e?.registryCodes?.includes('UNSUPPORTED')) && /\bPATCH\b/.test(e.message ?? '')
@@ -199,7 +198,8 @@ function fallBackToMonolithic(writer: BlobWriter, switchMode: () => boolean, don
     try {
       return await fn()
     } catch (err) {
-      if (refusesPatch(err) && switchMode()) {
+      if (refusesPatch(err)) {
+        switchMode()
         await writer.abort().catch(() => {})
         throw streamAgain('the registry refused PATCH: streaming the blob again as one PUT')
       }
