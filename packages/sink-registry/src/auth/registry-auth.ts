@@ -4,7 +4,7 @@
 import { errors } from '@modelcar/core'
 import { isLoopbackHost } from '../client/image-reference.js'
 import { findCredentials, type Env, type RegistryCredentials } from './credentials.js'
-import { describeScopes, requestToken, type Token } from './token-client.js'
+import { describeScopes, parseScope, requestToken, type Token } from './token-client.js'
 import { parseWwwAuthenticate, pickChallenge, type AuthChallenge } from './www-authenticate.js'
 
 export interface RegistryAuthOptions {
@@ -346,13 +346,6 @@ function isReplayable(body: RequestInit['body']): boolean {
     body instanceof URLSearchParams ||
     (typeof Blob !== 'undefined' && body instanceof Blob)
   )
-}
-
-function parseScope(scope: string): { type: string; name: string; actions: string[] } | undefined {
-  const first = scope.indexOf(':')
-  const last = scope.lastIndexOf(':')
-  if (first < 0 || last === first) return undefined
-  return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions: scope.slice(last + 1).split(',') }
 }
 
 /**

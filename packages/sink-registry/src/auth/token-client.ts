@@ -100,16 +100,20 @@ function send(req: TokenRequest, url: URL, init: RequestInit): Promise<Response>
   })
 }
 
+/** `type:name:actions` (the name may hold `:`, a host's port); undefined when it has not three parts. */
+export function parseScope(scope: string): { type: string; name: string; actions: string[] } | undefined {
+  const first = scope.indexOf(':')
+  const last = scope.lastIndexOf(':')
+  if (first < 0 || last === first) return undefined
+  return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions: scope.slice(last + 1).split(',') }
+}
+
 /** `repository:org/model:pull,push` → "`org/model` (pull,push)", for messages. */
 export function describeScopes(scopes: string[]): string {
   const parts = scopes.map((s) => {
-    const first = s.indexOf(':')
-    const last = s.lastIndexOf(':')
-    if (first < 0 || last === first) return `\`${s}\``
-    const type = s.slice(0, first)
-    const name = s.slice(first + 1, last)
-    const actions = s.slice(last + 1)
-    return `${type === 'repository' ? '' : `${type} `}\`${name}\` (${actions})`
+    const p = parseScope(s)
+    if (!p) return `\`${s}\``
+    return `${p.type === 'repository' ? '' : `${p.type} `}\`${p.name}\` (${p.actions.join(',')})`
   })
   return parts.length ? parts.join(', ') : 'the registry'
 }
