@@ -3,6 +3,7 @@
 // on the registry's own origin.
 import { errors } from '@modelcar/core'
 import { isLoopbackHost } from '../client/image-reference.js'
+import { parseDistributionErrors } from '../client/registry-errors.js'
 import { findCredentials, type Env, type RegistryCredentials } from './credentials.js'
 import { describeScopes, parseScope, requestToken, type Token } from './token-client.js'
 import { parseWwwAuthenticate, pickChallenge, type AuthChallenge } from './www-authenticate.js'
@@ -327,13 +328,8 @@ async function send(
 
 /** The registry's error code and message from a JSON error body, without letting a large body through. */
 async function registryErrorCode(res: Response): Promise<string> {
-  try {
-    const text = (await res.text()).slice(0, 4096)
-    const first = (JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> }).errors?.[0]
-    return first?.code ? `${first.code}${first.message ? `: ${first.message}` : ''}` : ''
-  } catch {
-    return ''
-  }
+  const first = parseDistributionErrors((await res.text().catch(() => '')).slice(0, 4096))[0]
+  return first?.code ? `${first.code}${first.message ? `: ${first.message}` : ''}` : ''
 }
 
 function isReplayable(body: RequestInit['body']): boolean {
