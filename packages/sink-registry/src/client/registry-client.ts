@@ -9,7 +9,7 @@ import { displayUrl, refusal, RETRY_STATUSES, retryAfterMs, unreachable, type Re
 import type { RegistryAuth } from '../auth/index.js'
 import type { UploadStrategy } from './upload-strategy.js'
 
-export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(', ')
+const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(', ')
 
 export interface RegistryClientOptions {
   /** `http(s)://host[:port]` */
@@ -40,13 +40,11 @@ interface SendInit {
 
 export class RegistryClient {
   readonly repository: string
-  readonly baseUrl: string
   private readonly scopes: string[]
   private readonly extraScopes = new Set<string>()
 
   constructor(private readonly o: RegistryClientOptions) {
     this.repository = o.repository
-    this.baseUrl = o.baseUrl
     this.scopes = [`repository:${o.repository}:${o.push ? 'pull,push' : 'pull'}`]
   }
 
@@ -142,9 +140,9 @@ export class RegistryClient {
   }
 
   /** A manifest or index: its exact bytes, media type and digest (checked when asked by digest). */
-  async getManifest(reference: string, accept = MANIFEST_ACCEPT): Promise<{ bytes: Uint8Array; mediaType: string; digest: string } | undefined> {
+  async getManifest(reference: string): Promise<{ bytes: Uint8Array; mediaType: string; digest: string } | undefined> {
     const path = `/v2/${this.repository}/manifests/${reference}`
-    const res = await this.send('GET', path, { ok: [200, 404], headers: { accept } })
+    const res = await this.send('GET', path, { ok: [200, 404], headers: { accept: MANIFEST_ACCEPT } })
     if (res.status === 404) {
       await res.body?.cancel()
       return undefined
