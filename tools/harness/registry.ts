@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import type { RegistryTokenAuth } from '../token-server/token-server.mjs'
 import { tempDir } from './temp.js'
 import { MissingToolError, mustRun, type Credentials } from './tools.js'
 
@@ -14,15 +15,6 @@ export interface RegistryOptions {
    * `registryAuth` (tools/token-server). Exclusive with htpasswd.
    */
   token?: RegistryTokenAuth
-}
-
-/** docker-registry's `auth.token` settings; what tools/token-server's `registryAuth` holds. */
-export interface RegistryTokenAuth {
-  realm: string
-  service: string
-  issuer: string
-  /** PEM file of the certificate(s) whose keys sign the tokens. */
-  rootCertBundle: string
 }
 
 export interface Registry {
