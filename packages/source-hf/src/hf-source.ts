@@ -3,7 +3,7 @@
 // the branch mid-run cannot mix two revisions; LFS files are checked against their sha256.
 import { HubApiError, datasetInfo, listFiles, modelInfo } from '@huggingface/hub'
 import { Type } from '@sinclair/typebox'
-import { defineSource, globFilter, ModelcarError, type ModelFile } from '@modelcar/core'
+import { defineSource, globFilter, joinModelPath, ModelcarError, unmatchedPatterns, type ModelFile } from '@modelcar/core'
 import { openHubFile } from './hub-download.js'
 import { refusalError, type HubRefusal, type RepoRef } from './hub-errors.js'
 import { findToken, type FoundToken } from './hub-token.js'
@@ -129,10 +129,7 @@ export const hfSource = defineSource({
         entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
         const filter = globFilter(config.include, config.exclude)
         const chosen = entries.filter((e) => filter(e.path))
-        const unmatched = (config.include ?? []).filter((p) => {
-          const matches = globFilter([p], undefined)
-          return !entries.some((e) => matches(e.path))
-        })
+        const unmatched = unmatchedPatterns(config.include, entries.map((e) => e.path))
         if (unmatched.length || chosen.length === 0) {
           throw new ModelcarError('SOURCE_NOTHING_MATCHED', `no file of ${repo.kind} \`${repo.name}\` at \`${revision}\` matches ${(unmatched.length ? unmatched : (config.include ?? ['**'])).map((p) => `\`${p}\``).join(', ')}`, {
             hint: `the repo has ${entries.length} files, e.g. ${entries.slice(0, 5).map((e) => `\`${e.path}\``).join(', ')}`,
@@ -154,19 +151,15 @@ export const hfSource = defineSource({
       },
       modelcard() {
         const card = config.modelcard === false ? undefined : config.modelcard === true || config.modelcard === undefined ? 'README.md' : config.modelcard
-        const hit = card ? listed.find((f) => f.path === withInto(card)) : undefined
+        const hit = card ? listed.find((f) => f.path === joinModelPath(config.into, card)) : undefined
         return hit?.path
       },
-    }
-
-    function withInto(p: string): string {
-      return config.into ? `${config.into.replace(/\/+$/, '')}/${p}` : p
     }
 
     function fileOf(e: { path: string; size: number; oid?: string; lfs?: { oid: string } }, commit: string): ModelFile {
       const url = `${endpoint}/${repo.type === 'dataset' ? 'datasets/' : ''}${repo.name}/resolve/${commit}/${e.path.split('/').map(encodeURIComponent).join('/')}`
       return {
-        path: withInto(e.path),
+        path: joinModelPath(config.into, e.path),
         size: e.size,
         digest: e.lfs ? `sha256:${e.lfs.oid}` : undefined,
         origin: `hf://${repo.id}@${commit}/${e.path}`,

@@ -5,7 +5,7 @@
 import { setMaxListeners } from 'node:events'
 import type { S3Client, _Object } from '@aws-sdk/client-s3'
 import { Type } from '@sinclair/typebox'
-import { defineSource, errors, globFilter, mapBounded, ModelcarError, safeModelPath, type ModelFile } from '@modelcar/core'
+import { defineSource, errors, globFilter, joinModelPath, mapBounded, ModelcarError, safeModelPath, unmatchedPatterns, type ModelFile } from '@modelcar/core'
 import { s3Error, s3Url, type S3Where } from './s3-errors.js'
 import { contentDigest, openObject, type PinnedObject } from './s3-object.js'
 import { clientSettings, credentialChain } from './s3-settings.js'
@@ -127,10 +127,7 @@ export const s3Source = defineSource({
         candidates.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))
         const filter = globFilter(config.include, config.exclude)
         const chosen = candidates.filter((c) => filter(c.rel))
-        const unmatched = (config.include ?? []).filter((p) => {
-          const matches = globFilter([p], undefined)
-          return !candidates.some((c) => matches(c.rel))
-        })
+        const unmatched = unmatchedPatterns(config.include, candidates.map((c) => c.rel))
         if (candidates.length === 0) {
           throw new ModelcarError('SOURCE_NOTHING_MATCHED', `no object under \`${s3Url(config.bucket, prefix)}\``, {
             hint: 'check `prefix` (keys are case-sensitive, and the prefix is a folder of the bucket) and `bucket`',
@@ -167,17 +164,13 @@ export const s3Source = defineSource({
         }
       },
       modelcard() {
-        return listed.find((f) => f.path === withInto('README.md'))?.path
+        return listed.find((f) => f.path === joinModelPath(config.into, 'README.md'))?.path
       },
-    }
-
-    function withInto(p: string): string {
-      return config.into ? `${config.into.replace(/\/+$/, '')}/${p}` : p
     }
 
     function fileOf(o: PinnedObject, rel: string): ModelFile {
       return {
-        path: withInto(rel),
+        path: joinModelPath(config.into, rel),
         size: o.size,
         digest: o.digest,
         origin: `${s3Url(config.bucket, o.key)}${o.versionId ? `?versionId=${encodeURIComponent(o.versionId)}` : ''}`,
