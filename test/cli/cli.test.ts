@@ -21,7 +21,9 @@ describe('modelcar CLI', () => {
     await cp(join(REPO_ROOT, 'examples', 'quickstart'), dir, { recursive: true, filter: (src) => !src.endsWith('/out') })
     await rm(join(dir, 'out'), { recursive: true, force: true })
     const digest = printedDigest(await mustModelcar(['run', join(dir, 'recipe.yaml')]))
-    const raw = JSON.parse((await mustRun('skopeo', ['inspect', '--raw', `oci:${join(dir, 'out')}:latest`])).stdout) as { manifests: { platform: { architecture: string } }[] }
+    const raw = JSON.parse((await mustRun('skopeo', ['inspect', '--raw', `oci:${join(dir, 'out')}:latest`])).stdout) as {
+      manifests: { platform: { architecture: string } }[]
+    }
     expect(raw.manifests.map((m) => m.platform.architecture)).toEqual(['amd64', 'arm64'])
 
     const text = (await mustModelcar(['inspect', join(dir, 'out')])).stdout
@@ -57,7 +59,10 @@ describe('modelcar CLI', () => {
     await cp(join(REPO_ROOT, 'examples', 'quickstart'), dir, { recursive: true, filter: (src) => !src.endsWith('/out') })
     await rm(join(dir, 'out'), { recursive: true, force: true })
     const result = await mustModelcar(['run', join(dir, 'recipe.yaml'), '--json'])
-    const events = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string })
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string })
     expect(events[0]!.type).toBe('plan')
     expect(events.filter((e) => e.type === 'layer-done')).toHaveLength(3)
     expect(events.at(-1)!.type).toBe('done')
@@ -65,7 +70,10 @@ describe('modelcar CLI', () => {
   })
 
   it('schema prints a JSON Schema that names every official component', async () => {
-    const schema = JSON.parse((await mustModelcar(['schema'])).stdout) as { $schema: string; properties: Record<string, { items?: { oneOf?: { title: string }[] } }> }
+    const schema = JSON.parse((await mustModelcar(['schema'])).stdout) as {
+      $schema: string
+      properties: Record<string, { items?: { oneOf?: { title: string }[] } }>
+    }
     expect(schema.$schema).toContain('json-schema.org')
     const titles = (k: string) => schema.properties[k]!.items!.oneOf!.map((v) => v.title)
     expect(titles('sources')).toEqual(expect.arrayContaining(['source `local`', 'source `hf`']))

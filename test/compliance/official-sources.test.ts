@@ -35,7 +35,11 @@ beforeAll(async () => {
   await symlink('config.json', join(model, 'linked.json'))
   await writeRepo(join(tmp.path, 'hub'), 'acme/tiny', { files })
   await writeRepo(join(tmp.path, 'hub'), 'acme/private', { files: { 'config.json': files['config.json']! }, private: true })
-  hub = await startHubEmulator({ root: join(tmp.path, 'hub'), lfsThreshold: 1 << 20, tokens: { [TOKEN]: { user: 'ci', access: ['acme/private'] } } })
+  hub = await startHubEmulator({
+    root: join(tmp.path, 'hub'),
+    lfsThreshold: 1 << 20,
+    tokens: { [TOKEN]: { user: 'ci', access: ['acme/private'] } },
+  })
   s3 = await startS3Server({ directory: join(tmp.path, 's3'), buckets: ['models'] })
   const client = seedClient(s3.url)
   await putObjects(client, 'models', Object.fromEntries(Object.entries(files).map(([p, bytes]) => [`tiny/${p}`, bytes])))
@@ -49,22 +53,36 @@ afterAll(async () => {
 
 describe('official sources pass the conformance kit', () => {
   it('local', async () => {
-    const report = await assertSourceCompliance(localSource, { path: './model' }, {
-      context: () => testContext({ type: 'local', baseDir: tmp.path }),
-      failing: [{ path: './no-such-folder' }, { path: './model', include: ['*.gguf'] }],
-    })
-    expect(report.files.map((f) => f.path)).toEqual(['README.md', 'config.json', 'linked.json', 'model.safetensors', 'tokenizer/vocab.json'])
+    const report = await assertSourceCompliance(
+      localSource,
+      { path: './model' },
+      {
+        context: () => testContext({ type: 'local', baseDir: tmp.path }),
+        failing: [{ path: './no-such-folder' }, { path: './model', include: ['*.gguf'] }],
+      },
+    )
+    expect(report.files.map((f) => f.path)).toEqual([
+      'README.md',
+      'config.json',
+      'linked.json',
+      'model.safetensors',
+      'tokenizer/vocab.json',
+    ])
   })
 
   it('hf', async () => {
-    const report = await assertSourceCompliance(hfSource, { repo: 'acme/tiny', endpoint: hub.url }, {
-      context: () => testContext({ type: 'hf', env: { HF_HOME: join(tmp.path, 'no-hf-home') } }),
-      failing: [
-        { repo: 'acme/missing', endpoint: hub.url },
-        { repo: 'acme/private', endpoint: hub.url, token: 'hf_wrongtoken0000000000' },
-        { repo: 'acme/tiny', endpoint: hub.url, include: ['*.gguf'] },
-      ],
-    })
+    const report = await assertSourceCompliance(
+      hfSource,
+      { repo: 'acme/tiny', endpoint: hub.url },
+      {
+        context: () => testContext({ type: 'hf', env: { HF_HOME: join(tmp.path, 'no-hf-home') } }),
+        failing: [
+          { repo: 'acme/missing', endpoint: hub.url },
+          { repo: 'acme/private', endpoint: hub.url, token: 'hf_wrongtoken0000000000' },
+          { repo: 'acme/tiny', endpoint: hub.url, include: ['*.gguf'] },
+        ],
+      },
+    )
     const weights = report.files.find((f) => f.path === 'model.safetensors')!
     // An LFS file: the Hub's sha256 is its digest, and the kit checked the bytes against it.
     expect(weights.digest).toBe(`sha256:${createHash('sha256').update(files['model.safetensors']!).digest('hex')}`)
@@ -73,23 +91,31 @@ describe('official sources pass the conformance kit', () => {
 
   it('hf with a token: registered as a secret, absent from every failure', async () => {
     const ctx = testContext({ type: 'hf', env: { HF_HOME: join(tmp.path, 'no-hf-home') } })
-    await assertSourceCompliance(hfSource, { repo: 'acme/private', endpoint: hub.url, token: TOKEN }, {
-      context: () => ctx,
-      failing: [{ repo: 'acme/private', endpoint: hub.url, token: TOKEN, include: ['nothing*'] }],
-    })
+    await assertSourceCompliance(
+      hfSource,
+      { repo: 'acme/private', endpoint: hub.url, token: TOKEN },
+      {
+        context: () => ctx,
+        failing: [{ repo: 'acme/private', endpoint: hub.url, token: TOKEN, include: ['nothing*'] }],
+      },
+    )
     expect(ctx.secrets).toContain(TOKEN)
   })
 
   it('s3', async () => {
     const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', HOME: join(tmp.path, 'no-home') }
-    const report = await assertSourceCompliance(s3Source, { bucket: 'models', prefix: 'tiny', endpoint: s3.url }, {
-      context: () => testContext({ type: 's3', env }),
-      failing: [
-        { bucket: 'no-such-bucket', endpoint: s3.url },
-        { bucket: 'models', prefix: 'nothing-here', endpoint: s3.url },
-        { bucket: 'models', prefix: 'tiny', endpoint: s3.url, include: ['*.gguf'] },
-      ],
-    })
+    const report = await assertSourceCompliance(
+      s3Source,
+      { bucket: 'models', prefix: 'tiny', endpoint: s3.url },
+      {
+        context: () => testContext({ type: 's3', env }),
+        failing: [
+          { bucket: 'no-such-bucket', endpoint: s3.url },
+          { bucket: 'models', prefix: 'nothing-here', endpoint: s3.url },
+          { bucket: 'models', prefix: 'tiny', endpoint: s3.url, include: ['*.gguf'] },
+        ],
+      },
+    )
     expect(report.files.map((f) => f.path)).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer/vocab.json'])
   })
 })

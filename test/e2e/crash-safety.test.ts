@@ -8,7 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildFixtures, type FixturePaths } from '../../tools/fixtures/build-fixtures.mjs'
 import { tempDir, type TempDir } from '../../tools/harness/temp.js'
 import { skopeoInspect, umociUnpack } from '../../tools/harness/tools.js'
-import { assertCliBuilt, CLI_BIN, cliEnv, fileDigest, mustModelcar, platformImages, printedDigest, readIndex, sha256, tagged, TITLE, walkLayout } from './support.js'
+import {
+  assertCliBuilt,
+  CLI_BIN,
+  cliEnv,
+  fileDigest,
+  mustModelcar,
+  platformImages,
+  printedDigest,
+  readIndex,
+  sha256,
+  tagged,
+  TITLE,
+  walkLayout,
+} from './support.js'
 
 const SLOW = 180_000
 const MiB = 1 << 20
@@ -28,7 +41,7 @@ beforeAll(async () => {
   // a.bin is written first (layers go in path order, one at a time with --concurrency 1), then the
   // large b.bin: killed during b.bin, the run has a finished blob and a half-written one.
   const small = Buffer.alloc(SMALL)
-  for (let i = 0; i < small.length; i += 4096) small.writeUInt32LE(i * 2654435761 >>> 0, i)
+  for (let i = 0; i < small.length; i += 4096) small.writeUInt32LE((i * 2654435761) >>> 0, i)
   await writeFile(join(modelDir, 'a.bin'), small)
   const large = await open(join(modelDir, 'b.bin'), 'w')
   await large.truncate(LARGE) // sparse: instant to make, and still 300 MiB to read, tar and write
@@ -73,7 +86,11 @@ interface Interrupted {
  * first progress event of the second layer arrives: with one layer at a time, the first layer is
  * then complete and the second one partly written.
  */
-function runAndInterrupt(dir: string, signal: NodeJS.Signals, args = ['run', 'recipe.yaml', '--json', '--concurrency', '1']): Promise<Interrupted> {
+function runAndInterrupt(
+  dir: string,
+  signal: NodeJS.Signals,
+  args = ['run', 'recipe.yaml', '--json', '--concurrency', '1'],
+): Promise<Interrupted> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd: dir, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
     const events: Interrupted['events'] = []
@@ -115,7 +132,10 @@ async function expectEveryBlobIntact(layout: string): Promise<void> {
 async function expectOnlyLayoutFiles(layout: string, allowTmp: boolean): Promise<void> {
   const top = (await readdir(layout)).sort()
   const allowed = ['blobs', 'index.json', 'oci-layout', ...(allowTmp ? ['.modelcar-tmp'] : [])]
-  expect(top.filter((f) => !allowed.includes(f)), `unexpected files in ${layout}`).toEqual([])
+  expect(
+    top.filter((f) => !allowed.includes(f)),
+    `unexpected files in ${layout}`,
+  ).toEqual([])
   expect(await readdir(join(layout, 'blobs'))).toEqual(['sha256'])
 }
 
@@ -141,67 +161,88 @@ async function expectNewImage(layout: string, digest: string): Promise<void> {
 }
 
 describe('a run that writes into its base layout', () => {
-  it('killed with SIGKILL half-way: index.json is unchanged, every blob is intact, skopeo and umoci read the old image; the next run succeeds', async () => {
-    const { dir, layout } = await inPlaceSetup('sigkill')
-    const indexBefore = await readFile(join(layout, 'index.json'), 'utf8')
-    const oldDigest = tagged(JSON.parse(indexBefore)).digest
+  it(
+    'killed with SIGKILL half-way: index.json is unchanged, every blob is intact, skopeo and umoci read the old image; the next run succeeds',
+    async () => {
+      const { dir, layout } = await inPlaceSetup('sigkill')
+      const indexBefore = await readFile(join(layout, 'index.json'), 'utf8')
+      const oldDigest = tagged(JSON.parse(indexBefore)).digest
 
-    const killed = await runAndInterrupt(dir, 'SIGKILL')
-    expect(killed.signal, `the run ended on its own (exit ${killed.code}); stderr:\n${killed.stderr}`).toBe('SIGKILL')
-    expect(killed.events.filter((e) => e.type === 'layer-done').map((e) => e.layer), 'layers finished before the kill').toContain(0)
-    expect(killed.events.some((e) => e.type === 'commit' || e.type === 'done')).toBe(false)
+      const killed = await runAndInterrupt(dir, 'SIGKILL')
+      expect(killed.signal, `the run ended on its own (exit ${killed.code}); stderr:\n${killed.stderr}`).toBe('SIGKILL')
+      expect(
+        killed.events.filter((e) => e.type === 'layer-done').map((e) => e.layer),
+        'layers finished before the kill',
+      ).toContain(0)
+      expect(killed.events.some((e) => e.type === 'commit' || e.type === 'done')).toBe(false)
 
-    expect(await readFile(join(layout, 'index.json'), 'utf8')).toBe(indexBefore)
-    await expectOnlyLayoutFiles(layout, true)
-    await expectEveryBlobIntact(layout)
-    await expectOldImageWorks(layout, oldDigest, join(dir, 'bundle-old'))
+      expect(await readFile(join(layout, 'index.json'), 'utf8')).toBe(indexBefore)
+      await expectOnlyLayoutFiles(layout, true)
+      await expectEveryBlobIntact(layout)
+      await expectOldImageWorks(layout, oldDigest, join(dir, 'bundle-old'))
 
-    const again = await mustModelcar(['run', 'recipe.yaml'], { cwd: dir })
-    const digest = printedDigest(again)
-    expect(digest).not.toBe(oldDigest)
-    await expectEveryBlobIntact(layout)
-    await expectNewImage(layout, digest)
-  }, SLOW)
+      const again = await mustModelcar(['run', 'recipe.yaml'], { cwd: dir })
+      const digest = printedDigest(again)
+      expect(digest).not.toBe(oldDigest)
+      await expectEveryBlobIntact(layout)
+      await expectNewImage(layout, digest)
+    },
+    SLOW,
+  )
 
-  it('stopped with SIGTERM half-way: exits 1, index.json is unchanged and no temporary file is left; the next run succeeds', async () => {
-    const { dir, layout } = await inPlaceSetup('sigterm')
-    const indexBefore = await readFile(join(layout, 'index.json'), 'utf8')
-    const oldDigest = tagged(JSON.parse(indexBefore)).digest
+  it(
+    'stopped with SIGTERM half-way: exits 1, index.json is unchanged and no temporary file is left; the next run succeeds',
+    async () => {
+      const { dir, layout } = await inPlaceSetup('sigterm')
+      const indexBefore = await readFile(join(layout, 'index.json'), 'utf8')
+      const oldDigest = tagged(JSON.parse(indexBefore)).digest
 
-    const stopped = await runAndInterrupt(dir, 'SIGTERM')
-    expect(stopped.signal, `stderr:\n${stderrOf(stopped)}`).toBeNull()
-    expect(stopped.code).toBe(1)
-    expect(stopped.events.at(-1)?.type, 'the last event').toBe('error')
+      const stopped = await runAndInterrupt(dir, 'SIGTERM')
+      expect(stopped.signal, `stderr:\n${stderrOf(stopped)}`).toBeNull()
+      expect(stopped.code).toBe(1)
+      expect(stopped.events.at(-1)?.type, 'the last event').toBe('error')
 
-    expect(await readFile(join(layout, 'index.json'), 'utf8')).toBe(indexBefore)
-    await expectOnlyLayoutFiles(layout, false)
-    await expectEveryBlobIntact(layout)
-    await expectOldImageWorks(layout, oldDigest, join(dir, 'bundle-old'))
+      expect(await readFile(join(layout, 'index.json'), 'utf8')).toBe(indexBefore)
+      await expectOnlyLayoutFiles(layout, false)
+      await expectEveryBlobIntact(layout)
+      await expectOldImageWorks(layout, oldDigest, join(dir, 'bundle-old'))
 
-    const digest = printedDigest(await mustModelcar(['run', 'recipe.yaml'], { cwd: dir }))
-    await expectOnlyLayoutFiles(layout, false)
-    await expectNewImage(layout, digest)
-  }, SLOW)
+      const digest = printedDigest(await mustModelcar(['run', 'recipe.yaml'], { cwd: dir }))
+      await expectOnlyLayoutFiles(layout, false)
+      await expectNewImage(layout, digest)
+    },
+    SLOW,
+  )
 })
 
 describe('modelcar add on a layout', () => {
   it.each([
     ['SIGINT', 'Ctrl-C'],
     ['SIGTERM', 'a CI timeout'],
-  ] as const)('stopped with %s (%s) half-way: exits 1, index.json is unchanged, no temporary file is left', async (signal, _why) => {
-    const { dir, layout } = await inPlaceSetup(`add-${signal.toLowerCase()}`)
-    const indexBefore = await readFile(join(layout, 'index.json'), 'utf8')
+  ] as const)(
+    'stopped with %s (%s) half-way: exits 1, index.json is unchanged, no temporary file is left',
+    async (signal, _why) => {
+      const { dir, layout } = await inPlaceSetup(`add-${signal.toLowerCase()}`)
+      const indexBefore = await readFile(join(layout, 'index.json'), 'utf8')
 
-    const stopped = await runAndInterrupt(dir, signal, ['add', `${layout}:latest`, join(modelDir, 'a.bin'), join(modelDir, 'b.bin'), '--json'])
-    expect(stopped.signal, `killed by the signal instead of stopping: nothing cleaned up. stderr:\n${stderrOf(stopped)}`).toBeNull()
-    expect(stopped.code).toBe(1)
-    expect(stopped.events.at(-1)?.type, 'the last event').toBe('error')
-    expect(stopped.events.some((e) => e.type === 'commit' || e.type === 'done')).toBe(false)
+      const stopped = await runAndInterrupt(dir, signal, [
+        'add',
+        `${layout}:latest`,
+        join(modelDir, 'a.bin'),
+        join(modelDir, 'b.bin'),
+        '--json',
+      ])
+      expect(stopped.signal, `killed by the signal instead of stopping: nothing cleaned up. stderr:\n${stderrOf(stopped)}`).toBeNull()
+      expect(stopped.code).toBe(1)
+      expect(stopped.events.at(-1)?.type, 'the last event').toBe('error')
+      expect(stopped.events.some((e) => e.type === 'commit' || e.type === 'done')).toBe(false)
 
-    expect(await readFile(join(layout, 'index.json'), 'utf8')).toBe(indexBefore)
-    await expectOnlyLayoutFiles(layout, false)
-    await expectEveryBlobIntact(layout)
-  }, SLOW)
+      expect(await readFile(join(layout, 'index.json'), 'utf8')).toBe(indexBefore)
+      await expectOnlyLayoutFiles(layout, false)
+      await expectEveryBlobIntact(layout)
+    },
+    SLOW,
+  )
 })
 
 function stderrOf(r: Interrupted): string {

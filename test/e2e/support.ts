@@ -7,7 +7,16 @@ import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'vitest'
-import { CommandFailedError, describeCommand, run, type Descriptor, type Platform, type RawManifest, type RunOptions, type RunResult } from '../../tools/harness/tools.js'
+import {
+  CommandFailedError,
+  describeCommand,
+  run,
+  type Descriptor,
+  type Platform,
+  type RawManifest,
+  type RunOptions,
+  type RunResult,
+} from '../../tools/harness/tools.js'
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const CLI_BIN = join(REPO_ROOT, 'packages', 'cli', 'bin', 'modelcar.js')
@@ -106,7 +115,12 @@ export const LONG_PATH = `checkpoints/epoch-0001/shard-${'0123456789abcdef'.repe
 export async function writeModel(root: string, opts: { weightsBytes?: number } = {}): Promise<Model> {
   const specs: { path: string; bytes: Buffer; diskMode: number; mode: number }[] = [
     { path: 'weights.bin', bytes: randomBytes(opts.weightsBytes ?? 384 * 1024), diskMode: 0o600, mode: 0o644 },
-    { path: 'tokenizer/vocab.json', bytes: Buffer.from(JSON.stringify({ '<s>': 0, '</s>': 1, hello: 2, wörld: 3 })), diskMode: 0o644, mode: 0o644 },
+    {
+      path: 'tokenizer/vocab.json',
+      bytes: Buffer.from(JSON.stringify({ '<s>': 0, '</s>': 1, hello: 2, wörld: 3 })),
+      diskMode: 0o644,
+      mode: 0o644,
+    },
     { path: 'run.sh', bytes: Buffer.from('#!/bin/sh\necho "serving $1"\n'), diskMode: 0o755, mode: 0o755 },
     { path: NON_ASCII_NAME, bytes: Buffer.from('{"label":"ünïcödé ✓"}\n'), diskMode: 0o644, mode: 0o644 },
     { path: LONG_PATH, bytes: randomBytes(4096), diskMode: 0o644, mode: 0o644 },
@@ -122,7 +136,16 @@ export async function writeModel(root: string, opts: { weightsBytes?: number } =
   }
   const files = specs.map((s) => ({ path: s.path, digest: sha256(s.bytes), size: s.bytes.length, mode: s.mode }))
   const addArgs = [...new Set(files.map((f) => f.path.split('/')[0]!))]
-  const dirs = [...new Set(files.flatMap((f) => f.path.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))))].sort()
+  const dirs = [
+    ...new Set(
+      files.flatMap((f) =>
+        f.path
+          .split('/')
+          .slice(0, -1)
+          .map((_, i, parts) => parts.slice(0, i + 1).join('/')),
+      ),
+    ),
+  ].sort()
   return { root, files, addArgs, dirs }
 }
 
@@ -133,8 +156,10 @@ export const sha256 = (bytes: Uint8Array | string): string => `sha256:${createHa
 
 export const blobPath = (layout: string, digest: string): string => join(layout, 'blobs', 'sha256', digest.replace(/^sha256:/, ''))
 export const readBlob = (layout: string, digest: string): Promise<Buffer> => readFile(blobPath(layout, digest))
-export const readJsonBlob = async <T = RawManifest>(layout: string, digest: string): Promise<T> => JSON.parse((await readBlob(layout, digest)).toString('utf8')) as T
-export const readIndex = async (layout: string): Promise<RawManifest> => JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as RawManifest
+export const readJsonBlob = async <T = RawManifest>(layout: string, digest: string): Promise<T> =>
+  JSON.parse((await readBlob(layout, digest)).toString('utf8')) as T
+export const readIndex = async (layout: string): Promise<RawManifest> =>
+  JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as RawManifest
 
 export function tagged(index: RawManifest, tag = 'latest'): Descriptor {
   const hits = (index.manifests ?? []).filter((d) => d.annotations?.[REF_NAME] === tag)
@@ -220,7 +245,12 @@ export async function platformImages(layout: string, root: Descriptor): Promise<
 export function allChildDescriptors(documents: Map<string, RawManifest>): { parent: string; child: Descriptor }[] {
   const out: { parent: string; child: Descriptor }[] = []
   for (const [parent, doc] of documents) {
-    for (const child of [...(doc.manifests ?? []), ...(doc.config ? [doc.config] : []), ...(doc.layers ?? []), ...(doc.subject ? [doc.subject] : [])]) {
+    for (const child of [
+      ...(doc.manifests ?? []),
+      ...(doc.config ? [doc.config] : []),
+      ...(doc.layers ?? []),
+      ...(doc.subject ? [doc.subject] : []),
+    ]) {
       out.push({ parent, child })
     }
   }
@@ -325,6 +355,13 @@ export async function pythonTarMembers(paths: string[]): Promise<TarMember[][]> 
 
 async function mustRunTool(cmd: string, args: string[]): Promise<RunResult> {
   const result = await run(cmd, args)
-  if (result.code !== 0) throw new CommandFailedError(describeCommand(cmd, args.map((a) => (a.length > 80 ? `${a.slice(0, 40)}…` : a))), result)
+  if (result.code !== 0)
+    throw new CommandFailedError(
+      describeCommand(
+        cmd,
+        args.map((a) => (a.length > 80 ? `${a.slice(0, 40)}…` : a)),
+      ),
+      result,
+    )
   return result
 }

@@ -43,7 +43,10 @@ beforeAll(async () => {
   tmp = await tempDir('mc-hf')
   fixtures = await buildFixtures(join(tmp.path, 'fixtures'))
   commit = await writeRepo(hubRoot(), 'acme/tiny-llm', { files })
-  await writeRepo(hubRoot(), 'acme/private-llm', { files: { 'config.json': files['config.json']!, 'w.safetensors': files['model-00002-of-00002.safetensors']! }, private: true })
+  await writeRepo(hubRoot(), 'acme/private-llm', {
+    files: { 'config.json': files['config.json']!, 'w.safetensors': files['model-00002-of-00002.safetensors']! },
+    private: true,
+  })
   await writeRepo(hubRoot(), 'acme/gated-llm', { files: { 'config.json': files['config.json']! }, gated: 'manual' })
   await writeRepo(hubRoot(), 'datasets/acme/evals', { files: { 'data/train.jsonl': '{"x":1}\n', 'README.md': '# evals\n' } })
   await writeRepo(hubRoot(), 'acme/moving', { files: { 'config.json': '{"v":1}', 'w.safetensors': randomBytes(1 << 20) } })
@@ -97,152 +100,220 @@ async function layerFiles(layout: string): Promise<Record<string, string>> {
 }
 
 describe('source hf', () => {
-  it('mirrors a repo onto busybox: every file under /models with the Hub bytes, pushed and run', async () => {
-    const { file, out } = await recipe(hfEntry('acme/tiny-llm', '    revision: main\n'))
-    const result = await modelcar(['run', file], { env: env() })
-    expect(result.code, result.stderr).toBe(0)
-    const digest = printedDigest(result)
-
-    const origins = await layerFiles(out)
-    expect(Object.keys(origins).sort()).toEqual(Object.keys(files).sort())
-    expect(origins['tokenizer/vocab.json']).toBe(`hf://acme/tiny-llm@${commit}/tokenizer/vocab.json`)
-    const root = await readJsonBlob(out, digest)
-    const amd = await readJsonBlob(out, root.manifests!.find((m) => m.platform?.architecture === 'amd64')!.digest)
-    expect(amd.annotations?.['org.opencontainers.image.source']).toBe(`${hub.url}/acme/tiny-llm`)
-    expect(amd.annotations?.['org.opencontainers.image.revision']).toBe(commit)
-    // README.md is the model card by default
-    const card = amd.layers!.find((l) => l.annotations?.['io.opendatahub.modelcar.layer.type'] === 'modelcard')
-    expect(card?.annotations?.['org.opencontainers.image.title']).toBe('README.md')
-    expect(amd.annotations?.['io.opendatahub.layers.modelcard']).toBe(card?.digest)
-    // LFS files carry the Hub's sha256
-    const weights = amd.layers!.find((l) => l.annotations?.['org.opencontainers.image.title'] === 'model-00001-of-00002.safetensors')
-    expect(weights?.annotations?.['modelcar.content.digest']).toBe(`sha256:${sha(files['model-00001-of-00002.safetensors']!)}`)
-
-    const ref = `${registry.host}/acme/tiny-llm:main`
-    await skopeoCopyToRegistry(`${out}:latest`, ref)
-    const listing = await podmanRun(ref, 'cd /models && find . -type f | sort | xargs sha256sum')
-    const seen = Object.fromEntries(listing.trim().split('\n').map((l) => { const [h, p] = l.split(/\s+/); return [p!.replace(/^\.\//, ''), h] }))
-    expect(seen).toEqual(Object.fromEntries(Object.entries(files).map(([p, b]) => [p, sha(b)])))
-  }, SLOW)
-
-  it('cut connections and rate limits change nothing in the result', async () => {
-    const clean = await recipe(hfEntry('acme/tiny-llm'))
-    const cleanDigest = printedDigest(await modelcar(['run', clean.file], { env: env() }))
-    hub.requests.length = 0
-    hub.setFaults({ cutEveryFile: { fraction: 0.5, times: 2 }, status: { 'config.json': [{ status: 429, retryAfter: 1 }, { status: 503, retryAfter: 0 }] } })
-    try {
-      const faulty = await recipe(hfEntry('acme/tiny-llm'))
-      const result = await modelcar(['run', faulty.file], { env: env() })
+  it(
+    'mirrors a repo onto busybox: every file under /models with the Hub bytes, pushed and run',
+    async () => {
+      const { file, out } = await recipe(hfEntry('acme/tiny-llm', '    revision: main\n'))
+      const result = await modelcar(['run', file], { env: env() })
       expect(result.code, result.stderr).toBe(0)
-      expect(printedDigest(result)).toBe(cleanDigest)
-      const cuts = hub.requests.filter((r) => r.cut)
-      // every file with a body was cut at least once, and resumed with a Range from where it broke
-      expect(new Set(cuts.map((r) => r.path.split('?')[0]!.split('/').pop())).size).toBeGreaterThanOrEqual(Object.keys(files).length - 1)
-      expect(hub.requests.some((r) => r.range && /^bytes=[1-9]\d*-$/.test(r.range))).toBe(true)
-      expect(hub.requests.filter((r) => r.status === 429 || r.status === 503)).toHaveLength(2)
-    } finally {
-      hub.setFaults({})
-    }
-  }, SLOW)
+      const digest = printedDigest(result)
 
-  it('a private repo: found with a token that never leaves the Hub origin nor reaches any output', async () => {
-    const { file, out } = await recipe(hfEntry('acme/private-llm'))
-    hub.requests.length = 0
-    const result = await modelcar(['run', file, '--json'], { env: env({ HF_TOKEN: GOOD }) })
-    expect(result.code, result.stderr).toBe(0)
-    expect(`${result.stdout}${result.stderr}`).not.toContain(GOOD)
-    expect(hub.requests.filter((r) => r.host === 'cdn').length).toBeGreaterThan(0)
-    expect(hub.requests.filter((r) => r.host === 'cdn' && r.authorization)).toEqual([])
-    expect(hub.requests.filter((r) => r.host === 'hub').every((r) => r.authorization)).toBe(true)
-    for (const name of await readdir(join(out, 'blobs', 'sha256'))) {
-      const st = await stat(join(out, 'blobs', 'sha256', name))
-      if (st.size < 64 << 20) expect((await readFile(join(out, 'blobs', 'sha256', name))).includes(GOOD)).toBe(false)
-    }
-  }, SLOW)
+      const origins = await layerFiles(out)
+      expect(Object.keys(origins).sort()).toEqual(Object.keys(files).sort())
+      expect(origins['tokenizer/vocab.json']).toBe(`hf://acme/tiny-llm@${commit}/tokenizer/vocab.json`)
+      const root = await readJsonBlob(out, digest)
+      const amd = await readJsonBlob(out, root.manifests!.find((m) => m.platform?.architecture === 'amd64')!.digest)
+      expect(amd.annotations?.['org.opencontainers.image.source']).toBe(`${hub.url}/acme/tiny-llm`)
+      expect(amd.annotations?.['org.opencontainers.image.revision']).toBe(commit)
+      // README.md is the model card by default
+      const card = amd.layers!.find((l) => l.annotations?.['io.opendatahub.modelcar.layer.type'] === 'modelcard')
+      expect(card?.annotations?.['org.opencontainers.image.title']).toBe('README.md')
+      expect(amd.annotations?.['io.opendatahub.layers.modelcard']).toBe(card?.digest)
+      // LFS files carry the Hub's sha256
+      const weights = amd.layers!.find((l) => l.annotations?.['org.opencontainers.image.title'] === 'model-00001-of-00002.safetensors')
+      expect(weights?.annotations?.['modelcar.content.digest']).toBe(`sha256:${sha(files['model-00001-of-00002.safetensors']!)}`)
 
-  it('a token from the hf CLI token file is found, used, and shown nowhere', async () => {
-    const home = join(tmp.path, 'hf-home-with-token')
-    await mkdir(home, { recursive: true })
-    await writeFile(join(home, 'token'), `${GOOD}\n`)
-    const { file } = await recipe(hfEntry('acme/private-llm'), 'scratch')
-    const result = await modelcar(['run', file, '--json'], { env: { ...env(), HF_HOME: home } })
-    expect(result.code, result.stdout).toBe(0)
-    expect(`${result.stdout}${result.stderr}`).not.toContain(GOOD)
-  }, SLOW)
+      const ref = `${registry.host}/acme/tiny-llm:main`
+      await skopeoCopyToRegistry(`${out}:latest`, ref)
+      const listing = await podmanRun(ref, 'cd /models && find . -type f | sort | xargs sha256sum')
+      const seen = Object.fromEntries(
+        listing
+          .trim()
+          .split('\n')
+          .map((l) => {
+            const [h, p] = l.split(/\s+/)
+            return [p!.replace(/^\.\//, ''), h]
+          }),
+      )
+      expect(seen).toEqual(Object.fromEntries(Object.entries(files).map(([p, b]) => [p, sha(b)])))
+    },
+    SLOW,
+  )
+
+  it(
+    'cut connections and rate limits change nothing in the result',
+    async () => {
+      const clean = await recipe(hfEntry('acme/tiny-llm'))
+      const cleanDigest = printedDigest(await modelcar(['run', clean.file], { env: env() }))
+      hub.requests.length = 0
+      hub.setFaults({
+        cutEveryFile: { fraction: 0.5, times: 2 },
+        status: {
+          'config.json': [
+            { status: 429, retryAfter: 1 },
+            { status: 503, retryAfter: 0 },
+          ],
+        },
+      })
+      try {
+        const faulty = await recipe(hfEntry('acme/tiny-llm'))
+        const result = await modelcar(['run', faulty.file], { env: env() })
+        expect(result.code, result.stderr).toBe(0)
+        expect(printedDigest(result)).toBe(cleanDigest)
+        const cuts = hub.requests.filter((r) => r.cut)
+        // every file with a body was cut at least once, and resumed with a Range from where it broke
+        expect(new Set(cuts.map((r) => r.path.split('?')[0]!.split('/').pop())).size).toBeGreaterThanOrEqual(Object.keys(files).length - 1)
+        expect(hub.requests.some((r) => r.range && /^bytes=[1-9]\d*-$/.test(r.range))).toBe(true)
+        expect(hub.requests.filter((r) => r.status === 429 || r.status === 503)).toHaveLength(2)
+      } finally {
+        hub.setFaults({})
+      }
+    },
+    SLOW,
+  )
+
+  it(
+    'a private repo: found with a token that never leaves the Hub origin nor reaches any output',
+    async () => {
+      const { file, out } = await recipe(hfEntry('acme/private-llm'))
+      hub.requests.length = 0
+      const result = await modelcar(['run', file, '--json'], { env: env({ HF_TOKEN: GOOD }) })
+      expect(result.code, result.stderr).toBe(0)
+      expect(`${result.stdout}${result.stderr}`).not.toContain(GOOD)
+      expect(hub.requests.filter((r) => r.host === 'cdn').length).toBeGreaterThan(0)
+      expect(hub.requests.filter((r) => r.host === 'cdn' && r.authorization)).toEqual([])
+      expect(hub.requests.filter((r) => r.host === 'hub').every((r) => r.authorization)).toBe(true)
+      for (const name of await readdir(join(out, 'blobs', 'sha256'))) {
+        const st = await stat(join(out, 'blobs', 'sha256', name))
+        if (st.size < 64 << 20) expect((await readFile(join(out, 'blobs', 'sha256', name))).includes(GOOD)).toBe(false)
+      }
+    },
+    SLOW,
+  )
+
+  it(
+    'a token from the hf CLI token file is found, used, and shown nowhere',
+    async () => {
+      const home = join(tmp.path, 'hf-home-with-token')
+      await mkdir(home, { recursive: true })
+      await writeFile(join(home, 'token'), `${GOOD}\n`)
+      const { file } = await recipe(hfEntry('acme/private-llm'), 'scratch')
+      const result = await modelcar(['run', file, '--json'], { env: { ...env(), HF_HOME: home } })
+      expect(result.code, result.stdout).toBe(0)
+      expect(`${result.stdout}${result.stderr}`).not.toContain(GOOD)
+    },
+    SLOW,
+  )
 
   it.each([
     ['a private repo without a token', 'acme/private-llm', {}, /model `acme\/private-llm` was not found, or it is private/, /give a token/],
     ['a missing repo', 'acme/nope', { HF_TOKEN: GOOD }, /was not found, or it is private/, /check the name/],
-    ['a gated repo without a token', 'acme/gated-llm', {}, /model `acme\/gated-llm` is gated: it needs a token with access/, /request access at .*acme\/gated-llm/],
-    ['a gated repo with a token lacking access', 'acme/gated-llm', { HF_TOKEN: NO_ACCESS }, /is gated: the token from HF_TOKEN has no access/, /request access/],
+    [
+      'a gated repo without a token',
+      'acme/gated-llm',
+      {},
+      /model `acme\/gated-llm` is gated: it needs a token with access/,
+      /request access at .*acme\/gated-llm/,
+    ],
+    [
+      'a gated repo with a token lacking access',
+      'acme/gated-llm',
+      { HF_TOKEN: NO_ACCESS },
+      /is gated: the token from HF_TOKEN has no access/,
+      /request access/,
+    ],
     ['a token that is not a Hub token', 'acme/tiny-llm', { HF_TOKEN: 'ghp_notahubtoken' }, /not a Hugging Face token/, /settings\/tokens/],
-  ])('%s: a clear error, exit 2, nothing written, no token shown', async (_what, repo, extraEnv, message, hint) => {
-    const { file, out } = await recipe(hfEntry(repo))
-    const result = await modelcar(['run', file], { env: env(extraEnv) })
-    expect(result.code, result.stderr).toBe(2)
-    expect(result.stderr).toMatch(message)
-    expect(result.stderr).toMatch(hint)
-    for (const secret of [GOOD, NO_ACCESS, 'ghp_notahubtoken']) expect(`${result.stdout}${result.stderr}`).not.toContain(secret)
-    await expect(stat(out)).rejects.toThrow()
-  }, SLOW)
+  ])(
+    '%s: a clear error, exit 2, nothing written, no token shown',
+    async (_what, repo, extraEnv, message, hint) => {
+      const { file, out } = await recipe(hfEntry(repo))
+      const result = await modelcar(['run', file], { env: env(extraEnv) })
+      expect(result.code, result.stderr).toBe(2)
+      expect(result.stderr).toMatch(message)
+      expect(result.stderr).toMatch(hint)
+      for (const secret of [GOOD, NO_ACCESS, 'ghp_notahubtoken']) expect(`${result.stdout}${result.stderr}`).not.toContain(secret)
+      await expect(stat(out)).rejects.toThrow()
+    },
+    SLOW,
+  )
 
   it.each([
     ['a missing revision', '    revision: does-not-exist\n', /revision `does-not-exist` does not exist in model `acme\/tiny-llm`/],
-    ['an include pattern that matches nothing', '    include: ["*.safetensors", "*.gguf"]\n', /no file of model `acme\/tiny-llm` at `main` matches `\*\.gguf`/],
-  ])('%s: a clear error, exit 2, nothing written', async (_what, extra, message) => {
-    const { file, out } = await recipe(hfEntry('acme/tiny-llm', extra))
-    const result = await modelcar(['run', file], { env: env() })
-    expect(result.code, result.stderr).toBe(2)
-    expect(result.stderr).toMatch(message)
-    await expect(stat(out)).rejects.toThrow()
-  }, SLOW)
+    [
+      'an include pattern that matches nothing',
+      '    include: ["*.safetensors", "*.gguf"]\n',
+      /no file of model `acme\/tiny-llm` at `main` matches `\*\.gguf`/,
+    ],
+  ])(
+    '%s: a clear error, exit 2, nothing written',
+    async (_what, extra, message) => {
+      const { file, out } = await recipe(hfEntry('acme/tiny-llm', extra))
+      const result = await modelcar(['run', file], { env: env() })
+      expect(result.code, result.stderr).toBe(2)
+      expect(result.stderr).toMatch(message)
+      await expect(stat(out)).rejects.toThrow()
+    },
+    SLOW,
+  )
 
-  it('a dataset repo, with include and into', async () => {
-    const { file, out } = await recipe(hfEntry('datasets/acme/evals', '    include: ["data/**"]\n    into: evals\n'), 'scratch')
-    const result = await modelcar(['run', file], { env: env() })
-    expect(result.code, result.stderr).toBe(0)
-    expect(Object.keys(await layerFiles(out))).toEqual(['evals/data/train.jsonl'])
-  }, SLOW)
+  it(
+    'a dataset repo, with include and into',
+    async () => {
+      const { file, out } = await recipe(hfEntry('datasets/acme/evals', '    include: ["data/**"]\n    into: evals\n'), 'scratch')
+      const result = await modelcar(['run', file], { env: env() })
+      expect(result.code, result.stderr).toBe(0)
+      expect(Object.keys(await layerFiles(out))).toEqual(['evals/data/train.jsonl'])
+    },
+    SLOW,
+  )
 
-  it('the revision is pinned: a push to main mid-run does not mix two revisions', async () => {
-    const first = await recipe(hfEntry('acme/moving'), 'scratch')
-    const before = await readFile(join(hubRoot(), 'models', 'acme', 'moving', 'repo.json'), 'utf8')
-    const recipeDoc = await loadRecipe(first.file, { registry: createCoreRegistry().register(hfSource), env: {} })
-    let moved = false
-    const onEvent = (e: RunEvent) => {
-      if (e.type === 'layer-start' && !moved) {
-        moved = true
-        void addCommit(hubRoot(), 'acme/moving', { 'config.json': '{"v":2}', 'w.safetensors': randomBytes(1 << 20) }, { ref: 'main' })
+  it(
+    'the revision is pinned: a push to main mid-run does not mix two revisions',
+    async () => {
+      const first = await recipe(hfEntry('acme/moving'), 'scratch')
+      const before = await readFile(join(hubRoot(), 'models', 'acme', 'moving', 'repo.json'), 'utf8')
+      const recipeDoc = await loadRecipe(first.file, { registry: createCoreRegistry().register(hfSource), env: {} })
+      let moved = false
+      const onEvent = (e: RunEvent) => {
+        if (e.type === 'layer-start' && !moved) {
+          moved = true
+          void addCommit(hubRoot(), 'acme/moving', { 'config.json': '{"v":2}', 'w.safetensors': randomBytes(1 << 20) }, { ref: 'main' })
+        }
       }
-    }
-    const result = await runRecipe(recipeDoc, { env: { HF_HOME: join(tmp.path, 'no-hf-home') }, onEvent, concurrency: 1 })
-    expect(moved).toBe(true)
-    expect(await readFile(join(hubRoot(), 'models', 'acme', 'moving', 'repo.json'), 'utf8')).not.toBe(before)
-    const pinned = JSON.parse(before).refs.main as string
-    const manifest = await readJsonBlob(first.out, result.digest!)
-    expect(manifest.annotations?.['org.opencontainers.image.revision']).toBe(pinned)
-    for (const l of manifest.layers ?? []) expect(l.annotations?.['modelcar.origin']).toContain(`@${pinned}/`)
-  }, SLOW)
+      const result = await runRecipe(recipeDoc, { env: { HF_HOME: join(tmp.path, 'no-hf-home') }, onEvent, concurrency: 1 })
+      expect(moved).toBe(true)
+      expect(await readFile(join(hubRoot(), 'models', 'acme', 'moving', 'repo.json'), 'utf8')).not.toBe(before)
+      const pinned = JSON.parse(before).refs.main as string
+      const manifest = await readJsonBlob(first.out, result.digest!)
+      expect(manifest.annotations?.['org.opencontainers.image.revision']).toBe(pinned)
+      for (const l of manifest.layers ?? []) expect(l.annotations?.['modelcar.origin']).toContain(`@${pinned}/`)
+    },
+    SLOW,
+  )
 
-  it('a file over 2 GiB streams through with its sha256 checked', async () => {
-    const size = 2 * 1024 ** 3 + 4099
-    await writeRepo(hubRoot(), 'acme/big', { files: { 'big.safetensors': { sparseSize: size } } })
-    const { file, out } = await recipe(hfEntry('acme/big'), 'scratch')
-    const result = await modelcar(['run', file], { env: env() })
-    expect(result.code, result.stderr).toBe(0)
-    const manifest = await readJsonBlob(out, printedDigest(result))
-    const layer = manifest.layers![0]!
-    expect(layer.annotations?.['org.opencontainers.image.title']).toBe('big.safetensors')
-    // sha256 of `size` zero bytes, computed here, equals what the Hub announced and what was checked
-    const zeros = createHash('sha256')
-    const block = Buffer.alloc(1 << 20)
-    for (let left = size; left > 0; left -= block.length) zeros.update(left >= block.length ? block : block.subarray(0, left))
-    expect(layer.annotations?.['modelcar.content.digest']).toBe(`sha256:${zeros.digest('hex')}`)
-    const config = await readJsonBlob<ImageConfig>(out, manifest.config!.digest)
-    expect(config.rootfs.diff_ids).toEqual([layer.digest])
-    // the layer's bytes hash to its digest
-    const h = createHash('sha256')
-    for await (const c of createReadStream(join(out, 'blobs', 'sha256', layer.digest.slice(7)))) h.update(c as Buffer)
-    expect(`sha256:${h.digest('hex')}`).toBe(layer.digest)
-  }, SLOW)
+  it(
+    'a file over 2 GiB streams through with its sha256 checked',
+    async () => {
+      const size = 2 * 1024 ** 3 + 4099
+      await writeRepo(hubRoot(), 'acme/big', { files: { 'big.safetensors': { sparseSize: size } } })
+      const { file, out } = await recipe(hfEntry('acme/big'), 'scratch')
+      const result = await modelcar(['run', file], { env: env() })
+      expect(result.code, result.stderr).toBe(0)
+      const manifest = await readJsonBlob(out, printedDigest(result))
+      const layer = manifest.layers![0]!
+      expect(layer.annotations?.['org.opencontainers.image.title']).toBe('big.safetensors')
+      // sha256 of `size` zero bytes, computed here, equals what the Hub announced and what was checked
+      const zeros = createHash('sha256')
+      const block = Buffer.alloc(1 << 20)
+      for (let left = size; left > 0; left -= block.length) zeros.update(left >= block.length ? block : block.subarray(0, left))
+      expect(layer.annotations?.['modelcar.content.digest']).toBe(`sha256:${zeros.digest('hex')}`)
+      const config = await readJsonBlob<ImageConfig>(out, manifest.config!.digest)
+      expect(config.rootfs.diff_ids).toEqual([layer.digest])
+      // the layer's bytes hash to its digest
+      const h = createHash('sha256')
+      for await (const c of createReadStream(join(out, 'blobs', 'sha256', layer.digest.slice(7)))) h.update(c as Buffer)
+      expect(`sha256:${h.digest('hex')}`).toBe(layer.digest)
+    },
+    SLOW,
+  )
 })

@@ -6,7 +6,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { lstat, mkdir, readFile, realpath, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { dirname, join, sep } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildFixtures, type FixturePaths } from '../../tools/fixtures/build-fixtures.mjs'
@@ -44,13 +43,16 @@ async function neededWorkspaces(): Promise<string[]> {
   const dirOf: Record<string, string> = {}
   for (const dir of ['core', 'cli', 'source-hf', 'source-s3', 'sink-registry', 'testing']) {
     const p = join(REPO_ROOT, 'packages', dir)
-    if (existsSync(join(p, 'package.json'))) dirOf[(JSON.parse(await readFile(join(p, 'package.json'), 'utf8')) as { name: string }).name] = p
+    if (existsSync(join(p, 'package.json')))
+      dirOf[(JSON.parse(await readFile(join(p, 'package.json'), 'utf8')) as { name: string }).name] = p
   }
   const needed = new Set<string>()
   const visit = async (name: string) => {
     if (needed.has(name)) return
     needed.add(name)
-    const deps = (JSON.parse(await readFile(join(dirOf[name]!, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {}
+    const deps =
+      (JSON.parse(await readFile(join(dirOf[name]!, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ??
+      {}
     for (const dep of Object.keys(deps)) if (dirOf[dep]) await visit(dep)
   }
   await visit('@modelcar/cli')
@@ -68,17 +70,28 @@ beforeAll(async () => {
   const packDir = join(tmp.path, 'tarballs')
   await mkdir(packDir)
   const workspaces = [...(await neededWorkspaces()), pluginDir]
-  const packed = await mustRun('npm', ['pack', '--json', '--pack-destination', packDir, ...workspaces.flatMap((w) => ['--workspace', w])], { cwd: REPO_ROOT, env: userEnv(), timeoutMs: 120_000 })
-  tarballs = (JSON.parse(packed.stdout) as { filename: string }[]).map((p) => join(packDir, p.filename.replace(/^@/, '').replace(/\//, '-')))
+  const packed = await mustRun('npm', ['pack', '--json', '--pack-destination', packDir, ...workspaces.flatMap((w) => ['--workspace', w])], {
+    cwd: REPO_ROOT,
+    env: userEnv(),
+    timeoutMs: 120_000,
+  })
+  tarballs = (JSON.parse(packed.stdout) as { filename: string }[]).map((p) =>
+    join(packDir, p.filename.replace(/^@/, '').replace(/\//, '-')),
+  )
   for (const t of tarballs) expect(existsSync(t), `tarball ${t}`).toBe(true)
 
   // Outside the repo, with nothing above it that Node or npm would look into.
   project = join(tmp.path, 'fresh-project')
   await mkdir(project)
-  for (let dir = project; dirname(dir) !== dir; dir = dirname(dir)) expect(existsSync(join(dir, 'node_modules')), `${dir}/node_modules`).toBe(false)
+  for (let dir = project; dirname(dir) !== dir; dir = dirname(dir))
+    expect(existsSync(join(dir, 'node_modules')), `${dir}/node_modules`).toBe(false)
   expect((await realpath(project)).startsWith(REPO_ROOT + sep)).toBe(false)
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'fresh-project', private: true, version: '1.0.0' }))
-  await mustRun('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs], { cwd: project, env: userEnv(), timeoutMs: 280_000 })
+  await mustRun('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs], {
+    cwd: project,
+    env: userEnv(),
+    timeoutMs: 280_000,
+  })
 }, 300_000)
 
 afterAll(async () => {
@@ -118,7 +131,17 @@ describe('a fresh project with the packed packages', () => {
         '',
       ].join('\n'),
     )
-    server.files.set('/listing.json', Buffer.from(JSON.stringify({ files: [{ path: 'config.json', url: 'tiny/config.json' }, { path: 'tokenizer/vocab.json', url: 'tiny/tokenizer/vocab.json' }] })))
+    server.files.set(
+      '/listing.json',
+      Buffer.from(
+        JSON.stringify({
+          files: [
+            { path: 'config.json', url: 'tiny/config.json' },
+            { path: 'tokenizer/vocab.json', url: 'tiny/tokenizer/vocab.json' },
+          ],
+        }),
+      ),
+    )
     const result = await npx(['run', 'recipe.yaml'])
     expect(result.code, result.stderr).toBe(0)
     const digest = result.stdout.trim().split('\n').at(-1)!
@@ -128,7 +151,11 @@ describe('a fresh project with the packed packages', () => {
     const { inspect, raw } = await skopeoInspect(ref)
     const baseLayers = (await skopeoInspect(`oci:${fixtures.single}:latest`)).inspect.Layers.length
     expect(inspect.Layers).toHaveLength(baseLayers + 3)
-    expect(raw.layers!.slice(baseLayers).map((l) => l.annotations?.['org.opencontainers.image.title'])).toEqual(['config.json', 'tokenizer/vocab.json', 'weights/model.safetensors'])
+    expect(raw.layers!.slice(baseLayers).map((l) => l.annotations?.['org.opencontainers.image.title'])).toEqual([
+      'config.json',
+      'tokenizer/vocab.json',
+      'weights/model.safetensors',
+    ])
 
     const rootfs = await umociUnpack(`${join(project, 'out')}:v1`, join(tmp.path, 'bundle'))
     expect(await readFile(join(rootfs, 'models', 'config.json'))).toEqual(files['tiny/config.json'])
@@ -138,7 +165,10 @@ describe('a fresh project with the packed packages', () => {
   })
 
   it('a plugin that is not installed: exit 2, with the npm install to run', async () => {
-    await writeFile(join(project, 'missing.yaml'), 'apiVersion: modelcar/v1\nsources:\n  - type: gcs\n    bucket: models\nsinks:\n  - type: oci-layout\n    path: ./out2\n')
+    await writeFile(
+      join(project, 'missing.yaml'),
+      'apiVersion: modelcar/v1\nsources:\n  - type: gcs\n    bucket: models\nsinks:\n  - type: oci-layout\n    path: ./out2\n',
+    )
     const result = await npx(['validate', 'missing.yaml'])
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('missing.yaml:3:11: unknown source `gcs`')
@@ -149,9 +179,15 @@ describe('a fresh project with the packed packages', () => {
   it('a package whose default export is not a component: exit 2, naming it and what is wrong', async () => {
     const dir = join(project, 'node_modules', 'modelcar-source-broken')
     await mkdir(dir)
-    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'modelcar-source-broken', version: '0.0.1', type: 'module', main: 'index.js' }))
+    await writeFile(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'modelcar-source-broken', version: '0.0.1', type: 'module', main: 'index.js' }),
+    )
     await writeFile(join(dir, 'index.js'), 'export default function broken() {}\n')
-    await writeFile(join(project, 'broken.yaml'), 'apiVersion: modelcar/v1\nsources:\n  - type: broken\nsinks:\n  - type: oci-layout\n    path: ./out3\n')
+    await writeFile(
+      join(project, 'broken.yaml'),
+      'apiVersion: modelcar/v1\nsources:\n  - type: broken\nsinks:\n  - type: oci-layout\n    path: ./out3\n',
+    )
     const result = await npx(['run', 'broken.yaml'])
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('broken.yaml:3:11: [broken] package `modelcar-source-broken`')

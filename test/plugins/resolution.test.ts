@@ -56,7 +56,8 @@ beforeAll(async () => {
   await symlink(join(REPO_ROOT, 'packages', 'core'), join(project, 'node_modules', '@modelcar', 'core'))
   await plugin(project, 'modelcar-source-greeting', sourceJs('greeting'))
   await plugin(project, '@acme/modelcar-source-gcs', sourceJs('gcs'))
-  for (const hook of ['create', 'list', 'open', 'read']) await plugin(project, `modelcar-source-fail-${hook}`, sourceJs(`fail-${hook}`, { failIn: hook }))
+  for (const hook of ['create', 'list', 'open', 'read'])
+    await plugin(project, `modelcar-source-fail-${hook}`, sourceJs(`fail-${hook}`, { failIn: hook }))
   await plugin(project, 'modelcar-source-nodefault', 'export const source = {}\n')
   await plugin(project, 'modelcar-source-shapeless', "export default { type: 'shapeless', create() {} }\n")
   await plugin(project, 'modelcar-source-unbuilt', '', { exports: { '.': { import: './dist/index.js' } } })
@@ -69,10 +70,15 @@ afterAll(async () => {
 
 describe('plugin resolution', () => {
   it('a bare name, the package name and a scoped package all resolve from the recipe folder; the image has their files', async () => {
-    const file = await recipe(project, '  - type: greeting\n    text: hi\n  - type: modelcar-source-greeting\n    text: again\n    name: again.txt\n  - type: "@acme/modelcar-source-gcs"\n    text: gcs\n    name: gcs.txt\n')
+    const file = await recipe(
+      project,
+      '  - type: greeting\n    text: hi\n  - type: modelcar-source-greeting\n    text: again\n    name: again.txt\n  - type: "@acme/modelcar-source-gcs"\n    text: gcs\n    name: gcs.txt\n',
+    )
     printedDigest(await mustModelcar(['run', file]))
     const index = JSON.parse(await readFile(join(project, 'out', 'index.json'), 'utf8')) as { manifests: { digest: string }[] }
-    const manifest = JSON.parse(await readFile(join(project, 'out', 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as { layers: { annotations: Record<string, string> }[] }
+    const manifest = JSON.parse(await readFile(join(project, 'out', 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as {
+      layers: { annotations: Record<string, string> }[]
+    }
     expect(manifest.layers.map((l) => l.annotations['org.opencontainers.image.title'])).toEqual(['again.txt', 'gcs.txt', 'hello.txt'])
   })
 
@@ -111,7 +117,10 @@ describe('plugin resolution', () => {
   })
 
   it('a package of the wrong kind says what it has', async () => {
-    await writeFile(join(project, 'sink.yaml'), 'apiVersion: modelcar/v1\nsources:\n  - type: greeting\n    text: x\nsinks:\n  - type: onlysource\n')
+    await writeFile(
+      join(project, 'sink.yaml'),
+      'apiVersion: modelcar/v1\nsources:\n  - type: greeting\n    text: x\nsinks:\n  - type: onlysource\n',
+    )
     const result = await modelcar(['validate', join(project, 'sink.yaml')])
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('package `modelcar-sink-onlysource`')
@@ -142,10 +151,18 @@ describe('plugin resolution', () => {
   })
 
   it('schema RECIPE includes the plugins the recipe names, under the name it uses', async () => {
-    const file = await recipe(project, '  - type: greeting\n    text: hi\n  - type: "@acme/modelcar-source-gcs"\n    text: x\n', 'schema.yaml')
-    const schema = JSON.parse((await mustModelcar(['schema', file])).stdout) as { properties: { sources: { items: { oneOf: { title: string; properties: Record<string, unknown> }[] } } } }
+    const file = await recipe(
+      project,
+      '  - type: greeting\n    text: hi\n  - type: "@acme/modelcar-source-gcs"\n    text: x\n',
+      'schema.yaml',
+    )
+    const schema = JSON.parse((await mustModelcar(['schema', file])).stdout) as {
+      properties: { sources: { items: { oneOf: { title: string; properties: Record<string, unknown> }[] } } }
+    }
     const variants = schema.properties.sources.items.oneOf
-    expect(variants.map((v) => v.title)).toEqual(expect.arrayContaining(['source `greeting`', 'source `@acme/modelcar-source-gcs`', 'source `local`']))
+    expect(variants.map((v) => v.title)).toEqual(
+      expect.arrayContaining(['source `greeting`', 'source `@acme/modelcar-source-gcs`', 'source `local`']),
+    )
     expect(Object.keys(variants.find((v) => v.title === 'source `greeting`')!.properties)).toEqual(['type', 'text', 'name'])
     const missing = await modelcar(['schema', await recipe(join(tmp.path, 'empty2'), '  - type: nope\n')])
     expect(missing.code).toBe(2)

@@ -47,7 +47,10 @@ async function recipe(ref: string): Promise<string> {
   const dir = join(tmp.path, `run-${++n}`)
   await mkdir(dir, { recursive: true })
   const file = join(dir, 'recipe.yaml')
-  await writeFile(file, `apiVersion: modelcar/v1\nbase: oci-layout:${fixtures.multiarch}:latest\nsources:\n  - type: local\n    path: ${model.root}\nsinks:\n  - type: registry\n    ref: ${ref}\n`)
+  await writeFile(
+    file,
+    `apiVersion: modelcar/v1\nbase: oci-layout:${fixtures.multiarch}:latest\nsources:\n  - type: local\n    path: ${model.root}\nsinks:\n  - type: registry\n    ref: ${ref}\n`,
+  )
   return file
 }
 
@@ -75,14 +78,18 @@ describe('modelcar run → registry with token auth', () => {
     expect(result.stdout + result.stderr).not.toContain(refresh)
     expect(tokens.requests.length).toBeGreaterThan(0)
     expect(tokens.requests.every((r) => r.method === 'POST' && r.grantType === 'refresh_token' && r.status === 200)).toBe(true)
-    console.info(`token requests during the push: ${tokens.requests.length}; registry 401s: ${(registry.logs().match(/" 401 /g) ?? []).length}`)
+    console.info(
+      `token requests during the push: ${tokens.requests.length}; registry 401s: ${(registry.logs().match(/" 401 /g) ?? []).length}`,
+    )
     const { rawText } = await skopeoInspect(`docker://${ref}`, { creds: ALICE })
     expect(sha256(rawText)).toBe(digest)
   })
 
   it('an account that may only pull gets "denied" with the status, and no secret', async () => {
     const home = join(tmp.path, 'home-bob')
-    await writeJson(join(home, 'run', 'containers', 'auth.json'), { auths: { [registry.host]: { auth: basicAuth(BOB.user, BOB.password) } } })
+    await writeJson(join(home, 'run', 'containers', 'auth.json'), {
+      auths: { [registry.host]: { auth: basicAuth(BOB.user, BOB.password) } },
+    })
     const run = await modelcar(['run', await recipe(`${registry.host}/models/tiny:v2`)], { env: homeEnv(home) })
     expect(run.code, run.stderr).toBe(2) // bad credentials are input to fix, not a run to retry
     console.info(`denied: ${run.stderr.trim()}`)
@@ -94,7 +101,9 @@ describe('modelcar run → registry with token auth', () => {
 
   it('a wrong password gets "wrong credentials" with the token server\'s 401, and no secret', async () => {
     const home = join(tmp.path, 'home-wrong')
-    await writeJson(join(home, '.config', 'containers', 'auth.json'), { auths: { [registry.host]: { auth: basicAuth(ALICE.user, 'not-alices-pw') } } })
+    await writeJson(join(home, '.config', 'containers', 'auth.json'), {
+      auths: { [registry.host]: { auth: basicAuth(ALICE.user, 'not-alices-pw') } },
+    })
     const run = await modelcar(['run', await recipe(`${registry.host}/models/tiny:v3`)], { env: homeEnv(home) })
     expect(run.code, run.stderr).toBe(2) // bad credentials are input to fix, not a run to retry
     console.info(`wrong: ${run.stderr.trim()}`)

@@ -46,7 +46,11 @@ async function clientWith(auths: Record<string, unknown>, extraEnv: Record<strin
 /** POST an upload, PUT the bytes with their digest (monolithic), HEAD the blob: the statuses seen. */
 async function pushBlob(auth: RegistryAuth, registry: Registry, repo: string, bytes: Uint8Array): Promise<string> {
   const digest = sha256(bytes)
-  const start = await auth.fetch(`${registry.url}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: { 'content-length': '0' } }, PUSH(repo))
+  const start = await auth.fetch(
+    `${registry.url}/v2/${repo}/blobs/uploads/`,
+    { method: 'POST', headers: { 'content-length': '0' } },
+    PUSH(repo),
+  )
   expect(start.status).toBe(202)
   await start.body?.cancel()
   const location = new URL(start.headers.get('location')!, registry.url).href
@@ -68,7 +72,9 @@ async function pushBlob(auth: RegistryAuth, registry: Registry, repo: string, by
 async function pushImage(auth: RegistryAuth, registry: Registry, repo: string, tag: string): Promise<string> {
   const layer = new Uint8Array(1024) // two zero blocks: an empty tar
   const layerDigest = await pushBlob(auth, registry, repo, layer)
-  const config = new TextEncoder().encode(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layerDigest] }, config: {} }))
+  const config = new TextEncoder().encode(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layerDigest] }, config: {} }),
+  )
   const configDigest = await pushBlob(auth, registry, repo, config)
   const manifest = JSON.stringify({
     schemaVersion: 2,
@@ -141,7 +147,11 @@ describe('htpasswd (bcrypt) Basic auth', () => {
         ctrl.close()
       },
     })
-    const res = await c.auth.fetch(`${registry.url}/v2/team/model/blobs/uploads/`, { method: 'POST', body, duplex: 'half' } as RequestInit, PUSH('team/model'))
+    const res = await c.auth.fetch(
+      `${registry.url}/v2/team/model/blobs/uploads/`,
+      { method: 'POST', body, duplex: 'half' } as RequestInit,
+      PUSH('team/model'),
+    )
     expect(res.status).toBe(202)
     await res.body?.cancel()
     expect(c.wire.slice(wireBefore).map((w) => [w.authorization, w.status])).toEqual([['basic', 202]])
@@ -149,7 +159,10 @@ describe('htpasswd (bcrypt) Basic auth', () => {
 
   it('a wrong password is "wrong credentials" with the status and the file, never the password', async () => {
     const c = await clientWith({ [registry.host]: { auth: basicAuth(user.user, 'not-the-Pass-55') } })
-    const err = await expectAuthError(() => c.auth.fetch(`${registry.url}/v2/team/model/tags/list`, { method: 'GET' }, PULL('team/model')), ['not-the-Pass-55', basicAuth(user.user, 'not-the-Pass-55')])
+    const err = await expectAuthError(
+      () => c.auth.fetch(`${registry.url}/v2/team/model/tags/list`, { method: 'GET' }, PULL('team/model')),
+      ['not-the-Pass-55', basicAuth(user.user, 'not-the-Pass-55')],
+    )
     expect(err.code).toBe('REGISTRY_CREDENTIALS_REJECTED')
     expect(err.message).toContain(`wrong credentials for \`${registry.host}\``)
     expect(err.message).toMatch(/auth\.json`\)/)
@@ -198,10 +211,31 @@ describe('Bearer tokens from tools/token-server', () => {
     await pushBlob(c.auth, registry, 'org/model', randomBlob())
     expect(c.wire.filter((w) => w.url.startsWith(registry.url) && w.status === 401)).toHaveLength(1) // prepare's GET /v2/
     // POST, PUT go with the push token; HEAD asks only for pull: a second token, then both cached.
-    const got = tokens.requests.map((r) => ({ method: r.method, user: r.user, scopes: r.scopes, granted: r.granted, status: r.status, authorization: r.authorization }))
+    const got = tokens.requests.map((r) => ({
+      method: r.method,
+      user: r.user,
+      scopes: r.scopes,
+      granted: r.granted,
+      status: r.status,
+      authorization: r.authorization,
+    }))
     expect(got).toEqual([
-      { method: 'GET', user: 'alice', scopes: ['repository:org/model:pull,push'], granted: ['repository:org/model:pull,push'], status: 200, authorization: 'basic' },
-      { method: 'GET', user: 'alice', scopes: ['repository:org/model:pull'], granted: ['repository:org/model:pull'], status: 200, authorization: 'basic' },
+      {
+        method: 'GET',
+        user: 'alice',
+        scopes: ['repository:org/model:pull,push'],
+        granted: ['repository:org/model:pull,push'],
+        status: 200,
+        authorization: 'basic',
+      },
+      {
+        method: 'GET',
+        user: 'alice',
+        scopes: ['repository:org/model:pull'],
+        granted: ['repository:org/model:pull'],
+        status: 200,
+        authorization: 'basic',
+      },
     ])
     expect(tokens.requests[0]!.path).toContain('account=alice')
     expect(tokens.requests[0]!.path).toContain(`service=${tokens.service}`)
@@ -214,20 +248,36 @@ describe('Bearer tokens from tools/token-server', () => {
     const source = await pushBlob(c.auth, registry, 'org/base', randomBlob())
     tokens.requests.length = 0
     const scopes = ['repository:org/model:pull,push', 'repository:org/base:pull']
-    const res = await c.auth.fetch(`${registry.url}/v2/org/model/blobs/uploads/?mount=${source}&from=org/base`, { method: 'POST', headers: { 'content-length': '0' } }, scopes)
+    const res = await c.auth.fetch(
+      `${registry.url}/v2/org/model/blobs/uploads/?mount=${source}&from=org/base`,
+      { method: 'POST', headers: { 'content-length': '0' } },
+      scopes,
+    )
     expect(res.status).toBe(201)
     await res.body?.cancel()
     expect(tokens.requests).toHaveLength(1)
-    expect(new URL(tokens.requests[0]!.path, 'http://x').searchParams.getAll('scope')).toEqual(['repository:org/base:pull', 'repository:org/model:pull,push'])
+    expect(new URL(tokens.requests[0]!.path, 'http://x').searchParams.getAll('scope')).toEqual([
+      'repository:org/base:pull',
+      'repository:org/model:pull,push',
+    ])
   })
 
   it('skopeo reads what we pushed with the same credentials (the stand-in is a real token registry)', async () => {
     const c = await clientWith(aliceAuth())
     const digest = await pushImage(c.auth, registry, 'org/model', 'v1')
-    const { inspect } = await skopeoInspect(`docker://${registry.host}/org/model:v1`, { creds: { user: alice.name, password: alice.password } })
+    const { inspect } = await skopeoInspect(`docker://${registry.host}/org/model:v1`, {
+      creds: { user: alice.name, password: alice.password },
+    })
     expect(inspect.Digest).toBe(digest)
     tokens.requests.length = 0
-    const wrong = await run('skopeo', ['--insecure-policy', 'inspect', '--tls-verify=false', '--creds', `${alice.name}:wrong-pass`, `docker://${registry.host}/org/model:v1`])
+    const wrong = await run('skopeo', [
+      '--insecure-policy',
+      'inspect',
+      '--tls-verify=false',
+      '--creds',
+      `${alice.name}:wrong-pass`,
+      `docker://${registry.host}/org/model:v1`,
+    ])
     expect(wrong.code).not.toBe(0)
     expect(wrong.stderr).toMatch(/401|unauthorized|authentication/i)
     expect(tokens.requests.some((r) => r.status === 401 && r.authorization === 'basic')).toBe(true)
@@ -236,7 +286,11 @@ describe('Bearer tokens from tools/token-server', () => {
   it('reads the auth.json that `skopeo login` writes', async () => {
     const file = join(work.path, 'skopeo-login', 'auth.json')
     await mkdir(join(file, '..'), { recursive: true })
-    const login = await run('skopeo', ['login', '--tls-verify=false', '--authfile', file, '-u', alice.name, '--password-stdin', registry.host], { input: alice.password })
+    const login = await run(
+      'skopeo',
+      ['login', '--tls-verify=false', '--authfile', file, '-u', alice.name, '--password-stdin', registry.host],
+      { input: alice.password },
+    )
     expect(login.code, login.stderr).toBe(0)
     const { fetch, wire } = recordingFetch()
     const auth = createRegistryAuth({ env: { HOME: join(work.path, 'no-home'), REGISTRY_AUTH_FILE: file }, fetch, secret: () => {} })
@@ -247,7 +301,10 @@ describe('Bearer tokens from tools/token-server', () => {
 
   it('a wrong password is refused by the token server: "wrong credentials" with 401, no secret', async () => {
     const c = await clientWith({ [registry.host]: { auth: basicAuth(alice.name, 'wrong-Pw-3344') } })
-    const err = await expectAuthError(() => pushBlob(c.auth, registry, 'org/model', randomBlob()), ['wrong-Pw-3344', basicAuth(alice.name, 'wrong-Pw-3344')])
+    const err = await expectAuthError(
+      () => pushBlob(c.auth, registry, 'org/model', randomBlob()),
+      ['wrong-Pw-3344', basicAuth(alice.name, 'wrong-Pw-3344')],
+    )
     expect(err.code).toBe('REGISTRY_CREDENTIALS_REJECTED')
     expect(err.message).toContain(`wrong credentials for \`${registry.host}\``)
     expect(err.message).toContain(`401 GET ${tokens.realm}`)
@@ -270,7 +327,12 @@ describe('Bearer tokens from tools/token-server', () => {
     await c.auth.prepare(registry.url, PUSH('org/model'))
     const body = new ReadableStream<Uint8Array>({ start: (ctrl) => ctrl.close() })
     const err = await expectAuthError(
-      () => c.auth.fetch(`${registry.url}/v2/org/model/blobs/uploads/`, { method: 'POST', body, duplex: 'half' } as RequestInit, PUSH('org/model')),
+      () =>
+        c.auth.fetch(
+          `${registry.url}/v2/org/model/blobs/uploads/`,
+          { method: 'POST', body, duplex: 'half' } as RequestInit,
+          PUSH('org/model'),
+        ),
       [bob.password],
     )
     expect(err.code).toBe('REGISTRY_ACCESS_DENIED')
@@ -289,7 +351,11 @@ describe('Bearer tokens from tools/token-server', () => {
     tokens.requests.length = 0
     const statuses = await Promise.all(
       Array.from({ length: 8 }, async (_, i) => {
-        const res = await c.auth.fetch(`${registry.url}/v2/org/model/blobs/${sha256(`nothing-${i}`)}`, { method: 'HEAD' }, PULL('org/model'))
+        const res = await c.auth.fetch(
+          `${registry.url}/v2/org/model/blobs/${sha256(`nothing-${i}`)}`,
+          { method: 'HEAD' },
+          PULL('org/model'),
+        )
         return res.status
       }),
     )
@@ -320,7 +386,12 @@ describe('Bearer tokens from tools/token-server', () => {
     const auth = createRegistryAuth({ env, fetch, secret: (v) => secrets.push(v) })
     tokens.requests.length = 0
     await pushBlob(auth, registry, 'org/model', randomBlob())
-    expect(tokens.requests[0]).toMatchObject({ method: 'POST', grantType: 'refresh_token', user: 'alice', granted: ['repository:org/model:pull,push'] })
+    expect(tokens.requests[0]).toMatchObject({
+      method: 'POST',
+      grantType: 'refresh_token',
+      user: 'alice',
+      granted: ['repository:org/model:pull,push'],
+    })
     expect(secrets).toContain(refresh)
     expect(await auth.describe(registry.host)).toBe('docker-credential-mctest')
     expect(wire.filter((w) => w.url.startsWith(registry.url) && w.authorization === 'bearer').length).toBeGreaterThan(2)

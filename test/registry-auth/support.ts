@@ -19,7 +19,12 @@ export function recordingFetch(): { fetch: typeof globalThis.fetch; wire: WireRe
   const wrapped: typeof globalThis.fetch = async (input, init) => {
     const url = input instanceof Request ? input.url : String(input)
     const auth = new Headers(init?.headers).get('authorization')
-    const record: WireRecord = { method: (init?.method ?? 'GET').toUpperCase(), url, authorization: auth ? auth.split(' ')[0]!.toLowerCase() : 'none', status: 0 }
+    const record: WireRecord = {
+      method: (init?.method ?? 'GET').toUpperCase(),
+      url,
+      authorization: auth ? auth.split(' ')[0]!.toLowerCase() : 'none',
+      status: 0,
+    }
     wire.push(record)
     const res = await fetch(input, init)
     record.status = res.status
@@ -42,7 +47,11 @@ export async function writeJson(path: string, value: unknown): Promise<string> {
  * with the JSON given (and "credentials not found" for anything else), and logs each call to
  * <binDir>/<name>.log (the server URL asked for, never the answer).
  */
-export async function writeCredentialHelper(binDir: string, name: string, answers: Record<string, { Username: string; Secret: string }>): Promise<string> {
+export async function writeCredentialHelper(
+  binDir: string,
+  name: string,
+  answers: Record<string, { Username: string; Secret: string }>,
+): Promise<string> {
   await mkdir(binDir, { recursive: true })
   const cases = Object.entries(answers)
     .map(([server, answer]) => `  ${shellQuote(server)}) printf '%s' ${shellQuote(JSON.stringify({ ServerURL: server, ...answer }))} ;;`)

@@ -2,7 +2,15 @@
 // sink keeps the referrers tag `sha256-<hex>` of the subject, an index of the manifests that
 // refer to it, with their artifactType and annotations; pushing again adds no duplicate.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodeJson, MediaType, sha256Digest, silentLogger, type ComponentContext, type EditedImage, type ImageDocument } from '@modelcar/core'
+import {
+  encodeJson,
+  MediaType,
+  sha256Digest,
+  silentLogger,
+  type ComponentContext,
+  type EditedImage,
+  type ImageDocument,
+} from '@modelcar/core'
 import { registrySink } from '@modelcar/sink-registry'
 import { startRegistry, type Registry } from '../../tools/harness/registry.js'
 
@@ -46,7 +54,12 @@ describe('referrers', () => {
   it('keeps the referrers tag of the subject when the registry has no referrers API', async () => {
     const empty = doc('config', MediaType.ociEmpty, '{}')
     const config = doc('config', MediaType.ociConfig, { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } })
-    const subject = doc('manifest', MediaType.ociManifest, { schemaVersion: 2, mediaType: MediaType.ociManifest, config: config.descriptor, layers: [] })
+    const subject = doc('manifest', MediaType.ociManifest, {
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: config.descriptor,
+      layers: [],
+    })
     await push('v1', image([config, subject]))
 
     const sbom = doc('manifest', MediaType.ociManifest, {
@@ -63,9 +76,19 @@ describe('referrers', () => {
 
     const api = await fetch(`${registry.url}/v2/ref/test/referrers/${subject.descriptor.digest}`)
     expect(api.status).toBe(404) // the premise: distribution 2.8 has no referrers API
-    const res = await fetch(`${registry.url}/v2/ref/test/manifests/${subject.descriptor.digest.replace(':', '-')}`, { headers: { accept: MediaType.ociIndex } })
+    const res = await fetch(`${registry.url}/v2/ref/test/manifests/${subject.descriptor.digest.replace(':', '-')}`, {
+      headers: { accept: MediaType.ociIndex },
+    })
     expect(res.status).toBe(200)
     const index = (await res.json()) as { manifests: { digest: string; artifactType?: string; annotations?: Record<string, string> }[] }
-    expect(index.manifests).toEqual([{ mediaType: MediaType.ociManifest, digest: sbom.descriptor.digest, size: sbom.descriptor.size, artifactType: 'application/vnd.example.sbom+json', annotations: { 'org.example.kind': 'sbom' } }])
+    expect(index.manifests).toEqual([
+      {
+        mediaType: MediaType.ociManifest,
+        digest: sbom.descriptor.digest,
+        size: sbom.descriptor.size,
+        artifactType: 'application/vnd.example.sbom+json',
+        annotations: { 'org.example.kind': 'sbom' },
+      },
+    ])
   })
 })

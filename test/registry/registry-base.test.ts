@@ -9,7 +9,20 @@ import { buildFixtures, type FixturePaths } from '../../tools/fixtures/build-fix
 import { startRegistry, type Registry } from '../../tools/harness/registry.js'
 import { tempDir, type TempDir } from '../../tools/harness/temp.js'
 import { mustRun, podmanRun, skopeoInspect } from '../../tools/harness/tools.js'
-import { assertCliBuilt, cliEnv, MT, modelcar, mustModelcar, printedDigest, readIndex, readJsonBlob, sha256, tagged, writeModel, type Model } from '../e2e/support.js'
+import {
+  assertCliBuilt,
+  cliEnv,
+  MT,
+  modelcar,
+  mustModelcar,
+  printedDigest,
+  readIndex,
+  readJsonBlob,
+  sha256,
+  tagged,
+  writeModel,
+  type Model,
+} from '../e2e/support.js'
 
 const SLOW = 180_000
 let tmp: TempDir
@@ -25,7 +38,16 @@ beforeAll(async () => {
   model = await writeModel(join(tmp.path, 'model'))
   registry = await startRegistry()
   // Docker schema 2, as many registries still serve bases.
-  await mustRun('skopeo', ['--insecure-policy', 'copy', '--format', 'v2s2', '--dest-tls-verify=false', '--dest-no-creds', `oci:${fixtures.single}:latest`, `docker://${registry.host}/base/busybox:docker`])
+  await mustRun('skopeo', [
+    '--insecure-policy',
+    'copy',
+    '--format',
+    'v2s2',
+    '--dest-tls-verify=false',
+    '--dest-no-creds',
+    `oci:${fixtures.single}:latest`,
+    `docker://${registry.host}/base/busybox:docker`,
+  ])
   baseDigest = sha256((await skopeoInspect(`docker://${registry.host}/base/busybox:docker`)).rawText)
 }, SLOW)
 
@@ -66,12 +88,18 @@ describe('registry bases', () => {
   it('takes a base pinned by digest, and names a missing tag', async () => {
     const dir = join(tmp.path, 'run-digest')
     await mkdir(dir, { recursive: true })
-    await writeFile(join(dir, 'recipe.yaml'), `apiVersion: modelcar/v1\nbase: registry:${registry.host}/base/busybox@${baseDigest}\nsources:\n  - type: local\n    path: ${model.root}\nsinks:\n  - type: oci-layout\n    path: ./out\n`)
+    await writeFile(
+      join(dir, 'recipe.yaml'),
+      `apiVersion: modelcar/v1\nbase: registry:${registry.host}/base/busybox@${baseDigest}\nsources:\n  - type: local\n    path: ${model.root}\nsinks:\n  - type: oci-layout\n    path: ./out\n`,
+    )
     await mustModelcar(['run', join(dir, 'recipe.yaml')], { env: env() })
     const manifest = await readJsonBlob(join(dir, 'out'), tagged(await readIndex(join(dir, 'out'))).digest)
     expect(manifest.annotations?.['org.opencontainers.image.base.digest']).toBe(baseDigest)
 
-    await writeFile(join(dir, 'missing.yaml'), `apiVersion: modelcar/v1\nbase: registry:${registry.host}/base/busybox:nope\nsources:\n  - type: local\n    path: ${model.root}\nsinks:\n  - type: oci-layout\n    path: ./out2\n`)
+    await writeFile(
+      join(dir, 'missing.yaml'),
+      `apiVersion: modelcar/v1\nbase: registry:${registry.host}/base/busybox:nope\nsources:\n  - type: local\n    path: ${model.root}\nsinks:\n  - type: oci-layout\n    path: ./out2\n`,
+    )
     const r = await modelcar(['run', join(dir, 'missing.yaml')], { env: env() })
     expect(r.code).not.toBe(0)
     expect(r.stderr).toMatch(/tag `nope` is not in `127\.0\.0\.1:\d+\/base\/busybox`/)

@@ -10,7 +10,18 @@ import { startRegistryProxy, type RegistryProxy } from '../../tools/registry-pro
 import { startRegistry, type Registry } from '../../tools/harness/registry.js'
 import { tempDir, type TempDir } from '../../tools/harness/temp.js'
 import { skopeoInspect } from '../../tools/harness/tools.js'
-import { assertCliBuilt, cliEnv, modelcar, mustModelcar, printedDigest, readIndex, sha256, tagged, writeModel, type Model } from '../e2e/support.js'
+import {
+  assertCliBuilt,
+  cliEnv,
+  modelcar,
+  mustModelcar,
+  printedDigest,
+  readIndex,
+  sha256,
+  tagged,
+  writeModel,
+  type Model,
+} from '../e2e/support.js'
 
 const SLOW = 180_000
 const MiB = 1 << 20
@@ -67,12 +78,21 @@ async function expectPushed(ref: string, out: string, digest: string): Promise<v
 
 /** The digest of the `done` event of a --json run. */
 function jsonDigest(stdout: string): string {
-  const done = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; digest?: string }).find((e) => e.type === 'done')
+  const done = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string; digest?: string })
+    .find((e) => e.type === 'done')
   expect(done?.digest, stdout).toMatch(/^sha256:[a-f0-9]{64}$/)
   return done!.digest!
 }
 
-const retries = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; what?: string; reason?: string }).filter((e) => e.type === 'retry')
+const retries = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string; what?: string; reason?: string })
+    .filter((e) => e.type === 'retry')
 
 describe('registry quirks', () => {
   it('chunked uploads: ranged PATCHes of at most 4 MiB pass a 4 MiB cap; 8 MiB chunks fail with the 416 and a hint', async () => {
@@ -142,14 +162,19 @@ describe('registry quirks', () => {
     expect(r1.stderr).toMatch(/403 POST http:\/\/127\.0\.0\.1:\d+\/v2\/quirk\/denied\/blobs\/uploads\/ DENIED/)
     expect(r1.stderr).toMatch(/access to `quirk\/denied` \(pull,push\) .* is denied/)
 
-    proxy.setQuirks({ status: [{ method: 'PUT', path: '/manifests/', status: 400, code: 'MANIFEST_INVALID', message: 'manifest invalid', times: 100 }] })
+    proxy.setQuirks({
+      status: [{ method: 'PUT', path: '/manifests/', status: 400, code: 'MANIFEST_INVALID', message: 'manifest invalid', times: 100 }],
+    })
     const rejected = await recipe('quirk/rejected')
     const r2 = await modelcar(['run', rejected.file], { env: env() })
     expect(r2.code).toBe(1)
     expect(r2.stderr).toMatch(/PUT http:\/\/127\.0\.0\.1:\d+\/v2\/quirk\/rejected\/manifests\/\S+: 400 .*MANIFEST_INVALID manifest invalid/)
     expect(r2.stderr).toMatch(/refused the image manifest/)
     proxy.setQuirks({})
-    const res = await fetch(`${registry.url}/v2/quirk/rejected/manifests/v1`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })
+    const res = await fetch(`${registry.url}/v2/quirk/rejected/manifests/v1`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    })
     expect(res.status).toBe(404)
   })
 
@@ -166,7 +191,10 @@ describe('registry quirks', () => {
     // With the registry as the only sink, the cut pass stops reading the source at once.
     proxy.setQuirks({ cutAfterBytes: [1 * MiB, 3 * MiB] })
     const alone = join(tmp.path, 'alone.yaml')
-    await writeFile(alone, `apiVersion: modelcar/v1\nbase: oci-layout:${fixtures.single}:latest\nsources:\n  - type: local\n    path: ${model.root}\nsinks:\n  - type: registry\n    ref: ${proxy.host}/quirk/cut-alone:v1\n`)
+    await writeFile(
+      alone,
+      `apiVersion: modelcar/v1\nbase: oci-layout:${fixtures.single}:latest\nsources:\n  - type: local\n    path: ${model.root}\nsinks:\n  - type: registry\n    ref: ${proxy.host}/quirk/cut-alone:v1\n`,
+    )
     const second = await mustModelcar(['run', alone, '--json'], { env: env() })
     expect(jsonDigest(second.stdout)).toBe(jsonDigest(result.stdout))
     expect(retries(second.stdout).length).toBe(2)

@@ -8,7 +8,18 @@ import { buildFixtures, type FixturePaths } from '../../tools/fixtures/build-fix
 import { startRegistry, type Registry } from '../../tools/harness/registry.js'
 import { tempDir, type TempDir } from '../../tools/harness/temp.js'
 import { podmanRun, skopeoInspect } from '../../tools/harness/tools.js'
-import { assertCliBuilt, cliEnv, modelcar, mustModelcar, printedDigest, readIndex, sha256, tagged, writeModel, type Model } from '../e2e/support.js'
+import {
+  assertCliBuilt,
+  cliEnv,
+  modelcar,
+  mustModelcar,
+  printedDigest,
+  readIndex,
+  sha256,
+  tagged,
+  writeModel,
+  type Model,
+} from '../e2e/support.js'
 
 const SLOW = 180_000
 const USER = { user: 'pusher', password: 'S3cret-pa55word' }
@@ -34,11 +45,18 @@ afterAll(async () => {
 })
 
 let n = 0
-async function recipe(sinks: string, base = `oci-layout:${fixtures.multiarch}:latest`, transforms = ''): Promise<{ file: string; dir: string }> {
+async function recipe(
+  sinks: string,
+  base = `oci-layout:${fixtures.multiarch}:latest`,
+  transforms = '',
+): Promise<{ file: string; dir: string }> {
   const dir = join(tmp.path, `run-${++n}`)
   await mkdir(dir, { recursive: true })
   const file = join(dir, 'recipe.yaml')
-  await writeFile(file, `apiVersion: modelcar/v1\nbase: ${base}\nsources:\n  - type: local\n    path: ${model.root}\n${transforms}sinks:\n${sinks}`)
+  await writeFile(
+    file,
+    `apiVersion: modelcar/v1\nbase: ${base}\nsources:\n  - type: local\n    path: ${model.root}\n${transforms}sinks:\n${sinks}`,
+  )
   return { file, dir }
 }
 
@@ -47,12 +65,22 @@ function writes(logs: string): string[] {
   return logs.split('\n').filter((l) => /"(PATCH|PUT|POST) \/v2\//.test(l))
 }
 
-const env = (extra: Record<string, string> = {}) => cliEnv({ REGISTRY_AUTH_FILE: join(tmp.path, 'no-auth.json'), HOME: join(tmp.path, 'home'), XDG_RUNTIME_DIR: join(tmp.path, 'xdg'), ...extra })
+const env = (extra: Record<string, string> = {}) =>
+  cliEnv({
+    REGISTRY_AUTH_FILE: join(tmp.path, 'no-auth.json'),
+    HOME: join(tmp.path, 'home'),
+    XDG_RUNTIME_DIR: join(tmp.path, 'xdg'),
+    ...extra,
+  })
 
 describe('sink registry', () => {
   it('pushes the same image an oci-layout sink writes; skopeo reads it, podman runs it; a re-run uploads nothing', async () => {
     const ref = `${open.host}/models/tiny:v1`
-    const { file, dir } = await recipe(`  - type: oci-layout\n    path: ./out\n  - type: registry\n    ref: ${ref}\n`, undefined, 'transforms:\n  - type: modelcard\n    file: README.md\n')
+    const { file, dir } = await recipe(
+      `  - type: oci-layout\n    path: ./out\n  - type: registry\n    ref: ${ref}\n`,
+      undefined,
+      'transforms:\n  - type: modelcard\n    file: README.md\n',
+    )
     const first = await mustModelcar(['run', file], { env: env() })
     const digest = printedDigest(first)
     expect(tagged(await readIndex(join(dir, 'out'))).digest).toBe(digest)
@@ -66,7 +94,11 @@ describe('sink registry', () => {
     expect(listing).toContain('"hello":2')
 
     // `modelcar inspect` reads the pushed image from the registry, model card included.
-    const inspected = JSON.parse((await mustModelcar(['inspect', `registry:${ref}`, '--json'], { env: env() })).stdout) as { digest: string; platforms: { layers: { title?: string }[] }[]; modelcard?: { text: string } }
+    const inspected = JSON.parse((await mustModelcar(['inspect', `registry:${ref}`, '--json'], { env: env() })).stdout) as {
+      digest: string
+      platforms: { layers: { title?: string }[] }[]
+      modelcard?: { text: string }
+    }
     expect(inspected.digest).toBe(digest)
     expect(inspected.platforms.length).toBeGreaterThanOrEqual(2)
     expect(inspected.platforms[0]!.layers.some((l) => l.title === 'weights.bin')).toBe(true)
@@ -83,7 +115,8 @@ describe('sink registry', () => {
     const ref = `${basic.host}/team/model:v1`
     const { file } = await recipe(`  - type: registry\n    ref: ${ref}\n`)
     const authFile = join(tmp.path, 'auth.json')
-    const write = (password: string) => writeFile(authFile, JSON.stringify({ auths: { [basic.host]: { auth: Buffer.from(`${USER.user}:${password}`).toString('base64') } } }))
+    const write = (password: string) =>
+      writeFile(authFile, JSON.stringify({ auths: { [basic.host]: { auth: Buffer.from(`${USER.user}:${password}`).toString('base64') } } }))
 
     await write('wrong-password-xyz')
     const wrong = await modelcar(['run', file], { env: env({ REGISTRY_AUTH_FILE: authFile }) })

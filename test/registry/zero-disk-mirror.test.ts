@@ -32,7 +32,12 @@ beforeAll(async () => {
   tmp = await tempDir('mc-zero')
   fixtures = await buildFixtures(join(tmp.path, 'fixtures'))
   await writeRepo(join(tmp.path, 'hub'), 'acme/big-llm', {
-    files: { 'config.json': '{"model_type":"llama"}\n', 'README.md': card, 'model-00001.safetensors': { sparseSize: WEIGHTS }, 'model-00002.safetensors': shard },
+    files: {
+      'config.json': '{"model_type":"llama"}\n',
+      'README.md': card,
+      'model-00001.safetensors': { sparseSize: WEIGHTS },
+      'model-00002.safetensors': shard,
+    },
   })
   hub = await startHubEmulator({ root: join(tmp.path, 'hub') })
   registry = await startRegistry()
@@ -96,7 +101,12 @@ describe('zero-disk mirror', () => {
     )
     await mkdir(join(small, 'home'))
     await mkdir(join(small, 'tmp'))
-    const env = cliEnv({ HOME: join(small, 'home'), TMPDIR: join(small, 'tmp'), HF_HOME: join(small, 'home', 'hf'), REGISTRY_AUTH_FILE: join(small, 'none.json') })
+    const env = cliEnv({
+      HOME: join(small, 'home'),
+      TMPDIR: join(small, 'tmp'),
+      HF_HOME: join(small, 'home', 'hf'),
+      REGISTRY_AUTH_FILE: join(small, 'none.json'),
+    })
     delete env.HF_TOKEN
     const logStart = registry.logs().length
     const result = await watchCli(['run', 'recipe.yaml'], small, env)
@@ -104,7 +114,9 @@ describe('zero-disk mirror', () => {
     const digest = result.stdout.trim().split('\n').at(-1)!
     expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/)
 
-    console.info(`zero-disk mirror of ${(WEIGHTS + shard.length) / MiB} MiB: CLI block writes ${result.writeBytes} B, peak RSS ${(result.peakRssBytes / MiB).toFixed(0)} MiB`)
+    console.info(
+      `zero-disk mirror of ${(WEIGHTS + shard.length) / MiB} MiB: CLI block writes ${result.writeBytes} B, peak RSS ${(result.peakRssBytes / MiB).toFixed(0)} MiB`,
+    )
     // Nothing of the model reached a disk: the CLI's block writes stay far below one shard, and
     // the tmpfs it worked in holds only what the test put there.
     expect(result.writeBytes).toBeLessThan(1 * MiB)
@@ -120,7 +132,10 @@ describe('zero-disk mirror', () => {
 
     const { rawText } = await skopeoInspect(`docker://${ref}`)
     expect(sha256(rawText)).toBe(digest)
-    const out = await podmanRun(ref, 'ls -la /models && sha256sum /models/model-00002.safetensors && wc -c < /models/model-00001.safetensors')
+    const out = await podmanRun(
+      ref,
+      'ls -la /models && sha256sum /models/model-00002.safetensors && wc -c < /models/model-00001.safetensors',
+    )
     expect(out).toContain('README.md')
     expect(out).toContain(sha256(shard).slice('sha256:'.length))
     expect(out).toContain(String(WEIGHTS))
@@ -130,6 +145,12 @@ describe('zero-disk mirror', () => {
     const second = await watchCli(['run', 'recipe.yaml'], small, env)
     expect(second.code, second.stderr).toBe(0)
     expect(second.stdout.trim().split('\n').at(-1)).toBe(digest)
-    expect(registry.logs().slice(again).split('\n').filter((l) => /"(PATCH|PUT|POST) \/v2\//.test(l))).toEqual([])
+    expect(
+      registry
+        .logs()
+        .slice(again)
+        .split('\n')
+        .filter((l) => /"(PATCH|PUT|POST) \/v2\//.test(l)),
+    ).toEqual([])
   })
 })

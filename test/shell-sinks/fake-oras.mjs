@@ -22,7 +22,16 @@ if (args[0] === 'version') {
 if (args[0] !== 'cp') fail(`unknown command "${args[0]}" for "oras"`)
 
 const BOOLEAN = new Set(['--from-oci-layout', '--to-plain-http', '--to-insecure', '-r', '--recursive', '--force'])
-const VALUED = new Set(['--concurrency', '--to-registry-config', '--to-ca-file', '--to-cert-file', '--to-key-file', '--platform', '--to-header', '-H'])
+const VALUED = new Set([
+  '--concurrency',
+  '--to-registry-config',
+  '--to-ca-file',
+  '--to-cert-file',
+  '--to-key-file',
+  '--platform',
+  '--to-header',
+  '-H',
+])
 const flags = new Map()
 const positional = []
 for (let i = 1; i < args.length; i++) {
@@ -52,7 +61,23 @@ try {
   const tls = flags.has('--to-plain-http') || flags.has('--to-insecure') ? ['--dest-tls-verify=false'] : []
   const auth = flags.has('--to-registry-config') ? ['--dest-authfile', flags.get('--to-registry-config')] : []
   for (const dest of [repo, ...tags.map((t) => repo.replace(/:[^:/]+$/, `:${t}`))]) {
-    execFileSync('skopeo', ['copy', '--quiet', '--preserve-digests', '--multi-arch', 'all', '--digestfile', digestFile, ...tls, ...auth, `oci:${layout}:${tag}`, `docker://${dest}`], { stdio: ['ignore', 'ignore', 'inherit'] })
+    execFileSync(
+      'skopeo',
+      [
+        'copy',
+        '--quiet',
+        '--preserve-digests',
+        '--multi-arch',
+        'all',
+        '--digestfile',
+        digestFile,
+        ...tls,
+        ...auth,
+        `oci:${layout}:${tag}`,
+        `docker://${dest}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    )
   }
   process.stdout.write(`Copied [oci-layout] ${from} => [registry] ${to}\nDigest: ${readFileSync(digestFile, 'utf8').trim()}\n`)
 } finally {

@@ -25,7 +25,8 @@ export function assertBenchReady() {
 }
 
 /** `model-00001-of-00008.safetensors` …: the names of `n` weight shards, as Hugging Face repos name them. */
-export const shardNames = (n) => Array.from({ length: n }, (_, i) => `model-${String(i + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`)
+export const shardNames = (n) =>
+  Array.from({ length: n }, (_, i) => `model-${String(i + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`)
 
 /** `4GiB`, `512m`, `64MiB`, `1.5g`, `4096`: K, M and G are binary, with or without `iB`/`B`. */
 export function parseSize(text) {
@@ -84,12 +85,20 @@ export function measure(cmd, args, opts = {}) {
 
 /** The Hub emulator serving `root`, in a process of its own, as a remote Hub would be; stop() ends it. */
 export async function startHubProcess(root) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
     const { startHubEmulator } = await import(${JSON.stringify(HUB_EMULATOR)})
     const hub = await startHubEmulator({ root: ${JSON.stringify(root)} })
     console.log(hub.url)
     process.stdin.on('end', () => hub.stop().then(() => process.exit(0)))
-    process.stdin.resume()`], { stdio: ['pipe', 'pipe', 'inherit'] })
+    process.stdin.resume()`,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  )
   const url = await new Promise((res, rej) => {
     child.stdout.once('data', (d) => res(String(d).trim()))
     child.once('exit', (c) => rej(new Error(`the Hub emulator exited ${c}`)))
@@ -160,7 +169,9 @@ export function reportAgainstDownload(results, { bytes, targets, labels, json, s
   }
   const width = Math.max(labels.download.length, labels.modelcar.length) + 2
   log(`\n  ${labels.download.padEnd(width)}${dl.toFixed(2)} s (median)`)
-  log(`  ${labels.modelcar.padEnd(width)}${mc.toFixed(2)} s (median), ${summary.throughputMBs.toFixed(0)} MB/s, peak RSS ${rss.toFixed(0)} MB`)
+  log(
+    `  ${labels.modelcar.padEnd(width)}${mc.toFixed(2)} s (median), ${summary.throughputMBs.toFixed(0)} MB/s, peak RSS ${rss.toFixed(0)} MB`,
+  )
   log(`  ratio ${ratio.toFixed(2)} × download (target ≤ ${targets.vsDownload}): ${summary.pass.ratio ? 'PASS' : 'FAIL'}`)
   log(`  peak RSS ${rss.toFixed(0)} MB (target ≤ ${targets.rssMB}): ${summary.pass.rss ? 'PASS' : 'FAIL'}`)
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`)

@@ -208,7 +208,9 @@ function run(cmd, args, { cwd = repoRoot, measure = false, stdout = 'pipe' } = {
         try {
           const m = /VmHWM:\s+(\d+)\s*kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
           if (m) hwm = Math.max(hwm, Number(m[1]))
-        } catch {}
+        } catch {
+          // the process has exited: its last sample stands
+        }
       }
       sample()
       poll = setInterval(sample, 20)
@@ -543,7 +545,9 @@ async function main() {
       const exited = new Promise((r) => child.once('close', r))
       try {
         process.kill(-child.pid, 'SIGTERM')
-      } catch {}
+      } catch {
+        // already gone
+      }
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))])
     }
     await cleanup().catch(() => {})

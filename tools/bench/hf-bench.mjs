@@ -10,7 +10,17 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { alternatingRuns, assertBenchReady, CLI, HUB_DOWNLOADER, measure, parseBenchArgs, reportAgainstDownload, shardNames, startHubProcess } from './bench-support.mjs'
+import {
+  alternatingRuns,
+  assertBenchReady,
+  CLI,
+  HUB_DOWNLOADER,
+  measure,
+  parseBenchArgs,
+  reportAgainstDownload,
+  shardNames,
+  startHubProcess,
+} from './bench-support.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const TARGETS = { vsDownload: 1.3, rssMB: 150 }
@@ -24,12 +34,17 @@ async function main() {
   const each = Math.floor(o.size / o.files)
   const files = Object.fromEntries(shardNames(o.files).map((name) => [name, { sparseSize: each }]))
   const log = (s) => process.stderr.write(`${s}\n`)
-  log(`hf-bench: ${o.files} files of ${(each / 2 ** 20).toFixed(0)} MiB (sparse) on the Hub emulator; ${o.runs} runs; hashing them once first…`)
+  log(
+    `hf-bench: ${o.files} files of ${(each / 2 ** 20).toFixed(0)} MiB (sparse) on the Hub emulator; ${o.runs} runs; hashing them once first…`,
+  )
   const sha = await writeRepo(root, 'bench/model', { files })
   const hub = await startHubProcess(root)
   const recipe = join(o.workdir, 'recipe.yaml')
   const out = join(o.workdir, 'out')
-  await writeFile(recipe, `apiVersion: modelcar/v1\nsources:\n  - type: hf\n    repo: bench/model\n    endpoint: ${hub.url}\n    modelcard: false\nsinks:\n  - type: oci-layout\n    path: ./out\n`)
+  await writeFile(
+    recipe,
+    `apiVersion: modelcar/v1\nsources:\n  - type: hf\n    repo: bench/model\n    endpoint: ${hub.url}\n    modelcard: false\nsinks:\n  - type: oci-layout\n    path: ./out\n`,
+  )
   const urls = Object.keys(files).map((p) => `/bench/model/resolve/${sha}/${p}`)
   const env = { ...process.env, HF_HOME: join(o.workdir, 'no-hf-home'), HF_TOKEN: '' }
   const download = () => measure(process.execPath, ['--input-type=module', '-e', HUB_DOWNLOADER, hub.url, ...urls])
@@ -37,12 +52,22 @@ async function main() {
   try {
     // Warm-up: the emulator's hash cache and the page cache of the sparse files.
     await download()
-    results = await alternatingRuns(o.runs, { download, modelcar: () => measure(process.execPath, [CLI, 'run', recipe], { cwd: o.workdir, env }) }, () => rm(out, { recursive: true, force: true }))
+    results = await alternatingRuns(
+      o.runs,
+      { download, modelcar: () => measure(process.execPath, [CLI, 'run', recipe], { cwd: o.workdir, env }) },
+      () => rm(out, { recursive: true, force: true }),
+    )
   } finally {
     hub.stop()
     await rm(out, { recursive: true, force: true })
   }
-  reportAgainstDownload(results, { bytes: each * o.files, targets: TARGETS, labels: { download: 'download to /dev/null', modelcar: 'modelcar hf → layout' }, json: o.json, strict: o.strict })
+  reportAgainstDownload(results, {
+    bytes: each * o.files,
+    targets: TARGETS,
+    labels: { download: 'download to /dev/null', modelcar: 'modelcar hf → layout' },
+    json: o.json,
+    strict: o.strict,
+  })
 }
 
 main().catch((err) => {

@@ -36,11 +36,17 @@ async function startRegistry(dir) {
   await mkdir(dir, { recursive: true })
   const port = await freePort()
   const host = `127.0.0.1:${port}`
-  await writeFile(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${JSON.stringify(join(dir, 'data'))}\nhttp:\n  addr: ${host}\n  secret: modelcar-bench\n`)
+  await writeFile(
+    join(dir, 'config.yml'),
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${JSON.stringify(join(dir, 'data'))}\nhttp:\n  addr: ${host}\n  secret: modelcar-bench\n`,
+  )
   const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' })
   child.on('error', (err) => process.stderr.write(`docker-registry: ${err.message} (apt-get install docker-registry)\n`))
   for (let i = 0; i < 200; i++) {
-    const ok = await fetch(`http://${host}/v2/`).then((r) => r.ok, () => false)
+    const ok = await fetch(`http://${host}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    )
     if (ok) break
     await new Promise((r) => setTimeout(r, 50))
   }
@@ -57,7 +63,9 @@ async function startRegistry(dir) {
 /** The pushed image (the layout plus a base annotation) has exactly the layout's layers. */
 async function expectSameLayers(w, layoutDigest, host) {
   const layout = JSON.parse(await readFile(join(w, 'layout', 'blobs', 'sha256', layoutDigest.slice(7)), 'utf8'))
-  const res = await fetch(`http://${host}/v2/bench/model/manifests/v1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })
+  const res = await fetch(`http://${host}/v2/bench/model/manifests/v1`, {
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+  })
   const pushed = await res.json()
   const a = layout.layers.map((l) => l.digest).join()
   const b = (pushed.layers ?? []).map((l) => l.digest).join()
@@ -67,7 +75,9 @@ async function expectSameLayers(w, layoutDigest, host) {
 const lastLine = (s) => s.trim().split('\n').at(-1)
 
 async function main() {
-  const o = parseBenchArgs(process.argv.slice(2), { runs: 1, workdir: join(here, 'work', 'registry') }, import.meta.url, { concurrency: true })
+  const o = parseBenchArgs(process.argv.slice(2), { runs: 1, workdir: join(here, 'work', 'registry') }, import.meta.url, {
+    concurrency: true,
+  })
   assertBenchReady()
   const log = (s) => process.stderr.write(`${s}\n`)
   const cc = o.concurrency ? ['--concurrency', o.concurrency] : []
@@ -88,17 +98,23 @@ async function main() {
   const env = { ...process.env, HF_HOME: join(w, 'no-hf-home'), HF_TOKEN: '', REGISTRY_AUTH_FILE: join(w, 'no-auth.json') }
 
   log(`registry-bench: ${o.files} files of ${(each / 2 ** 20).toFixed(0)} MiB (sparse); building the layout…`)
-  await writeFile(join(w, 'build.yaml'), `apiVersion: modelcar/v1\nsources:\n  - type: local\n    path: ./model\nsinks:\n  - type: oci-layout\n    path: ./layout\n`)
+  await writeFile(
+    join(w, 'build.yaml'),
+    `apiVersion: modelcar/v1\nsources:\n  - type: local\n    path: ./model\nsinks:\n  - type: oci-layout\n    path: ./layout\n`,
+  )
   const built = await measure(process.execPath, [CLI, 'run', 'build.yaml'], { cwd: w, env })
   const layoutDigest = lastLine(built.stdout)
   log(`  layout built in ${built.seconds.toFixed(1)} s: ${layoutDigest}`)
 
   // Pushing the layout with modelcar: the layout is the base, the one source is its model card
   // (already in it, so the image is the layout's own); the weights travel as base blobs.
-  const pushRecipe = (host, repo) => `apiVersion: modelcar/v1\nbase: oci-layout:./layout:latest\nsources:\n  - type: local\n    path: ./card\nsinks:\n  - type: registry\n    ref: ${host}/${repo}:v1\n`
+  const pushRecipe = (host, repo) =>
+    `apiVersion: modelcar/v1\nbase: oci-layout:./layout:latest\nsources:\n  - type: local\n    path: ./card\nsinks:\n  - type: registry\n    ref: ${host}/${repo}:v1\n`
   const { writeRepo } = await import('../hub-emulator/hub-emulator.mjs')
   const hubRoot = join(w, 'hub')
-  const sha = await writeRepo(hubRoot, 'bench/model', { files: { ...Object.fromEntries(names.map((n) => [n, { sparseSize: each }])), 'README.md': card } })
+  const sha = await writeRepo(hubRoot, 'bench/model', {
+    files: { ...Object.fromEntries(names.map((n) => [n, { sparseSize: each }])), 'README.md': card },
+  })
   const hub = await startHubProcess(hubRoot)
   const urls = [...names, 'README.md'].map((p) => `/bench/model/resolve/${sha}/${p}`)
   const results = { skopeo: [], push: [], again: [], download: [], mirror: [] }
@@ -111,18 +127,35 @@ async function main() {
         try {
           let m
           if (who === 'skopeo') {
-            m = await measure('skopeo', ['--insecure-policy', 'copy', '--preserve-digests', '--dest-tls-verify=false', '--dest-no-creds', `oci:${join(w, 'layout')}:latest`, `docker://${reg.host}/fresh/model:v1`], { env })
+            m = await measure(
+              'skopeo',
+              [
+                '--insecure-policy',
+                'copy',
+                '--preserve-digests',
+                '--dest-tls-verify=false',
+                '--dest-no-creds',
+                `oci:${join(w, 'layout')}:latest`,
+                `docker://${reg.host}/fresh/model:v1`,
+              ],
+              { env },
+            )
           } else if (who === 'push') {
             await writeFile(join(w, 'push.yaml'), pushRecipe(reg.host, 'bench/model'))
             m = await measure(process.execPath, [CLI, 'run', 'push.yaml', ...cc], { cwd: w, env })
             await expectSameLayers(w, layoutDigest, reg.host)
             const again = await measure(process.execPath, [CLI, 'run', 'push.yaml', ...cc], { cwd: w, env })
             results.again.push(again)
-            log(`  run ${r + 1} ${'again'.padEnd(8)} ${again.seconds.toFixed(2)} s  ${again.rssMB.toFixed(0)} MB  ${again.cpuSeconds.toFixed(1)} s CPU`)
+            log(
+              `  run ${r + 1} ${'again'.padEnd(8)} ${again.seconds.toFixed(2)} s  ${again.rssMB.toFixed(0)} MB  ${again.cpuSeconds.toFixed(1)} s CPU`,
+            )
           } else if (who === 'download') {
             m = await measure(process.execPath, ['--input-type=module', '-e', HUB_DOWNLOADER, hub.url, ...urls])
           } else {
-            await writeFile(join(w, 'mirror.yaml'), `apiVersion: modelcar/v1\nsources:\n  - type: hf\n    repo: bench/model\n    endpoint: ${hub.url}\nsinks:\n  - type: registry\n    ref: ${reg.host}/mirror/model:v1\n`)
+            await writeFile(
+              join(w, 'mirror.yaml'),
+              `apiVersion: modelcar/v1\nsources:\n  - type: hf\n    repo: bench/model\n    endpoint: ${hub.url}\nsinks:\n  - type: registry\n    ref: ${reg.host}/mirror/model:v1\n`,
+            )
             m = await measure(process.execPath, [CLI, 'run', 'mirror.yaml', ...cc], { cwd: w, env })
           }
           results[who].push(m)
@@ -145,15 +178,25 @@ async function main() {
     againSeconds: s.again,
     mirrorVsMax: s.mirror / floor,
     peakRssMB: rss,
-    pass: { push: s.push / s.skopeo <= TARGETS.vsSkopeo, again: s.again <= TARGETS.againSeconds, mirror: s.mirror / floor <= TARGETS.mirrorVsMax },
+    pass: {
+      push: s.push / s.skopeo <= TARGETS.vsSkopeo,
+      again: s.again <= TARGETS.againSeconds,
+      mirror: s.mirror / floor <= TARGETS.mirrorVsMax,
+    },
   }
   const gib = (each * o.files) / 2 ** 30
   log(`\n  ${gib.toFixed(2)} GiB, medians of ${o.runs} run(s):`)
   log(`  skopeo copy --preserve-digests   ${s.skopeo.toFixed(2)} s`)
-  log(`  modelcar push (layout → registry) ${s.push.toFixed(2)} s  = ${summary.pushVsSkopeo.toFixed(2)} × skopeo (target ≤ ${TARGETS.vsSkopeo}): ${summary.pass.push ? 'PASS' : 'FAIL'}`)
-  log(`  modelcar push again, unchanged   ${s.again.toFixed(2)} s (target ≤ ${TARGETS.againSeconds} s): ${summary.pass.again ? 'PASS' : 'FAIL'}`)
+  log(
+    `  modelcar push (layout → registry) ${s.push.toFixed(2)} s  = ${summary.pushVsSkopeo.toFixed(2)} × skopeo (target ≤ ${TARGETS.vsSkopeo}): ${summary.pass.push ? 'PASS' : 'FAIL'}`,
+  )
+  log(
+    `  modelcar push again, unchanged   ${s.again.toFixed(2)} s (target ≤ ${TARGETS.againSeconds} s): ${summary.pass.again ? 'PASS' : 'FAIL'}`,
+  )
   log(`  download alone (Hub emulator)    ${s.download.toFixed(2)} s`)
-  log(`  modelcar hf → registry mirror    ${s.mirror.toFixed(2)} s  = ${summary.mirrorVsMax.toFixed(2)} × max(download, push) (target ≤ ${TARGETS.mirrorVsMax}): ${summary.pass.mirror ? 'PASS' : 'FAIL'}`)
+  log(
+    `  modelcar hf → registry mirror    ${s.mirror.toFixed(2)} s  = ${summary.mirrorVsMax.toFixed(2)} × max(download, push) (target ≤ ${TARGETS.mirrorVsMax}): ${summary.pass.mirror ? 'PASS' : 'FAIL'}`,
+  )
   log(`  peak RSS of modelcar             ${rss.toFixed(0)} MB`)
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`)
   if (o.strict && !Object.values(summary.pass).every(Boolean)) process.exitCode = 1

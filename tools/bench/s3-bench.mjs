@@ -51,7 +51,14 @@ async function main() {
   const out = join(o.workdir, 'out')
   let results
   try {
-    const present = await Promise.all(keys.map((Key) => seed.send(new HeadObjectCommand({ Bucket: BUCKET, Key })).then((h) => h.ContentLength === each, () => false)))
+    const present = await Promise.all(
+      keys.map((Key) =>
+        seed.send(new HeadObjectCommand({ Bucket: BUCKET, Key })).then(
+          (h) => h.ContentLength === each,
+          () => false,
+        ),
+      ),
+    )
     const missing = keys.filter((_, i) => !present[i])
     if (missing.length) {
       log(`s3-bench: uploading ${missing.length} objects of ${(each / 2 ** 20).toFixed(0)} MiB (zeros) to s3rver, once…`)
@@ -63,18 +70,38 @@ async function main() {
       await rm(sparse, { force: true })
     }
     log(`s3-bench: ${o.files} objects of ${(each / 2 ** 20).toFixed(0)} MiB in s3rver; ${o.runs} runs`)
-    await writeFile(recipe, `apiVersion: modelcar/v1\nsources:\n  - type: s3\n    bucket: ${BUCKET}\n    prefix: model\n    endpoint: ${s3.url}\nsinks:\n  - type: oci-layout\n    path: ./out\n`)
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_EC2_METADATA_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
-    const download = () => measure(process.execPath, ['--input-type=module', '-e', DOWNLOADER, s3.url, BUCKET, ...keys], { cwd: join(repoRoot, 'tools'), env })
+    await writeFile(
+      recipe,
+      `apiVersion: modelcar/v1\nsources:\n  - type: s3\n    bucket: ${BUCKET}\n    prefix: model\n    endpoint: ${s3.url}\nsinks:\n  - type: oci-layout\n    path: ./out\n`,
+    )
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    }
+    const download = () =>
+      measure(process.execPath, ['--input-type=module', '-e', DOWNLOADER, s3.url, BUCKET, ...keys], { cwd: join(repoRoot, 'tools'), env })
     // Warm-up: s3rver's files into the page cache.
     await download()
-    results = await alternatingRuns(o.runs, { download, modelcar: () => measure(process.execPath, [CLI, 'run', recipe], { cwd: o.workdir, env }) }, () => rm(out, { recursive: true, force: true }))
+    results = await alternatingRuns(
+      o.runs,
+      { download, modelcar: () => measure(process.execPath, [CLI, 'run', recipe], { cwd: o.workdir, env }) },
+      () => rm(out, { recursive: true, force: true }),
+    )
   } finally {
     seed.destroy()
     await s3.stop()
     await rm(out, { recursive: true, force: true })
   }
-  reportAgainstDownload(results, { bytes: each * o.files, targets: TARGETS, labels: { download: 'GetObject to /dev/null', modelcar: 'modelcar s3 → layout' }, json: o.json, strict: o.strict })
+  reportAgainstDownload(results, {
+    bytes: each * o.files,
+    targets: TARGETS,
+    labels: { download: 'GetObject to /dev/null', modelcar: 'modelcar s3 → layout' },
+    json: o.json,
+    strict: o.strict,
+  })
 }
 
 main().catch((err) => {

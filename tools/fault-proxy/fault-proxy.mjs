@@ -28,7 +28,16 @@ export async function startFaultProxy(opts) {
       for (const [name, want] of Object.entries(rule.header)) {
         const got = req.headers[name.toLowerCase()]
         const value = Array.isArray(got) ? got.join(',') : got
-        if (want === true ? value === undefined : want === false ? value !== undefined : typeof want === 'string' ? value !== want : !want.test(value ?? '')) return false
+        if (
+          want === true
+            ? value === undefined
+            : want === false
+              ? value !== undefined
+              : typeof want === 'string'
+                ? value !== want
+                : !want.test(value ?? '')
+        )
+          return false
       }
     }
     return true
@@ -69,7 +78,7 @@ export async function startFaultProxy(opts) {
       claim(entry, url)
       log.rule = rules.indexOf(entry)
       const r = entry.rule.respond
-      const body = Buffer.from(typeof r.body === 'function' ? r.body(url, req.headers) : r.body ?? '')
+      const body = Buffer.from(typeof r.body === 'function' ? r.body(url, req.headers) : (r.body ?? ''))
       const headers = { 'content-length': String(body.length), ...(r.headers ?? {}) }
       if (r.retryAfter !== undefined) headers['retry-after'] = String(r.retryAfter)
       log.status = r.status
@@ -156,6 +165,8 @@ export async function startFaultProxy(opts) {
 /** An S3 error response body, as S3 and S3-compatible stores send it. */
 export function s3ErrorXml(code, message, extra = {}) {
   const esc = (s) => String(s).replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c])
-  const fields = Object.entries(extra).map(([k, v]) => `<${k}>${esc(v)}</${k}>`).join('')
+  const fields = Object.entries(extra)
+    .map(([k, v]) => `<${k}>${esc(v)}</${k}>`)
+    .join('')
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${esc(code)}</Code><Message>${esc(message)}</Message>${fields}<RequestId>FAULTPROXY0001</RequestId><HostId>fault-proxy</HostId></Error>`
 }

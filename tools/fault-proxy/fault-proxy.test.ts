@@ -25,7 +25,10 @@ afterAll(async () => {
 })
 
 /** GETs through the proxy; resolves what arrived before the body ended or broke. */
-function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: Buffer; broke: boolean; headers: http.IncomingHttpHeaders }> {
+function get(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; bytes: Buffer; broke: boolean; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.get(`${proxy.url}${path}`, { headers, agent: false }, (res) => {
       const chunks: Buffer[] = []
@@ -45,7 +48,19 @@ describe('fault proxy', () => {
     expect(r.status).toBe(206)
     expect(r.bytes.equals(body.subarray(10))).toBe(true)
     expect(r.headers['x-path']).toBe('/a?x=1')
-    expect(proxy.requests).toEqual([{ method: 'GET', path: '/a?x=1', range: 'bytes=10-', ifMatch: '"e"', authorization: true, status: 206, bytes: body.length - 10, cut: false, rule: undefined }])
+    expect(proxy.requests).toEqual([
+      {
+        method: 'GET',
+        path: '/a?x=1',
+        range: 'bytes=10-',
+        ifMatch: '"e"',
+        authorization: true,
+        status: 206,
+        bytes: body.length - 10,
+        cut: false,
+        rule: undefined,
+      },
+    ])
     expect(JSON.stringify(proxy.requests)).not.toContain('secret-value')
   })
 
@@ -74,7 +89,15 @@ describe('fault proxy', () => {
   it('answers canned statuses and error bodies instead of the target', async () => {
     proxy.setRules([
       { path: '/busy', respond: { status: 503, retryAfter: 2 }, times: 1 },
-      { header: { authorization: false }, path: '/denied', respond: { status: 403, headers: { 'content-type': 'application/xml' }, body: s3ErrorXml('AccessDenied', 'Access Denied', { BucketName: 'b' }) } },
+      {
+        header: { authorization: false },
+        path: '/denied',
+        respond: {
+          status: 403,
+          headers: { 'content-type': 'application/xml' },
+          body: s3ErrorXml('AccessDenied', 'Access Denied', { BucketName: 'b' }),
+        },
+      },
     ])
     const busy = await get('/busy')
     expect([busy.status, busy.headers['retry-after']]).toEqual([503, '2'])

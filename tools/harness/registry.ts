@@ -69,7 +69,9 @@ async function startOnce(port: number, opts: RegistryOptions): Promise<Registry>
       exited = true
       spawnFailure =
         err.code === 'ENOENT'
-          ? new MissingToolError('`docker-registry` is not installed (Debian package docker-registry); run: node tools/provision/provision.mjs')
+          ? new MissingToolError(
+              '`docker-registry` is not installed (Debian package docker-registry); run: node tools/provision/provision.mjs',
+            )
           : err
       resolve()
     })
@@ -92,7 +94,12 @@ async function startOnce(port: number, opts: RegistryOptions): Promise<Registry>
     })())
 
   try {
-    await waitUntilServing(url, () => exited, logs, () => spawnFailure)
+    await waitUntilServing(
+      url,
+      () => exited,
+      logs,
+      () => spawnFailure,
+    )
   } catch (err) {
     await stop()
     throw err

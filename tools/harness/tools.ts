@@ -193,7 +193,10 @@ export async function skopeoInspect(
   opts: RegistryAccess = {},
 ): Promise<{ raw: RawManifest; rawText: string; inspect: SkopeoInspectOutput }> {
   const access = ref.startsWith('docker://')
-    ? [`--tls-verify=${opts.tlsVerify ?? false}`, ...(opts.creds ? ['--creds', `${opts.creds.user}:${opts.creds.password}`] : ['--no-creds'])]
+    ? [
+        `--tls-verify=${opts.tlsVerify ?? false}`,
+        ...(opts.creds ? ['--creds', `${opts.creds.user}:${opts.creds.password}`] : ['--no-creds']),
+      ]
     : []
   const rawText = (await mustRun('skopeo', ['--insecure-policy', 'inspect', '--raw', ...access, ref])).stdout
   const inspect = (await mustRun('skopeo', ['--insecure-policy', 'inspect', ...access, ref])).stdout
@@ -273,17 +276,31 @@ export async function podmanRun(image: string, command: string, opts: PodmanRunO
       REGISTRY_AUTH_FILE: await conf('auth.json', '{}\n'),
     }
     const args = [
-      '--root', paths.root,
-      '--runroot', paths.runroot,
-      '--tmpdir', paths.tmp,
+      '--root',
+      paths.root,
+      '--runroot',
+      paths.runroot,
+      '--tmpdir',
+      paths.tmp,
       // crun fails on cgroups here, systemd may be absent: runc with cgroupfs works on the CI machines.
-      '--runtime', 'runc',
-      '--storage-driver', 'vfs',
-      '--cgroup-manager', 'cgroupfs',
-      'run', '--rm', '--network', 'none', '--ulimit', 'host',
+      '--runtime',
+      'runc',
+      '--storage-driver',
+      'vfs',
+      '--cgroup-manager',
+      'cgroupfs',
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--ulimit',
+      'host',
       ...(LOCAL_TRANSPORT.test(image) ? [] : [`--tls-verify=${opts.tlsVerify ?? false}`]),
       ...(opts.platform ? ['--platform', opts.platform] : []),
-      await nameableImage(image, dir.path), '/bin/sh', '-c', command,
+      await nameableImage(image, dir.path),
+      '/bin/sh',
+      '-c',
+      command,
     ]
     return (await mustRun('podman', args, { env })).stdout
   } finally {

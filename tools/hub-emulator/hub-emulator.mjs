@@ -33,8 +33,63 @@ const HUB_PUBLIC_URL = 'https://huggingface.co'
 
 // Expand keys the real Hub accepts (python huggingface_hub's ExpandModelProperty_T /
 // ExpandDatasetProperty_T). Anything else is a 400, as on the Hub.
-const MODEL_EXPAND = new Set(['author', 'baseModels', 'cardData', 'childrenModelCount', 'config', 'createdAt', 'disabled', 'downloads', 'downloadsAllTime', 'gated', 'gguf', 'gitalyUid', 'inference', 'inferenceProviderMapping', 'lastModified', 'library_name', 'likes', 'mask_token', 'model-index', 'pipeline_tag', 'private', 'resourceGroup', 'safetensors', 'sha', 'siblings', 'spaces', 'tags', 'transformersInfo', 'trendingScore', 'usedStorage', 'widgetData', 'xetEnabled'])
-const DATASET_EXPAND = new Set(['author', 'cardData', 'citation', 'createdAt', 'description', 'disabled', 'downloads', 'downloadsAllTime', 'gated', 'gitalyUid', 'lastModified', 'likes', 'paperswithcode_id', 'private', 'resourceGroup', 'sha', 'siblings', 'tags', 'trendingScore', 'usedStorage', 'xetEnabled'])
+const MODEL_EXPAND = new Set([
+  'author',
+  'baseModels',
+  'cardData',
+  'childrenModelCount',
+  'config',
+  'createdAt',
+  'disabled',
+  'downloads',
+  'downloadsAllTime',
+  'gated',
+  'gguf',
+  'gitalyUid',
+  'inference',
+  'inferenceProviderMapping',
+  'lastModified',
+  'library_name',
+  'likes',
+  'mask_token',
+  'model-index',
+  'pipeline_tag',
+  'private',
+  'resourceGroup',
+  'safetensors',
+  'sha',
+  'siblings',
+  'spaces',
+  'tags',
+  'transformersInfo',
+  'trendingScore',
+  'usedStorage',
+  'widgetData',
+  'xetEnabled',
+])
+const DATASET_EXPAND = new Set([
+  'author',
+  'cardData',
+  'citation',
+  'createdAt',
+  'description',
+  'disabled',
+  'downloads',
+  'downloadsAllTime',
+  'gated',
+  'gitalyUid',
+  'lastModified',
+  'likes',
+  'paperswithcode_id',
+  'private',
+  'resourceGroup',
+  'sha',
+  'siblings',
+  'tags',
+  'trendingScore',
+  'usedStorage',
+  'xetEnabled',
+])
 
 // ------------------------------------------------------------------------------------------------
 // Hashing helpers
@@ -60,7 +115,8 @@ function zeroSha256(size) {
   let v = zeroSha256Memo.get(size)
   if (!v) {
     const h = createHash('sha256')
-    for (let left = size; left > 0; left -= ZERO_CHUNK.length) h.update(left >= ZERO_CHUNK.length ? ZERO_CHUNK : ZERO_CHUNK.subarray(0, left))
+    for (let left = size; left > 0; left -= ZERO_CHUNK.length)
+      h.update(left >= ZERO_CHUNK.length ? ZERO_CHUNK : ZERO_CHUNK.subarray(0, left))
     v = h.digest('hex')
     zeroSha256Memo.set(size, v)
   }
@@ -125,7 +181,13 @@ class HashCache {
     }
     if (!r.loaded) {
       r.loaded = fsp.readFile(join(repoDir, CACHE_FILE), 'utf8').then(
-        (t) => { try { Object.assign(r.data, JSON.parse(t).entries ?? {}) } catch { /* a torn cache is rebuilt */ } },
+        (t) => {
+          try {
+            Object.assign(r.data, JSON.parse(t).entries ?? {})
+          } catch {
+            /* a torn cache is rebuilt */
+          }
+        },
         () => {},
       )
     }
@@ -146,7 +208,11 @@ class HashCache {
     const prev = this.lookup(r, rel, st)
     r.data[rel] = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ...(prev ?? {}), ...stripUndef(hashes) }
     r.dirty = true
-    if (!r.timer) r.timer = setTimeout(() => { r.timer = null; void this.flushRepo(repoDir, r) }, 50)
+    if (!r.timer)
+      r.timer = setTimeout(() => {
+        r.timer = null
+        void this.flushRepo(repoDir, r)
+      }, 50)
   }
 
   async flushRepo(repoDir, r) {
@@ -155,7 +221,11 @@ class HashCache {
     const file = join(repoDir, CACHE_FILE)
     // Merge with what another process may have written meanwhile.
     let onDisk = {}
-    try { onDisk = JSON.parse(await fsp.readFile(file, 'utf8')).entries ?? {} } catch { /* none yet */ }
+    try {
+      onDisk = JSON.parse(await fsp.readFile(file, 'utf8')).entries ?? {}
+    } catch {
+      /* none yet */
+    }
     const merged = { ...onDisk, ...r.data }
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
     try {
@@ -167,10 +237,15 @@ class HashCache {
   }
 
   async flushAll() {
-    await Promise.all([...this.repos].map(([dir, r]) => {
-      if (r.timer) { clearTimeout(r.timer); r.timer = null }
-      return this.flushRepo(dir, r)
-    }))
+    await Promise.all(
+      [...this.repos].map(([dir, r]) => {
+        if (r.timer) {
+          clearTimeout(r.timer)
+          r.timer = null
+        }
+        return this.flushRepo(dir, r)
+      }),
+    )
   }
 
   /**
@@ -187,10 +262,12 @@ class HashCache {
     const key = `${abs}\0${st.size}\0${st.mtimeMs}\0${need.sha256}\0${need.sha1}`
     let p = this.inflight.get(key)
     if (!p) {
-      p = hashFileOnDisk(abs, st.size, need).then((h) => {
-        this.store(repoDir, r, rel, st, h)
-        return h
-      }).finally(() => this.inflight.delete(key))
+      p = hashFileOnDisk(abs, st.size, need)
+        .then((h) => {
+          this.store(repoDir, r, rel, st, h)
+          return h
+        })
+        .finally(() => this.inflight.delete(key))
       this.inflight.set(key, p)
     }
     const h = await p
@@ -212,8 +289,13 @@ function stripUndef(o) {
 function parseRepoId(repoId, type) {
   let t = type ?? 'model'
   let rest = repoId
-  if (rest.startsWith('datasets/')) { t = 'dataset'; rest = rest.slice('datasets/'.length) }
-  else if (rest.startsWith('models/')) { t = 'model'; rest = rest.slice('models/'.length) }
+  if (rest.startsWith('datasets/')) {
+    t = 'dataset'
+    rest = rest.slice('datasets/'.length)
+  } else if (rest.startsWith('models/')) {
+    t = 'model'
+    rest = rest.slice('models/'.length)
+  }
   const parts = rest.split('/')
   if (parts.length !== 2 || !parts[0] || !parts[1] || parts.some((p) => p === '.' || p === '..')) {
     throw new TypeError(`repo id must be "namespace/name" (optionally "datasets/namespace/name"): ${repoId}`)
@@ -275,7 +357,9 @@ function gitTreeSort(entries) {
 }
 
 function gitTreeOid(entries) {
-  const parts = gitTreeSort(entries).map((e) => Buffer.concat([Buffer.from(`${e.dir ? '40000' : '100644'} ${e.name}\0`), Buffer.from(e.oid, 'hex')]))
+  const parts = gitTreeSort(entries).map((e) =>
+    Buffer.concat([Buffer.from(`${e.dir ? '40000' : '100644'} ${e.name}\0`), Buffer.from(e.oid, 'hex')]),
+  )
   const body = Buffer.concat(parts)
   return createHash('sha1').update(`tree ${body.length}\0`).update(body).digest('hex')
 }
@@ -292,7 +376,8 @@ function gitCommitSha({ tree, parents, date, title }) {
 
 function normPath(p) {
   const parts = p.split('/')
-  if (!p || p.startsWith('/') || parts.some((s) => s === '' || s === '.' || s === '..')) throw new TypeError(`bad file path in repo: ${JSON.stringify(p)}`)
+  if (!p || p.startsWith('/') || parts.some((s) => s === '' || s === '.' || s === '..'))
+    throw new TypeError(`bad file path in repo: ${JSON.stringify(p)}`)
   return p
 }
 
@@ -315,10 +400,15 @@ async function writeCommit(root, r, files, { parents, baseSha, date, title, lfsT
   }
   for (const [rawPath, content] of Object.entries(files)) {
     const path = normPath(rawPath)
-    if (content === null || content === undefined) { plan.delete(path); continue }
+    if (content === null || content === undefined) {
+      plan.delete(path)
+      continue
+    }
     if (typeof content === 'string') plan.set(path, { kind: 'buf', buf: Buffer.from(content) })
-    else if (Buffer.isBuffer(content) || content instanceof Uint8Array) plan.set(path, { kind: 'buf', buf: Buffer.from(content.buffer, content.byteOffset, content.byteLength) })
-    else if (typeof content === 'object' && Number.isSafeInteger(content.sparseSize) && content.sparseSize >= 0) plan.set(path, { kind: 'sparse', size: content.sparseSize })
+    else if (Buffer.isBuffer(content) || content instanceof Uint8Array)
+      plan.set(path, { kind: 'buf', buf: Buffer.from(content.buffer, content.byteOffset, content.byteLength) })
+    else if (typeof content === 'object' && Number.isSafeInteger(content.sparseSize) && content.sparseSize >= 0)
+      plan.set(path, { kind: 'sparse', size: content.sparseSize })
     else throw new TypeError(`file ${path}: expected Buffer, string or { sparseSize }`)
   }
   // A file and a folder cannot share a path.
@@ -375,7 +465,10 @@ async function writeCommit(root, r, files, { parents, baseSha, date, title, lfsT
   const sha = gitCommitSha({ tree, parents, date, title })
 
   const commitDir = join(repoDir, 'commits', sha)
-  const exists = await fsp.stat(commitDir).then(() => true, () => false)
+  const exists = await fsp.stat(commitDir).then(
+    () => true,
+    () => false,
+  )
   if (!exists) {
     const tmpDir = join(repoDir, 'commits', `.tmp-${sha}-${randomBytes(4).toString('hex')}`)
     await fsp.mkdir(tmpDir, { recursive: true })
@@ -385,9 +478,17 @@ async function writeCommit(root, r, files, { parents, baseSha, date, title, lfsT
       if (item.kind === 'buf') await fsp.writeFile(dest, item.buf)
       else if (item.kind === 'sparse') {
         const fh = await fsp.open(dest, 'w')
-        try { await fh.truncate(item.size) } finally { await fh.close() }
+        try {
+          await fh.truncate(item.size)
+        } finally {
+          await fh.close()
+        }
       } else {
-        try { await fsp.link(item.abs, dest) } catch { await fsp.copyFile(item.abs, dest) }
+        try {
+          await fsp.link(item.abs, dest)
+        } catch {
+          await fsp.copyFile(item.abs, dest)
+        }
       }
     }
     try {
@@ -395,7 +496,13 @@ async function writeCommit(root, r, files, { parents, baseSha, date, title, lfsT
     } catch (e) {
       // Written meanwhile by someone else (same content, same sha): keep theirs.
       await fsp.rm(tmpDir, { recursive: true, force: true })
-      if (!(await fsp.stat(commitDir).then(() => true, () => false))) throw e
+      if (
+        !(await fsp.stat(commitDir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        throw e
     }
   }
   // Record the hashes in the sidecar cache so the emulator does not hash again.
@@ -427,7 +534,13 @@ export async function writeRepo(root, repoId, opts) {
   await fsp.mkdir(join(repoDir, 'commits'), { recursive: true })
   const date = opts.date ?? DEFAULT_DATE
   const title = opts.title ?? 'Upload folder using huggingface_hub'
-  const sha = await writeCommit(root, r, opts.files ?? {}, { parents: [], date, title, lfsThreshold: opts.lfsThreshold, lfsPatterns: opts.lfsPatterns })
+  const sha = await writeCommit(root, r, opts.files ?? {}, {
+    parents: [],
+    date,
+    title,
+    lfsThreshold: opts.lfsThreshold,
+    lfsPatterns: opts.lfsPatterns,
+  })
   const refs = opts.refs ?? ['main']
   await updateRepoJson(repoDir, (cur) => {
     const out = {
@@ -459,7 +572,14 @@ export async function addCommit(root, repoId, files, opts = {}) {
   const parentDate = meta.commits?.[parent]?.date ?? DEFAULT_DATE
   const date = opts.date ?? new Date(Date.parse(parentDate) + 3600_000).toISOString()
   const title = opts.title ?? 'Update files'
-  const sha = await writeCommit(root, r, files, { parents: [parent], baseSha: parent, date, title, lfsThreshold: opts.lfsThreshold, lfsPatterns: opts.lfsPatterns })
+  const sha = await writeCommit(root, r, files, {
+    parents: [parent],
+    baseSha: parent,
+    date,
+    title,
+    lfsThreshold: opts.lfsThreshold,
+    lfsPatterns: opts.lfsPatterns,
+  })
   await updateRepoJson(repoDir, (cur) => ({
     ...cur,
     refs: { ...(cur.refs ?? {}), [ref]: sha },
@@ -502,13 +622,20 @@ class HttpError extends Error {
 }
 
 function sendError(res, err) {
-  if (res.headersSent) { res.destroy(); return }
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
   const headers = { ...(err.opts.headers ?? {}) }
   if (err.opts.code) headers['X-Error-Code'] = err.opts.code
   if (err.opts.code && !err.opts.noXErrorMessage) headers['X-Error-Message'] = headerSafe(err.message)
   if (err.opts.text || err.opts.xml) {
     const body = Buffer.from(err.message)
-    res.writeHead(err.status, { ...headers, 'Content-Type': err.opts.xml ? 'application/xml' : 'text/plain; charset=utf-8', 'Content-Length': body.length })
+    res.writeHead(err.status, {
+      ...headers,
+      'Content-Type': err.opts.xml ? 'application/xml' : 'text/plain; charset=utf-8',
+      'Content-Length': body.length,
+    })
     res.end(body)
   } else {
     sendJson(res, err.status, { error: err.message }, headers)
@@ -560,7 +687,11 @@ function contentTypeOf(path) {
 }
 
 function decodeSeg(s) {
-  try { return decodeURIComponent(s) } catch { throw new HttpError(400, `Invalid URL encoding: ${s}`) }
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    throw new HttpError(400, `Invalid URL encoding: ${s}`)
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -666,9 +797,17 @@ export async function startHubEmulator(opts) {
     const kind = r.type === 'model' ? 'model' : 'dataset'
     const page = r.type === 'model' ? `${HUB_PUBLIC_URL}/${r.id}` : `${HUB_PUBLIC_URL}/datasets/${r.id}`
     if (!auth.token) {
-      throw new HttpError(401, `Access to ${kind} ${r.id} is restricted. You must have access to it and be authenticated to access it. Please log in.`, { code: 'GatedRepo' })
+      throw new HttpError(
+        401,
+        `Access to ${kind} ${r.id} is restricted. You must have access to it and be authenticated to access it. Please log in.`,
+        { code: 'GatedRepo' },
+      )
     }
-    throw new HttpError(403, `Access to ${kind} ${r.id} is restricted and you are not in the authorized list. Visit ${page} to ask for access.`, { code: 'GatedRepo' })
+    throw new HttpError(
+      403,
+      `Access to ${kind} ${r.id} is restricted and you are not in the authorized list. Visit ${page} to ask for access.`,
+      { code: 'GatedRepo' },
+    )
   }
 
   function resolveRev(meta, rev) {
@@ -751,7 +890,11 @@ export async function startHubEmulator(opts) {
       const parent = commitMeta(ctx, cur).parents[0]
       if (!parent) break
       let pIndex
-      try { pIndex = await indexCommit(ctx.repoDir, parent) } catch { break }
+      try {
+        pIndex = await indexCommit(ctx.repoDir, parent)
+      } catch {
+        break
+      }
       const pOid = await oidAt(ctx, pIndex, path)
       if (pOid !== curOid) break
       cur = parent
@@ -803,7 +946,10 @@ export async function startHubEmulator(opts) {
   async function handleTree(req, res, url, ctx, segs) {
     // The client does not encode the revision here: "refs/pr/1" may arrive raw.
     const { rev, rest } = splitRevision(segs)
-    const dirPath = rest.filter((s) => s !== '').map(decodeSeg).join('/')
+    const dirPath = rest
+      .filter((s) => s !== '')
+      .map(decodeSeg)
+      .join('/')
     const recursive = url.searchParams.get('recursive') === 'true' || url.searchParams.get('recursive') === '1'
     const expand = url.searchParams.get('expand') === 'true' || url.searchParams.get('expand') === '1'
     const revision = await openRevision(ctx, rev)
@@ -866,10 +1012,14 @@ export async function startHubEmulator(opts) {
     const text = await readBody(req)
     const ctype = String(req.headers['content-type'] ?? '')
     let paths
-    let expand = false
+    let expand
     if (ctype.startsWith('application/json')) {
       let body
-      try { body = JSON.parse(text) } catch { throw new HttpError(400, 'Invalid JSON body') }
+      try {
+        body = JSON.parse(text)
+      } catch {
+        throw new HttpError(400, 'Invalid JSON body')
+      }
       paths = typeof body?.paths === 'string' ? [body.paths] : body?.paths
       expand = body?.expand === true || body?.expand === 'true'
     } else {
@@ -906,10 +1056,20 @@ export async function startHubEmulator(opts) {
       const names = [...index.files.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
       const out = []
       for (const name of names) {
-        if (!blobs) { out.push({ rfilename: name }); continue }
+        if (!blobs) {
+          out.push({ rfilename: name })
+          continue
+        }
         const f = /** @type {any} */ (index.files.get(name))
         const facts = await fileFacts(ctx, f, name)
-        out.push({ rfilename: name, blobId: facts.oid, size: f.size, ...(facts.lfs ? { lfs: { sha256: facts.sha256, size: f.size, pointerSize: Buffer.byteLength(/** @type {string} */ (facts.pointer)) } } : {}) })
+        out.push({
+          rfilename: name,
+          blobId: facts.oid,
+          size: f.size,
+          ...(facts.lfs
+            ? { lfs: { sha256: facts.sha256, size: f.size, pointerSize: Buffer.byteLength(/** @type {string} */ (facts.pointer)) } }
+            : {}),
+        })
       }
       return out
     }
@@ -1000,7 +1160,10 @@ export async function startHubEmulator(opts) {
   /** Serves [start..end] of a file, cutting the connection after `cut` body bytes if asked. */
   async function sendFileBody(req, res, entry, abs, start, end, cut) {
     const len = end - start + 1
-    if (req.method === 'HEAD' || len <= 0) { res.end(); return }
+    if (req.method === 'HEAD' || len <= 0) {
+      res.end()
+      return
+    }
     const toSend = cut === undefined ? len : cut
     let sent = 0
     let lastWrite = Promise.resolve()
@@ -1008,8 +1171,13 @@ export async function startHubEmulator(opts) {
       const rs = createReadStream(abs, { start, end: start + toSend - 1, highWaterMark: MiB })
       try {
         for await (const chunk of rs) {
-          if (res.destroyed) { rs.destroy(); break }
-          lastWrite = new Promise((resolve) => { res.write(chunk, () => resolve(undefined)) })
+          if (res.destroyed) {
+            rs.destroy()
+            break
+          }
+          lastWrite = new Promise((resolve) => {
+            res.write(chunk, () => resolve(undefined))
+          })
           sent += chunk.length
           entry.bytes = sent
           if (res.writableNeedDrain) await drainOrClose(res)
@@ -1019,7 +1187,10 @@ export async function startHubEmulator(opts) {
         return
       }
     }
-    if (cut === undefined) { res.end(); return }
+    if (cut === undefined) {
+      res.end()
+      return
+    }
     // The fault: headers and `cut` body bytes are out; now drop the connection mid-body.
     entry.cut = true
     if (toSend === 0) res.flushHeaders()
@@ -1073,10 +1244,24 @@ export async function startHubEmulator(opts) {
       // raw of an LFS file: the pointer text.
       const pointer = Buffer.from(/** @type {string} */ (facts.pointer))
       let range = parseRange(req.headers.range, pointer.length)
-      const base = { ...common, 'Content-Type': 'text/plain; charset=utf-8', 'Accept-Ranges': 'bytes', ETag: `"${facts.oid}"`, 'Last-Modified': lastModified }
-      if (range.kind === 'unsatisfiable') throw new HttpError(416, 'Requested Range Not Satisfiable', { text: true, headers: { ...base, 'Content-Range': `bytes */${pointer.length}` } })
+      const base = {
+        ...common,
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Accept-Ranges': 'bytes',
+        ETag: `"${facts.oid}"`,
+        'Last-Modified': lastModified,
+      }
+      if (range.kind === 'unsatisfiable')
+        throw new HttpError(416, 'Requested Range Not Satisfiable', {
+          text: true,
+          headers: { ...base, 'Content-Range': `bytes */${pointer.length}` },
+        })
       const body = range.kind === 'range' ? pointer.subarray(range.start, range.end + 1) : pointer
-      res.writeHead(range.kind === 'range' ? 206 : 200, { ...base, 'Content-Length': body.length, ...(range.kind === 'range' ? { 'Content-Range': `bytes ${range.start}-${range.end}/${pointer.length}` } : {}) })
+      res.writeHead(range.kind === 'range' ? 206 : 200, {
+        ...base,
+        'Content-Length': body.length,
+        ...(range.kind === 'range' ? { 'Content-Range': `bytes ${range.start}-${range.end}/${pointer.length}` } : {}),
+      })
       res.end(body)
       entry.bytes = req.method === 'HEAD' ? 0 : body.length
       return
@@ -1107,7 +1292,13 @@ export async function startHubEmulator(opts) {
       return
     }
     await serveBytes(req, res, entry, {
-      abs: f.abs, size: f.size, etag: `"${facts.oid}"`, where: 'hub', repoKey: ctx.r.key, path, lastModified,
+      abs: f.abs,
+      size: f.size,
+      etag: `"${facts.oid}"`,
+      where: 'hub',
+      repoKey: ctx.r.key,
+      path,
+      lastModified,
       headers: { ...common, 'Content-Type': contentTypeOf(path) },
     })
   }
@@ -1152,7 +1343,10 @@ export async function startHubEmulator(opts) {
     // /{ns}/{name}/(resolve|raw)/{rev}/{path} and /datasets/{ns}/{name}/…
     let type = 'model'
     let s = segs
-    if (s[0] === 'datasets') { type = 'dataset'; s = s.slice(1) }
+    if (s[0] === 'datasets') {
+      type = 'dataset'
+      s = s.slice(1)
+    }
     if (s.length >= 5 && (s[2] === 'resolve' || s[2] === 'raw')) {
       const ctx = await openRepo(req, type, decodeSeg(/** @type {string} */ (s[0])), decodeSeg(/** @type {string} */ (s[1])))
       return handleResolve(req, res, url, entry, ctx, s[2], s.slice(3))
@@ -1163,23 +1357,43 @@ export async function startHubEmulator(opts) {
   async function cdnHandler(req, res, entry) {
     const url = new URL(req.url ?? '/', cdnUrl)
     const xc = xCache ? { 'X-Cache': xCache } : {}
-    const denied = () => new HttpError(403, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>', { xml: true, headers: xc })
+    const denied = () =>
+      new HttpError(403, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>', {
+        xml: true,
+        headers: xc,
+      })
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'Method Not Allowed', { text: true, headers: xc })
     if (opts.cdnRejectAuthorization && req.headers.authorization !== undefined) {
-      throw new HttpError(400, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>', { xml: true, headers: xc })
+      throw new HttpError(
+        400,
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>',
+        { xml: true, headers: xc },
+      )
     }
     const expires = Number(url.searchParams.get('Expires'))
     const sig = url.searchParams.get('Signature') ?? ''
     if (!Number.isSafeInteger(expires) || sig !== sign(url.pathname, expires)) throw denied()
     if (Date.now() / 1000 > expires) throw denied()
     const obj = cdnObjects.get(url.pathname)
-    if (!obj) throw new HttpError(404, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code></Error>', { xml: true, headers: xc })
+    if (!obj)
+      throw new HttpError(404, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code></Error>', { xml: true, headers: xc })
     const fault = takeStatusFault('cdn', obj.repoKey, obj.path)
     if (fault) throw statusFaultError(fault, 'cdn')
     const disposition = url.searchParams.get('response-content-disposition')
     await serveBytes(req, res, entry, {
-      abs: obj.abs, size: obj.size, etag: `"${obj.sha256}"`, where: 'cdn', repoKey: obj.repoKey, path: obj.path, lastModified: obj.lastModified,
-      headers: { ...xc, 'Content-Type': 'binary/octet-stream', 'Cache-Control': 'public, max-age=604800, immutable', ...(disposition ? { 'Content-Disposition': disposition } : {}) },
+      abs: obj.abs,
+      size: obj.size,
+      etag: `"${obj.sha256}"`,
+      where: 'cdn',
+      repoKey: obj.repoKey,
+      path: obj.path,
+      lastModified: obj.lastModified,
+      headers: {
+        ...xc,
+        'Content-Type': 'binary/octet-stream',
+        'Cache-Control': 'public, max-age=604800, immutable',
+        ...(disposition ? { 'Content-Disposition': disposition } : {}),
+      },
     })
   }
 
@@ -1208,7 +1422,11 @@ export async function startHubEmulator(opts) {
       handler(req, res, entry).catch((err) => {
         if (err instanceof HttpError) sendError(res, err)
         else {
-          if (!res.headersSent) sendError(res, new HttpError(500, `Internal Error - We're working hard to fix this as soon as possible! (${String(err?.message ?? err)})`))
+          if (!res.headersSent)
+            sendError(
+              res,
+              new HttpError(500, `Internal Error - We're working hard to fix this as soon as possible! (${String(err?.message ?? err)})`),
+            )
           else res.destroy()
         }
       })
@@ -1219,10 +1437,11 @@ export async function startHubEmulator(opts) {
 
   const hubServer = makeServer('hub', hubHandler)
   const cdnServer = makeServer('cdn', cdnHandler)
-  const listen = (srv, port) => new Promise((resolve, reject) => {
-    srv.once('error', reject)
-    srv.listen(port ?? 0, host, () => resolve(/** @type {any} */ (srv.address()).port))
-  })
+  const listen = (srv, port) =>
+    new Promise((resolve, reject) => {
+      srv.once('error', reject)
+      srv.listen(port ?? 0, host, () => resolve(/** @type {any} */ (srv.address()).port))
+    })
   const hubPort = await listen(hubServer, opts.port)
   const cdnPort = await listen(cdnServer, opts.cdnPort)
   const urlHost = host.includes(':') ? `[${host}]` : host
@@ -1233,12 +1452,15 @@ export async function startHubEmulator(opts) {
     url: hubUrl,
     cdnUrl,
     requests,
-    setFaults(f) { faults = normalizeFaults(f) },
+    setFaults(f) {
+      faults = normalizeFaults(f)
+    },
     async stop() {
-      const close = (srv) => new Promise((resolve) => {
-        srv.close(() => resolve(undefined))
-        srv.closeAllConnections()
-      })
+      const close = (srv) =>
+        new Promise((resolve) => {
+          srv.close(() => resolve(undefined))
+          srv.closeAllConnections()
+        })
       await Promise.all([close(hubServer), close(cdnServer)])
       await cache.flushAll()
     },

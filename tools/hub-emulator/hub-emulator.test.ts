@@ -115,7 +115,9 @@ describe('metadata through the real client', () => {
     const err = await modelInfo({ name: 'org/public-model', hubUrl: hub.url, revision: 'nope' }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(HubApiError)
     expect(err).toMatchObject({ statusCode: 404 })
-    expect((err as Error).message).toMatch(/^Invalid rev id: nope\. URL: http:\/\/127\.0\.0\.1:\d+\/api\/models\/org\/public-model\/revision\/nope\?.*\. Request ID: Root=1-/)
+    expect((err as Error).message).toMatch(
+      /^Invalid rev id: nope\. URL: http:\/\/127\.0\.0\.1:\d+\/api\/models\/org\/public-model\/revision\/nope\?.*\. Request ID: Root=1-/,
+    )
   })
 
   it('listFiles recursive, 3 per page: every file and folder, over all pages', async () => {
@@ -130,12 +132,23 @@ describe('metadata through the real client', () => {
     expect(byPath.get('sub')).toMatchObject({ type: 'directory', size: 0 })
     expect(byPath.get('sub/deep')?.type).toBe('directory')
     // Regular file: git blob sha1, no lfs.
-    expect(byPath.get('config.json')).toEqual({ type: 'file', path: 'config.json', size: bytesOf('config.json').length, oid: gitBlobOid(bytesOf('config.json')) })
+    expect(byPath.get('config.json')).toEqual({
+      type: 'file',
+      path: 'config.json',
+      size: bytesOf('config.json').length,
+      oid: gitBlobOid(bytesOf('config.json')),
+    })
     // LFS by name and by size: real size, lfs.oid = sha256, oid = sha1 of the pointer blob.
     for (const p of ['model.safetensors', 'pytorch_model.bin', 'big.dat'] as const) {
       const b = bytesOf(p)
       const pointer = lfsPointer(sha256(b), b.length)
-      expect(byPath.get(p)).toEqual({ type: 'file', path: p, size: b.length, oid: gitBlobOid(pointer), lfs: { oid: sha256(b), size: b.length, pointerSize: pointer.length } })
+      expect(byPath.get(p)).toEqual({
+        type: 'file',
+        path: p,
+        size: b.length,
+        oid: gitBlobOid(pointer),
+        lfs: { oid: sha256(b), size: b.length, pointerSize: pointer.length },
+      })
     }
     // Small files matching no pattern stay regular, and so does an empty .bin-less file.
     expect(byPath.get('empty.txt')).toEqual({ type: 'file', path: 'empty.txt', size: 0, oid: gitBlobOid('') })
@@ -143,7 +156,17 @@ describe('metadata through the real client', () => {
 
   it('listFiles non-recursive lists direct children only; with a path, that folder', async () => {
     const top = await collect(listFiles({ repo: 'org/public-model', hubUrl: hub.url }))
-    expect(top.map((e) => e.path).sort()).toEqual(['.gitattributes', 'README.md', 'big.dat', 'config.json', 'empty.txt', 'model.safetensors', 'pytorch_model.bin', 'sub', 'tokenizer.json'])
+    expect(top.map((e) => e.path).sort()).toEqual([
+      '.gitattributes',
+      'README.md',
+      'big.dat',
+      'config.json',
+      'empty.txt',
+      'model.safetensors',
+      'pytorch_model.bin',
+      'sub',
+      'tokenizer.json',
+    ])
     const sub = await collect(listFiles({ repo: 'org/public-model', hubUrl: hub.url, path: 'sub' }))
     expect(sub.map((e) => `${e.type}:${e.path}`).sort()).toEqual(['directory:sub/deep', 'file:sub/a.txt', 'file:sub/b.txt'])
     const missing = await collect(listFiles({ repo: 'org/public-model', hubUrl: hub.url, path: 'nope' })).catch((e: unknown) => e)
@@ -152,9 +175,18 @@ describe('metadata through the real client', () => {
   })
 
   it('pathsInfo: an array of the existing paths; expand adds lastCommit', async () => {
-    const infos = await pathsInfo({ repo: 'org/public-model', hubUrl: hub.url, paths: ['config.json', 'sub', 'missing.txt', 'model.safetensors'], expand: true })
+    const infos = await pathsInfo({
+      repo: 'org/public-model',
+      hubUrl: hub.url,
+      paths: ['config.json', 'sub', 'missing.txt', 'model.safetensors'],
+      expand: true,
+    })
     expect(infos.map((i) => i.path)).toEqual(['config.json', 'sub', 'model.safetensors'])
-    expect(infos[0]?.lastCommit).toEqual({ id: mainSha, title: 'Upload folder using huggingface_hub', date: new Date('2024-01-02T03:04:05.000Z') })
+    expect(infos[0]?.lastCommit).toEqual({
+      id: mainSha,
+      title: 'Upload folder using huggingface_hub',
+      date: new Date('2024-01-02T03:04:05.000Z'),
+    })
     expect(infos[2]?.lfs?.oid).toBe(sha256(bytesOf('model.safetensors')))
   })
 
@@ -176,7 +208,12 @@ describe('downloads through the real client', () => {
     expect(lfs?.url.startsWith(`${hub.cdnUrl}/repos/models/org/public-model/${sha256(b)}?`)).toBe(true)
 
     const small = await fileDownloadInfo({ repo: 'org/public-model', path: 'config.json', hubUrl: hub.url })
-    expect(small).toEqual({ etag: `"${gitBlobOid(bytesOf('config.json'))}"`, size: bytesOf('config.json').length, xet: undefined, url: `${hub.url}/org/public-model/resolve/main/config.json` })
+    expect(small).toEqual({
+      etag: `"${gitBlobOid(bytesOf('config.json'))}"`,
+      size: bytesOf('config.json').length,
+      xet: undefined,
+      url: `${hub.url}/org/public-model/resolve/main/config.json`,
+    })
 
     expect(await fileDownloadInfo({ repo: 'org/public-model', path: 'nope.bin', hubUrl: hub.url })).toBeNull()
 
@@ -246,7 +283,9 @@ describe('private, gated, tokens', () => {
     const missing = await fileDownloadInfo({ repo: 'org/does-not-exist', path: 'config.json', hubUrl: hub.url }).catch((e: unknown) => e)
     expect(missing).toMatchObject({ statusCode: 401, data: { error: 'Repository not found' } })
 
-    const stranger = await collect(listFiles({ repo: 'org/private-model', hubUrl: hub.url, accessToken: STRANGER })).catch((e: unknown) => e)
+    const stranger = await collect(listFiles({ repo: 'org/private-model', hubUrl: hub.url, accessToken: STRANGER })).catch(
+      (e: unknown) => e,
+    )
     expect(stranger).toMatchObject({ statusCode: 404, data: { error: 'Repository not found' } })
 
     const info = await modelInfo({ name: 'org/private-model', hubUrl: hub.url, accessToken: READER })
@@ -272,21 +311,40 @@ describe('private, gated, tokens', () => {
     const anon = await fileDownloadInfo({ repo: 'org/gated-model', path: 'config.json', hubUrl: hub.url }).catch((e: unknown) => e)
     expect(anon).toMatchObject({
       statusCode: 401,
-      data: { error: 'Access to model org/gated-model is restricted. You must have access to it and be authenticated to access it. Please log in.' },
+      data: {
+        error:
+          'Access to model org/gated-model is restricted. You must have access to it and be authenticated to access it. Please log in.',
+      },
     })
-    const denied = await fileDownloadInfo({ repo: 'org/gated-model', path: 'config.json', hubUrl: hub.url, accessToken: STRANGER }).catch((e: unknown) => e)
+    const denied = await fileDownloadInfo({ repo: 'org/gated-model', path: 'config.json', hubUrl: hub.url, accessToken: STRANGER }).catch(
+      (e: unknown) => e,
+    )
     expect(denied).toMatchObject({
       statusCode: 403,
-      data: { error: 'Access to model org/gated-model is restricted and you are not in the authorized list. Visit https://huggingface.co/org/gated-model to ask for access.' },
+      data: {
+        error:
+          'Access to model org/gated-model is restricted and you are not in the authorized list. Visit https://huggingface.co/org/gated-model to ask for access.',
+      },
     })
     const r = await fetch(`${hub.url}/org/gated-model/resolve/main/config.json`, { headers: { Authorization: `Bearer ${STRANGER}` } })
-    expect([r.status, r.headers.get('x-error-code'), r.headers.get('x-request-id')?.startsWith('Root=1-')]).toEqual([403, 'GatedRepo', true])
+    expect([r.status, r.headers.get('x-error-code'), r.headers.get('x-request-id')?.startsWith('Root=1-')]).toEqual([
+      403,
+      'GatedRepo',
+      true,
+    ])
 
     const ok = await downloadFile({ repo: 'org/gated-model', path: 'config.json', hubUrl: hub.url, accessToken: READER })
     expect(await ok!.text()).toBe('{"g":1}')
 
-    const ds = await fileDownloadInfo({ repo: 'datasets/org/gated-data', path: 'data/train.csv', hubUrl: hub.url, accessToken: STRANGER }).catch((e: unknown) => e)
-    expect((ds as Error).message).toMatch(/^Access to dataset org\/gated-data is restricted and you are not in the authorized list\. Visit https:\/\/huggingface\.co\/datasets\/org\/gated-data to ask for access\./)
+    const ds = await fileDownloadInfo({
+      repo: 'datasets/org/gated-data',
+      path: 'data/train.csv',
+      hubUrl: hub.url,
+      accessToken: STRANGER,
+    }).catch((e: unknown) => e)
+    expect((ds as Error).message).toMatch(
+      /^Access to dataset org\/gated-data is restricted and you are not in the authorized list\. Visit https:\/\/huggingface\.co\/datasets\/org\/gated-data to ask for access\./,
+    )
   })
 
   it('the token and the CDN: fetch drops it on the cross-origin 302, but the client sends it to a "cloudfront" URL', async () => {
@@ -295,11 +353,20 @@ describe('private, gated, tokens', () => {
     // 1. fileDownloadInfo: resolve (with token) → 302 → CDN: Node's fetch removes Authorization.
     hub.requests.length = 0
     const info = await fileDownloadInfo({ repo: 'org/private-model', path: 'model.safetensors', hubUrl: hub.url, accessToken: READER })
-    expect(hub.requests.map((r) => [r.host, r.status, r.authorization])).toEqual([['hub', 302, true], ['cdn', 206, false]])
+    expect(hub.requests.map((r) => [r.host, r.status, r.authorization])).toEqual([
+      ['hub', 302, true],
+      ['cdn', 206, false],
+    ])
     // 2. The body: X-Cache ends in " cloudfront" (as on the real CDN), so info.url is the CDN URL
     //    and WebBlob sends `Authorization: Bearer hf_…` to it. A client-side leak to know about.
     hub.requests.length = 0
-    const blob = await downloadFile({ repo: 'org/private-model', path: 'model.safetensors', hubUrl: hub.url, accessToken: READER, downloadInfo: info! })
+    const blob = await downloadFile({
+      repo: 'org/private-model',
+      path: 'model.safetensors',
+      hubUrl: hub.url,
+      accessToken: READER,
+      downloadInfo: info!,
+    })
     await readStream(blob!.stream())
     expect(hub.requests.map((r) => [r.host, r.authorization])).toEqual([['cdn', true]])
     // 3. The cure on the caller's side: a fetch that sends Authorization to the hub origin only.
@@ -312,7 +379,13 @@ describe('private, gated, tokens', () => {
       return fetch(input, { ...init, headers })
     }
     hub.requests.length = 0
-    const safe = await downloadFile({ repo: 'org/private-model', path: 'model.safetensors', hubUrl: hub.url, accessToken: READER, fetch: hubOnlyAuth })
+    const safe = await downloadFile({
+      repo: 'org/private-model',
+      path: 'model.safetensors',
+      hubUrl: hub.url,
+      accessToken: READER,
+      fetch: hubOnlyAuth,
+    })
     expect((await readStream(safe!.stream())).length).toBe(2048)
     expect(hub.requests.filter((r) => r.host === 'cdn').every((r) => !r.authorization)).toBe(true)
     expect(hub.requests.filter((r) => r.host === 'hub').every((r) => r.authorization)).toBe(true)
@@ -325,9 +398,12 @@ describe('private, gated, tokens', () => {
       expect((await readStream(blob!.stream())).length).toBe(2048)
       expect((await blob!.slice(0, 10).arrayBuffer()).byteLength).toBe(10)
       expect(plain.requests.map((r) => `${r.host}:${r.status}:${r.authorization}`)).toEqual([
-        'hub:302:true', 'cdn:206:false', // fileDownloadInfo probe
-        'hub:302:true', 'cdn:200:false', // stream()
-        'hub:302:true', 'cdn:206:false', // slice()
+        'hub:302:true',
+        'cdn:206:false', // fileDownloadInfo probe
+        'hub:302:true',
+        'cdn:200:false', // stream()
+        'hub:302:true',
+        'cdn:206:false', // slice()
       ])
     } finally {
       await plain.stop()
@@ -344,7 +420,10 @@ describe('revisions', () => {
     expect((await modelInfo({ name: 'org/moving', hubUrl: hub.url, additionalFields: ['sha'] })).sha).toBe(s2)
     expect(await (await downloadFile({ repo: 'org/moving', path: 'a.txt', hubUrl: hub.url }))!.text()).toBe('two')
     expect(await (await downloadFile({ repo: 'org/moving', path: 'a.txt', hubUrl: hub.url, revision: s1 }))!.text()).toBe('one')
-    expect((await collect(listFiles({ repo: 'org/moving', hubUrl: hub.url, revision: s1 }))).map((e) => e.path).sort()).toEqual(['a.txt', 'keep.txt'])
+    expect((await collect(listFiles({ repo: 'org/moving', hubUrl: hub.url, revision: s1 }))).map((e) => e.path).sort()).toEqual([
+      'a.txt',
+      'keep.txt',
+    ])
     const r = await fetch(`${hub.url}/org/moving/resolve/main/a.txt`)
     expect(r.headers.get('x-repo-commit')).toBe(s2)
     const infos = await pathsInfo({ repo: 'org/moving', hubUrl: hub.url, paths: ['a.txt', 'keep.txt'], expand: true })
@@ -362,7 +441,11 @@ describe('revisions', () => {
     expect(await (await downloadFile({ repo: 'org/refs', path: 'f.txt', hubUrl: hub.url, revision: 'refs/pr/1' }))!.text()).toBe('pr')
     expect(await (await downloadFile({ repo: 'org/refs', path: 'f.txt', hubUrl: hub.url, revision: 'v1.0' }))!.text()).toBe('main')
     const unknown = await fetch(`${hub.url}/org/refs/resolve/v9/f.txt`)
-    expect([unknown.status, unknown.headers.get('x-error-code'), await unknown.json()]).toEqual([404, 'RevisionNotFound', { error: 'Invalid rev id: v9' }])
+    expect([unknown.status, unknown.headers.get('x-error-code'), await unknown.json()]).toEqual([
+      404,
+      'RevisionNotFound',
+      { error: 'Invalid rev id: v9' },
+    ])
   })
 })
 
@@ -376,7 +459,9 @@ describe('faults', () => {
     expect(first.got.length).toBe(100_000)
     expect(hub.requests.at(-1)).toMatchObject({ host: 'cdn', status: 200, cut: true, bytes: 100_000 })
     // Resume through resolve (302 → CDN) with Range, as a downloader does.
-    const r = await fetch(`${hub.url}/org/public-model/resolve/main/model.safetensors`, { headers: { Range: `bytes=${first.got.length}-` } })
+    const r = await fetch(`${hub.url}/org/public-model/resolve/main/model.safetensors`, {
+      headers: { Range: `bytes=${first.got.length}-` },
+    })
     expect([r.status, r.headers.get('content-range')]).toEqual([206, `bytes 100000-${want.length - 1}/${want.length}`])
     const rest = Buffer.from(await r.arrayBuffer())
     expect(Buffer.concat([first.got, rest]).equals(want)).toBe(true)
@@ -452,7 +537,13 @@ describe('ranges on the direct route', () => {
     r = await get('bytes=0-1,4-5')
     expect([r.status, await r.text()]).toEqual([200, b.toString()])
     r = await fetch(url, { method: 'HEAD' })
-    expect([r.status, r.headers.get('content-length'), r.headers.get('etag'), r.headers.get('accept-ranges'), r.headers.get('x-repo-commit')]).toEqual([200, String(b.length), `"${gitBlobOid(b)}"`, 'bytes', mainSha])
+    expect([
+      r.status,
+      r.headers.get('content-length'),
+      r.headers.get('etag'),
+      r.headers.get('accept-ranges'),
+      r.headers.get('x-repo-commit'),
+    ]).toEqual([200, String(b.length), `"${gitBlobOid(b)}"`, 'bytes', mainSha])
   })
 })
 

@@ -4,7 +4,23 @@
 // so the everything-present path only looks at files and never spawns a process.
 
 import { spawnSync } from 'node:child_process'
-import { accessSync, chmodSync, closeSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs'
+import {
+  accessSync,
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -163,7 +179,7 @@ function installInto(arch, fill) {
 }
 
 function tryDownloadBusybox(arch) {
-  let result = { ok: false, error: 'not attempted' }
+  let result
   mkdirSync(cacheDir, { recursive: true })
   const work = mkdtempSync(join(cacheDir, `.download-${arch}-`))
   try {
@@ -226,7 +242,11 @@ function aptInstall(pkgs) {
 
 function nonRootMessage(pkgs, arches) {
   const lines = ['provision: missing Debian packages for the real-tool tests (not root, so not installing them):']
-  if (pkgs.length) lines.push(`  ${pkgs.join(' ')}`, `  Install: sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y ${pkgs.join(' ')}`)
+  if (pkgs.length)
+    lines.push(
+      `  ${pkgs.join(' ')}`,
+      `  Install: sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y ${pkgs.join(' ')}`,
+    )
   for (const arch of arches) {
     lines.push(
       `  busybox-static:${arch} (downloaded, not installed, into ${join(cacheDir, arch)})`,
@@ -257,7 +277,10 @@ function lastLines(text, n = 5) {
 }
 
 function indent(text) {
-  return text.split('\n').map((l) => `    ${l}`).join('\n')
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n')
 }
 
 function step(what) {

@@ -14,7 +14,15 @@ export async function startRegistryProxy(opts) {
   const sockets = new Set()
 
   const server = http.createServer((req, res) => {
-    const entry = { method: req.method ?? '', path: req.url ?? '', status: 0, bytes: 0, contentRange: header(req, 'content-range'), cut: false, quirk: undefined }
+    const entry = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      status: 0,
+      bytes: 0,
+      contentRange: header(req, 'content-range'),
+      cut: false,
+      quirk: undefined,
+    }
     requests.push(entry)
     const answer = (status, body, headers = {}) => {
       entry.status = status
@@ -27,13 +35,25 @@ export async function startRegistryProxy(opts) {
       req.resume()
     }
 
-    const fault = quirks.status.find((f) => f.left > 0 && (!f.method || f.method === req.method) && (!f.path || new RegExp(f.path).test(req.url ?? '')))
+    const fault = quirks.status.find(
+      (f) => f.left > 0 && (!f.method || f.method === req.method) && (!f.path || new RegExp(f.path).test(req.url ?? '')),
+    )
     if (fault) {
       fault.left--
       entry.quirk = `status ${fault.status}`
       const code = fault.code ?? (fault.status === 429 ? 'TOOMANYREQUESTS' : fault.status === 403 ? 'DENIED' : 'UNAVAILABLE')
-      const message = fault.message ?? (fault.status === 429 ? 'too many requests' : fault.status === 403 ? 'requested access to the resource is denied' : 'service unavailable')
-      return answer(fault.status, { errors: [{ code, message }] }, fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) })
+      const message =
+        fault.message ??
+        (fault.status === 429
+          ? 'too many requests'
+          : fault.status === 403
+            ? 'requested access to the resource is denied'
+            : 'service unavailable')
+      return answer(
+        fault.status,
+        { errors: [{ code, message }] },
+        fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) },
+      )
     }
     if (req.method === 'PATCH' && quirks.refusePatch) {
       entry.quirk = 'refuse PATCH'
@@ -45,7 +65,14 @@ export async function startRegistryProxy(opts) {
       if (length > quirks.maxChunkBytes) {
         entry.quirk = 'chunk too large'
         const mib = (quirks.maxChunkBytes / 1048576).toFixed(2)
-        return answer(416, { errors: [{ code: 'REQUESTED_RANGE_NOT_SATISFIABLE', message: `the request body is too large and exceeds the maximum permissible limit of ${mib}MiB` }] })
+        return answer(416, {
+          errors: [
+            {
+              code: 'REQUESTED_RANGE_NOT_SATISFIABLE',
+              message: `the request body is too large and exceeds the maximum permissible limit of ${mib}MiB`,
+            },
+          ],
+        })
       }
     }
     const mayCut = (req.method === 'PATCH' || req.method === 'PUT') && /\/blobs\/uploads\//.test(req.url ?? '')

@@ -19,9 +19,13 @@ process.stdin.resume()
 `
 
 export async function startS3Server(opts) {
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, require.resolve('s3rver'), opts.directory, JSON.stringify(opts.buckets ?? [])], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    ['--openssl-legacy-provider', '-e', CHILD, require.resolve('s3rver'), opts.directory, JSON.stringify(opts.buckets ?? [])],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  )
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
   const port = await new Promise((resolve, reject) => {

@@ -25,7 +25,14 @@ export async function startStaticServer(opts) {
       return
     }
     if (req.method === 'HEAD') {
-      res.writeHead(200, faults.noLengthOnHead ? { 'accept-ranges': 'bytes', 'transfer-encoding': 'chunked' } : { 'content-length': body.length, 'accept-ranges': 'bytes' }).end()
+      res
+        .writeHead(
+          200,
+          faults.noLengthOnHead
+            ? { 'accept-ranges': 'bytes', 'transfer-encoding': 'chunked' }
+            : { 'content-length': body.length, 'accept-ranges': 'bytes' },
+        )
+        .end()
       return
     }
     if (req.method !== 'GET') {

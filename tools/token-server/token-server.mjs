@@ -52,7 +52,21 @@ export function libtrustKeyId(publicKey) {
 async function makeKeyPair(dir) {
   const keyPath = join(dir, 'token-key.pem')
   const certPath = join(dir, 'token-cert.pem')
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=modelcar-token-server']).catch((err) => {
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=modelcar-token-server',
+  ]).catch((err) => {
     if (err.code === 'ENOENT') throw new Error('`openssl` is not installed (Debian package openssl)')
     throw err
   })
@@ -64,7 +78,12 @@ async function makeKeyPair(dir) {
 
 /** `*` matches any run of characters, `/` included; everything else is literal. */
 function globToRegExp(glob) {
-  return new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
+  return new RegExp(
+    `^${glob
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  )
 }
 
 function allowedActions(rules, name) {
@@ -117,7 +136,8 @@ export async function startTokenServer(opts = {}) {
 
   function issue(user, access) {
     const now = Math.floor(Date.now() / 1000)
-    const header = keyIdentification === 'x5c' ? { typ: 'JWT', alg: 'RS256', x5c: [keys.certDer.toString('base64')] } : { typ: 'JWT', alg: 'RS256', kid }
+    const header =
+      keyIdentification === 'x5c' ? { typ: 'JWT', alg: 'RS256', x5c: [keys.certDer.toString('base64')] } : { typ: 'JWT', alg: 'RS256', kid }
     const claims = {
       iss: issuer,
       sub: user ?? '',
@@ -149,7 +169,18 @@ export async function startTokenServer(opts = {}) {
   }
 
   const server = createServer((req, res) => {
-    const entry = { method: req.method ?? '', path: req.url ?? '', grantType: undefined, account: undefined, user: undefined, service: undefined, scopes: [], granted: [], authorization: req.headers.authorization ? req.headers.authorization.split(' ')[0].toLowerCase() : 'none', status: 0 }
+    const entry = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      grantType: undefined,
+      account: undefined,
+      user: undefined,
+      service: undefined,
+      scopes: [],
+      granted: [],
+      authorization: req.headers.authorization ? req.headers.authorization.split(' ')[0].toLowerCase() : 'none',
+      status: 0,
+    }
     requests.push(entry)
     const reply = (status, body, headers = {}) => {
       entry.status = status
@@ -170,12 +201,14 @@ export async function startTokenServer(opts = {}) {
   function handle(req, body, entry, reply) {
     const url = new URL(req.url ?? '/', 'http://token-server')
     if (url.pathname !== '/token') return reply(404, { errors: [{ code: 'NOT_FOUND', message: 'no such endpoint' }] })
-    const unauthorized = (message) => reply(401, { errors: [{ code: 'UNAUTHORIZED', message }] }, { 'www-authenticate': `Basic realm="${issuer}"` })
+    const unauthorized = (message) =>
+      reply(401, { errors: [{ code: 'UNAUTHORIZED', message }] }, { 'www-authenticate': `Basic realm="${issuer}"` })
 
     if (req.method === 'GET') {
       entry.service = url.searchParams.get('service') ?? undefined
       entry.account = url.searchParams.get('account') ?? undefined
-      if (entry.service !== service) return reply(400, { errors: [{ code: 'INVALID_REQUEST', message: `unknown service ${JSON.stringify(entry.service ?? null)}` }] })
+      if (entry.service !== service)
+        return reply(400, { errors: [{ code: 'INVALID_REQUEST', message: `unknown service ${JSON.stringify(entry.service ?? null)}` }] })
       const scopes = []
       for (const param of url.searchParams.getAll('scope')) {
         for (const text of param.split(' ').filter(Boolean)) {
@@ -194,8 +227,10 @@ export async function startTokenServer(opts = {}) {
         const colon = decoded.indexOf(':')
         const name = decoded.slice(0, colon)
         const password = decoded.slice(colon + 1)
-        if (colon < 0 || !Object.hasOwn(users, name) || !safeEqual(users[name].password, password)) return unauthorized('authentication failed')
-        if (entry.account !== undefined && entry.account !== name) return reply(400, { errors: [{ code: 'INVALID_REQUEST', message: 'account does not match the credentials' }] })
+        if (colon < 0 || !Object.hasOwn(users, name) || !safeEqual(users[name].password, password))
+          return unauthorized('authentication failed')
+        if (entry.account !== undefined && entry.account !== name)
+          return reply(400, { errors: [{ code: 'INVALID_REQUEST', message: 'account does not match the credentials' }] })
         user = name
       } else if (opts.requireAuth) return unauthorized('authentication required')
       entry.user = user
@@ -209,8 +244,11 @@ export async function startTokenServer(opts = {}) {
     }
 
     if (req.method === 'POST') {
-      const type = String(req.headers['content-type'] ?? '').split(';')[0].trim()
-      if (type !== 'application/x-www-form-urlencoded') return reply(400, { error: 'invalid_request', error_description: 'expected a form body' })
+      const type = String(req.headers['content-type'] ?? '')
+        .split(';')[0]
+        .trim()
+      if (type !== 'application/x-www-form-urlencoded')
+        return reply(400, { error: 'invalid_request', error_description: 'expected a form body' })
       const form = new URLSearchParams(body)
       entry.grantType = form.get('grant_type') ?? undefined
       entry.service = form.get('service') ?? undefined
@@ -242,7 +280,13 @@ export async function startTokenServer(opts = {}) {
       const access = grant(user, scopes)
       entry.granted = access.map(scopeText)
       const { token, issuedAt } = issue(user, access)
-      return reply(200, { access_token: token, scope: entry.scopes.join(' '), expires_in: expiresIn, issued_at: issuedAt, ...(refresh ? { refresh_token: refresh } : {}) })
+      return reply(200, {
+        access_token: token,
+        scope: entry.scopes.join(' '),
+        expires_in: expiresIn,
+        issued_at: issuedAt,
+        ...(refresh ? { refresh_token: refresh } : {}),
+      })
     }
     return reply(405, { errors: [{ code: 'UNSUPPORTED', message: 'GET or POST' }] }, { allow: 'GET, POST' })
   }

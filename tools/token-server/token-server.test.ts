@@ -30,7 +30,10 @@ async function get(query: string, authorization?: string) {
 
 describe('tokens', () => {
   it('are RS256 JWTs with the libtrust kid of the certificate key, the spec claims, and only the access granted', async () => {
-    const { status, body } = await get(`service=${server.service}&scope=${encodeURIComponent('repository:team/a:pull,push')}&scope=${encodeURIComponent('repository:other/b:pull')}&account=dana`, basic('dana', PASSWORD))
+    const { status, body } = await get(
+      `service=${server.service}&scope=${encodeURIComponent('repository:team/a:pull,push')}&scope=${encodeURIComponent('repository:other/b:pull')}&account=dana`,
+      basic('dana', PASSWORD),
+    )
     expect(status).toBe(200)
     expect(body.token).toBe(body.access_token)
     expect(body.expires_in).toBe(123)
@@ -41,15 +44,25 @@ describe('tokens', () => {
     expect(server.keyId).toMatch(/^([A-Z2-7]{4}:){11}[A-Z2-7]{4}$/)
     expect(verify('sha256', Buffer.from(`${h}.${c}`), cert.publicKey, Buffer.from(sig, 'base64url'))).toBe(true)
     const claims = decode(c)
-    expect(claims).toMatchObject({ iss: server.issuer, sub: 'dana', aud: server.service, access: [{ type: 'repository', name: 'team/a', actions: ['pull', 'push'] }] })
+    expect(claims).toMatchObject({
+      iss: server.issuer,
+      sub: 'dana',
+      aud: server.service,
+      access: [{ type: 'repository', name: 'team/a', actions: ['pull', 'push'] }],
+    })
     expect(Number(claims.exp) - Number(claims.iat)).toBe(123)
     expect(claims.nbf).toBe(claims.iat)
     expect(typeof claims.jti).toBe('string')
   })
 
   it('anonymous requests get the anonymous rules only', async () => {
-    const { body } = await get(`service=${server.service}&scope=${encodeURIComponent('repository:public/x:pull,push repository:team/a:pull')}`)
-    expect(decode(String(body.token).split('.')[1]!)).toMatchObject({ sub: '', access: [{ type: 'repository', name: 'public/x', actions: ['pull'] }] })
+    const { body } = await get(
+      `service=${server.service}&scope=${encodeURIComponent('repository:public/x:pull,push repository:team/a:pull')}`,
+    )
+    expect(decode(String(body.token).split('.')[1]!)).toMatchObject({
+      sub: '',
+      access: [{ type: 'repository', name: 'public/x', actions: ['pull'] }],
+    })
   })
 
   it('the refresh_token grant trades an identity token for an access token; a revoked one is invalid_grant', async () => {
@@ -58,7 +71,13 @@ describe('tokens', () => {
       fetch(server.realm, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: 'test', service: server.service, scope: 'repository:team/a:push' }),
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: token,
+          client_id: 'test',
+          service: server.service,
+          scope: 'repository:team/a:push',
+        }),
       })
     const ok = await post(refresh)
     expect(ok.status).toBe(200)

@@ -16,7 +16,13 @@ const content: Record<string, Buffer> = {
   'big/weights.bin': randomBytes(3 << 20),
 }
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
-const listing = { files: [{ path: 'config.json' }, { path: 'model.safetensors', sha256: sha(content['tiny/model.safetensors']!) }, { path: 'tokenizer/vocab.json', size: 13 }] }
+const listing = {
+  files: [
+    { path: 'config.json' },
+    { path: 'model.safetensors', sha256: sha(content['tiny/model.safetensors']!) },
+    { path: 'tokenizer/vocab.json', size: 13 },
+  ],
+}
 
 let open: StaticServer
 let locked: StaticServer
@@ -37,8 +43,19 @@ describe('source http', () => {
   it('passes the conformance kit with a list of URLs (sizes from HEAD)', async () => {
     const report = await assertSourceCompliance(
       httpSource,
-      { files: [{ url: `${open.url}/tiny/config.json` }, { url: `${open.url}/tiny/model.safetensors`, sha256: sha(content['tiny/model.safetensors']!) }] },
-      { failing: [{ files: [{ url: `${open.url}/tiny/missing.bin` }] }, { listing: `${open.url}/tiny/broken.json` }, { files: [{ url: 'http://127.0.0.1:1/x.bin' }] }] },
+      {
+        files: [
+          { url: `${open.url}/tiny/config.json` },
+          { url: `${open.url}/tiny/model.safetensors`, sha256: sha(content['tiny/model.safetensors']!) },
+        ],
+      },
+      {
+        failing: [
+          { files: [{ url: `${open.url}/tiny/missing.bin` }] },
+          { listing: `${open.url}/tiny/broken.json` },
+          { files: [{ url: 'http://127.0.0.1:1/x.bin' }] },
+        ],
+      },
     )
     expect(report.files.map((f) => [f.path, f.size, f.digest !== undefined])).toEqual([
       ['config.json', 18, false],
@@ -51,23 +68,36 @@ describe('source http', () => {
   it('passes the kit with a listing file, paths and `into`', async () => {
     const report = await assertSourceCompliance(httpSource, { listing: `${open.url}/tiny/listing.json`, into: 'tiny' })
     expect(report.files.map((f) => f.path)).toEqual(['tiny/config.json', 'tiny/model.safetensors', 'tiny/tokenizer/vocab.json'])
-    expect(report.files.map((f) => f.sha256)).toEqual(['tiny/config.json', 'tiny/model.safetensors', 'tiny/tokenizer/vocab.json'].map((p) => `sha256:${sha(content[p]!)}`))
+    expect(report.files.map((f) => f.sha256)).toEqual(
+      ['tiny/config.json', 'tiny/model.safetensors', 'tiny/tokenizer/vocab.json'].map((p) => `sha256:${sha(content[p]!)}`),
+    )
   })
 
   it('sends the headers, registers them as secrets, and never shows them in an error', async () => {
     const ctx = testContext()
-    await assertSourceCompliance(httpSource, { files: [{ url: `${locked.url}/tiny/config.json` }], headers: { Authorization: TOKEN } }, {
-      context: () => ctx,
-      failing: [{ files: [{ url: `${locked.url}/tiny/nothing-here` }], headers: { Authorization: TOKEN } }],
-    })
+    await assertSourceCompliance(
+      httpSource,
+      { files: [{ url: `${locked.url}/tiny/config.json` }], headers: { Authorization: TOKEN } },
+      {
+        context: () => ctx,
+        failing: [{ files: [{ url: `${locked.url}/tiny/nothing-here` }], headers: { Authorization: TOKEN } }],
+      },
+    )
     expect([...new Set(ctx.secrets)]).toEqual([TOKEN])
     const err = await runPlan({ files: [{ url: `${locked.url}/tiny/config.json` }] }).catch((e: Error) => e)
-    expect(err).toMatchObject({ code: 'COMPONENT_FAILED', phase: 'list', message: `[http] [HEAD] ${locked.url}/tiny/config.json: 401 Unauthorized` })
+    expect(err).toMatchObject({
+      code: 'COMPONENT_FAILED',
+      phase: 'list',
+      message: `[http] [HEAD] ${locked.url}/tiny/config.json: 401 Unauthorized`,
+    })
     expect((err as unknown as { hint: string }).hint).toContain('headers:')
   })
 
   it('never shows a header value in a recipe error, even a literal one', async () => {
-    const err = await recipeOf({ files: [{ url: `${open.url}/tiny/config.json` }], headers: { Authorization: 87654321 } }, memorySink()).catch((e: Error) => e)
+    const err = await recipeOf(
+      { files: [{ url: `${open.url}/tiny/config.json` }], headers: { Authorization: 87654321 } },
+      memorySink(),
+    ).catch((e: Error) => e)
     const text = JSON.stringify({ message: (err as Error).message, diagnostics: (err as unknown as { diagnostics: unknown }).diagnostics })
     expect(text).toContain('headers.Authorization')
     expect(text).toContain('(secret)')
@@ -82,7 +112,9 @@ describe('source http', () => {
   it('works with a server that ignores Range and one whose HEAD has no length', async () => {
     const odd = await startStaticServer({ files: content, faults: { ignoreRange: true, noLengthOnHead: true } })
     try {
-      await expect(assertSourceCompliance(httpSource, { files: [{ url: `${odd.url}/tiny/model.safetensors` }] })).rejects.toThrow(/does not say the file's size/)
+      await expect(assertSourceCompliance(httpSource, { files: [{ url: `${odd.url}/tiny/model.safetensors` }] })).rejects.toThrow(
+        /does not say the file's size/,
+      )
       const report = await assertSourceCompliance(httpSource, { files: [{ url: `${odd.url}/tiny/model.safetensors`, size: 300_000 }] })
       expect(report.files[0]!.sha256).toBe(`sha256:${sha(content['tiny/model.safetensors']!)}`)
     } finally {
@@ -100,7 +132,10 @@ describe('source http', () => {
     const resumed = await run({ files }, events)
     expect(resumed.digest).toBe(clean.digest)
     expect(events.filter((e) => e.type === 'retry')).toHaveLength(1)
-    const ranges = open.requests.slice(before).filter((r) => r.method === 'GET').map((r) => r.range)
+    const ranges = open.requests
+      .slice(before)
+      .filter((r) => r.method === 'GET')
+      .map((r) => r.range)
     expect(ranges).toHaveLength(2)
     expect(ranges[0]).toBeUndefined()
     // Resumed after the bytes the engine had taken (whole blocks), not from the start.
@@ -112,11 +147,18 @@ describe('source http', () => {
   it('fails the run on a sha256 mismatch, naming the file', async () => {
     const err = await run({ files: [{ url: `${open.url}/tiny/config.json`, sha256: '0'.repeat(64) }] }).catch((e: Error) => e)
     expect(err).toMatchObject({ code: 'SOURCE_DIGEST_MISMATCH', component: 'http', phase: 'read' })
-    expect((err as Error).message).toMatch(/^\[http\] `config.json` has digest `sha256:[0-9a-f]{64}` but the source announced `sha256:0{64}`/)
+    expect((err as Error).message).toMatch(
+      /^\[http\] `config.json` has digest `sha256:[0-9a-f]{64}` but the source announced `sha256:0{64}`/,
+    )
   })
 
   it('asks for `files` or `listing` when a recipe gives neither', async () => {
-    await expect(runPlan({})).rejects.toMatchObject({ code: 'COMPONENT_INVALID', input: true, phase: 'create', message: '[http] give `files` (a list of URLs) or `listing` (the URL of a JSON listing)' })
+    await expect(runPlan({})).rejects.toMatchObject({
+      code: 'COMPONENT_INVALID',
+      input: true,
+      phase: 'create',
+      message: '[http] give `files` (a list of URLs) or `listing` (the URL of a JSON listing)',
+    })
   })
 })
 

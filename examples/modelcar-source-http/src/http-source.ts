@@ -2,31 +2,74 @@
 // Written against the public @modelcar/core API only, as any third-party source would be: all
 // I/O through ctx.fetch, headers registered as secrets, sizes known before a byte moves (HEAD when
 // the recipe does not say), reads resumable at any byte with a Range request.
-import { defineSource, isRetryable, mapBounded, ModelcarError, safeModelPath, skipBytes, Type, type ComponentContext, type ModelFile, type Static } from '@modelcar/core'
+import {
+  defineSource,
+  isRetryable,
+  mapBounded,
+  ModelcarError,
+  safeModelPath,
+  skipBytes,
+  Type,
+  type ComponentContext,
+  type ModelFile,
+  type Static,
+} from '@modelcar/core'
 
 const FileSchema = Type.Object(
   {
-    url: Type.String({ description: 'Where the file is: an `http://` or `https://` URL.', pattern: '^https?://', examples: ['https://models.example.com/tiny/model.safetensors'] }),
-    path: Type.Optional(Type.String({ description: 'Its path in the model (under the image prefix). Default: the last segment of the URL.', examples: ['model.safetensors', 'tokenizer/vocab.json'] })),
-    size: Type.Optional(Type.Integer({ description: 'Its size in bytes. Default: asked with a HEAD request (Content-Length).', minimum: 0, examples: [1048576] })),
-    sha256: Type.Optional(Type.String({ description: 'Its sha256, 64 hex digits: checked while streaming, and the run fails on a mismatch.', pattern: '^[0-9a-f]{64}$', examples: ['e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'] })),
+    url: Type.String({
+      description: 'Where the file is: an `http://` or `https://` URL.',
+      pattern: '^https?://',
+      examples: ['https://models.example.com/tiny/model.safetensors'],
+    }),
+    path: Type.Optional(
+      Type.String({
+        description: 'Its path in the model (under the image prefix). Default: the last segment of the URL.',
+        examples: ['model.safetensors', 'tokenizer/vocab.json'],
+      }),
+    ),
+    size: Type.Optional(
+      Type.Integer({
+        description: 'Its size in bytes. Default: asked with a HEAD request (Content-Length).',
+        minimum: 0,
+        examples: [1048576],
+      }),
+    ),
+    sha256: Type.Optional(
+      Type.String({
+        description: 'Its sha256, 64 hex digits: checked while streaming, and the run fails on a mismatch.',
+        pattern: '^[0-9a-f]{64}$',
+        examples: ['e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
+      }),
+    ),
   },
   { additionalProperties: false },
 )
 
 export const httpSourceSchema = Type.Object(
   {
-    files: Type.Optional(Type.Array(FileSchema, { description: 'The files, in order. Give `files`, `listing`, or both.', minItems: 1, examples: [[{ url: 'https://models.example.com/tiny/config.json' }]] })),
-    listing: Type.Optional(Type.String({
-      description: 'URL of a JSON listing: `{"files": [{"path": "…", "url"?: "…", "size"?: n, "sha256"?: "…"}]}`; a `url` (default: the `path`) is relative to the listing.',
-      pattern: '^https?://',
-      examples: ['https://models.example.com/tiny/listing.json'],
-    })),
-    headers: Type.Optional(Type.Record(Type.String(), Type.String(), {
-      description: 'HTTP headers sent with every request, e.g. a token. Every value is treated as a secret.',
-      examples: [{ Authorization: 'Bearer ${MODEL_STORE_TOKEN}' }],
-      secret: true,
-    })),
+    files: Type.Optional(
+      Type.Array(FileSchema, {
+        description: 'The files, in order. Give `files`, `listing`, or both.',
+        minItems: 1,
+        examples: [[{ url: 'https://models.example.com/tiny/config.json' }]],
+      }),
+    ),
+    listing: Type.Optional(
+      Type.String({
+        description:
+          'URL of a JSON listing: `{"files": [{"path": "…", "url"?: "…", "size"?: n, "sha256"?: "…"}]}`; a `url` (default: the `path`) is relative to the listing.',
+        pattern: '^https?://',
+        examples: ['https://models.example.com/tiny/listing.json'],
+      }),
+    ),
+    headers: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description: 'HTTP headers sent with every request, e.g. a token. Every value is treated as a secret.',
+        examples: [{ Authorization: 'Bearer ${MODEL_STORE_TOKEN}' }],
+        secret: true,
+      }),
+    ),
     into: Type.Optional(Type.String({ description: 'Sub-folder under the image prefix to put the files in.', examples: ['tiny'] })),
   },
   { additionalProperties: false },
@@ -45,7 +88,8 @@ const LISTING_MAX_BYTES = 16 << 20
 
 export const httpSource = defineSource({
   type: 'http',
-  description: 'Files from plain HTTP(S) URLs (listed in the recipe or in a JSON listing), resumed with Range requests, sha256-checked when given.',
+  description:
+    'Files from plain HTTP(S) URLs (listed in the recipe or in a JSON listing), resumed with Range requests, sha256-checked when given.',
   schema: httpSourceSchema,
   create(config, ctx) {
     if (!config.files && !config.listing) {
@@ -59,7 +103,12 @@ export const httpSource = defineSource({
     const http = new HttpClient(ctx, headers)
     return {
       async *list() {
-        const entries: Entry[] = (config.files ?? []).map((f) => ({ url: new URL(f.url), path: f.path ?? lastSegment(new URL(f.url)), size: f.size, sha256: f.sha256 }))
+        const entries: Entry[] = (config.files ?? []).map((f) => ({
+          url: new URL(f.url),
+          path: f.path ?? lastSegment(new URL(f.url)),
+          size: f.size,
+          sha256: f.sha256,
+        }))
         if (config.listing) entries.push(...(await readListing(http, new URL(config.listing))))
         const files = await mapBounded(entries, ctx.concurrency, async (e) => {
           const rel = safeModelPath(e.path, 'file of the listing')
@@ -93,19 +142,37 @@ async function readListing(http: HttpClient, url: URL): Promise<Entry[]> {
   try {
     doc = JSON.parse(text)
   } catch (err) {
-    throw new ModelcarError('COMPONENT_INVALID', `the listing ${redact(url)} is not JSON: ${(err as Error).message}`, { hint: 'it must be `{"files": [{"path": "…"}]}`', input: true })
+    throw new ModelcarError('COMPONENT_INVALID', `the listing ${redact(url)} is not JSON: ${(err as Error).message}`, {
+      hint: 'it must be `{"files": [{"path": "…"}]}`',
+      input: true,
+    })
   }
   const list = Array.isArray(doc) ? doc : (doc as { files?: unknown } | null)?.files
-  if (!Array.isArray(list)) throw new ModelcarError('COMPONENT_INVALID', `the listing ${redact(url)} has no \`files\` list`, { hint: 'it must be `{"files": [{"path": "…"}]}`', input: true })
+  if (!Array.isArray(list))
+    throw new ModelcarError('COMPONENT_INVALID', `the listing ${redact(url)} has no \`files\` list`, {
+      hint: 'it must be `{"files": [{"path": "…"}]}`',
+      input: true,
+    })
   return list.map((raw, i) => {
     const f = raw as { path?: unknown; url?: unknown; size?: unknown; sha256?: unknown }
-    const bad = (what: string) => new ModelcarError('COMPONENT_INVALID', `the listing ${redact(url)}: files[${i}] ${what}`, { hint: 'each entry is `{"path": "a/b.bin", "url"?: "…", "size"?: 123, "sha256"?: "<64 hex>"}`', input: true })
+    const bad = (what: string) =>
+      new ModelcarError('COMPONENT_INVALID', `the listing ${redact(url)}: files[${i}] ${what}`, {
+        hint: 'each entry is `{"path": "a/b.bin", "url"?: "…", "size"?: 123, "sha256"?: "<64 hex>"}`',
+        input: true,
+      })
     if (typeof f.path !== 'string' && typeof f.url !== 'string') throw bad('has neither `path` nor `url`')
-    if (f.size !== undefined && !(Number.isSafeInteger(f.size) && (f.size as number) >= 0)) throw bad(`has size \`${String(f.size)}\`, not a whole number of bytes`)
-    if (f.sha256 !== undefined && !(typeof f.sha256 === 'string' && /^[0-9a-f]{64}$/.test(f.sha256))) throw bad('has a `sha256` that is not 64 hex digits')
+    if (f.size !== undefined && !(Number.isSafeInteger(f.size) && (f.size as number) >= 0))
+      throw bad(`has size \`${String(f.size)}\`, not a whole number of bytes`)
+    if (f.sha256 !== undefined && !(typeof f.sha256 === 'string' && /^[0-9a-f]{64}$/.test(f.sha256)))
+      throw bad('has a `sha256` that is not 64 hex digits')
     const fileUrl = new URL(typeof f.url === 'string' ? f.url : (f.path as string).split('/').map(encodeURIComponent).join('/'), url)
     if (fileUrl.protocol !== 'http:' && fileUrl.protocol !== 'https:') throw bad(`has URL \`${redact(fileUrl)}\`, not http(s)`)
-    return { url: fileUrl, path: typeof f.path === 'string' ? f.path : lastSegment(fileUrl), size: f.size as number | undefined, sha256: f.sha256 as string | undefined }
+    return {
+      url: fileUrl,
+      path: typeof f.path === 'string' ? f.path : lastSegment(fileUrl),
+      size: f.size as number | undefined,
+      sha256: f.sha256 as string | undefined,
+    }
   })
 }
 
@@ -134,7 +201,10 @@ class HttpClient {
   async text(url: URL, max: number): Promise<string> {
     const res = await this.request('GET', url)
     const length = Number(res.headers.get('content-length') ?? 0)
-    if (length > max) throw new ModelcarError('COMPONENT_INVALID', `the listing ${redact(url)} is ${length} bytes; more than ${max} is not a listing`, { input: true })
+    if (length > max)
+      throw new ModelcarError('COMPONENT_INVALID', `the listing ${redact(url)} is ${length} bytes; more than ${max} is not a listing`, {
+        input: true,
+      })
     return res.text()
   }
 
@@ -145,7 +215,10 @@ class HttpClient {
       const from = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1]
       if (Number(from) !== start) {
         await res.body?.cancel()
-        throw new ModelcarError('COMPONENT_FAILED', `[GET] ${redact(url)}: asked for bytes from ${start}, got \`${res.headers.get('content-range') ?? 'no Content-Range'}\``)
+        throw new ModelcarError(
+          'COMPONENT_FAILED',
+          `[GET] ${redact(url)}: asked for bytes from ${start}, got \`${res.headers.get('content-range') ?? 'no Content-Range'}\``,
+        )
       }
     } else if (start > 0) {
       // A server without Range support sends the whole file: drop what was already read.
@@ -158,7 +231,12 @@ class HttpClient {
   async request(method: 'GET' | 'HEAD', url: URL, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     let res: Response
     try {
-      res = await this.ctx.fetch(url, { method, headers: { ...this.headers, ...extra }, signal: signal ?? this.ctx.signal, redirect: 'follow' })
+      res = await this.ctx.fetch(url, {
+        method,
+        headers: { ...this.headers, ...extra },
+        signal: signal ?? this.ctx.signal,
+        redirect: 'follow',
+      })
     } catch (err) {
       const code = (err as { cause?: { code?: string } }).cause?.code
       throw new ModelcarError('COMPONENT_FAILED', `[${method}] ${redact(url)}: ${code ?? (err as Error).message}`, {
@@ -170,10 +248,19 @@ class HttpClient {
     if (res.ok) return res
     const said = (await res.text().catch(() => '')).trim().slice(0, 200)
     const requestId = res.headers.get('x-request-id')
-    throw new ModelcarError('COMPONENT_FAILED', `[${method}] ${redact(url)}: ${res.status} ${res.statusText}${requestId ? ` (request id ${requestId})` : ''}${said ? `: ${said}` : ''}`, {
-      hint: res.status === 401 || res.status === 403 ? 'the server wants credentials: set `headers:` (e.g. `Authorization: Bearer ${TOKEN}`)' : res.status === 404 ? 'check the URL' : undefined,
-      retryable: res.status >= 500 || res.status === 429 || res.status === 408,
-    })
+    throw new ModelcarError(
+      'COMPONENT_FAILED',
+      `[${method}] ${redact(url)}: ${res.status} ${res.statusText}${requestId ? ` (request id ${requestId})` : ''}${said ? `: ${said}` : ''}`,
+      {
+        hint:
+          res.status === 401 || res.status === 403
+            ? 'the server wants credentials: set `headers:` (e.g. `Authorization: Bearer ${TOKEN}`)'
+            : res.status === 404
+              ? 'check the URL'
+              : undefined,
+        retryable: res.status >= 500 || res.status === 429 || res.status === 408,
+      },
+    )
   }
 }
 
@@ -184,7 +271,10 @@ async function* body(res: Response, url: URL, skip: number): AsyncGenerator<Uint
   } catch (err) {
     if (err instanceof ModelcarError) throw err
     // A cut connection (isRetryable knows undici's `terminated`): the engine resumes at the byte it reached.
-    throw new ModelcarError('COMPONENT_FAILED', `[GET] ${redact(url)}: the download broke off (${(err as Error).message})`, { cause: err, retryable: isRetryable(err) })
+    throw new ModelcarError('COMPONENT_FAILED', `[GET] ${redact(url)}: the download broke off (${(err as Error).message})`, {
+      cause: err,
+      retryable: isRetryable(err),
+    })
   }
 }
 

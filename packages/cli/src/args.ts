@@ -11,7 +11,12 @@ export interface Parsed {
 
 export function parse(argv: string[], options: Options, usage: string): Parsed {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    }) as Parsed
   } catch (err) {
     throw errors.argumentInvalid((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), `usage: modelcar ${usage}`)
   }
@@ -22,7 +27,8 @@ export function keyValues(list: string[] | undefined, flag: string): Record<stri
   const out: Record<string, string> = {}
   for (const item of list ?? []) {
     const eq = item.indexOf('=')
-    if (eq <= 0) throw errors.argumentInvalid(`\`--${flag} ${item}\` is not key=value`, `e.g. --${flag} org.opencontainers.image.licenses=Apache-2.0`)
+    if (eq <= 0)
+      throw errors.argumentInvalid(`\`--${flag} ${item}\` is not key=value`, `e.g. --${flag} org.opencontainers.image.licenses=Apache-2.0`)
     out[item.slice(0, eq)] = item.slice(eq + 1)
   }
   return out

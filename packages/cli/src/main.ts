@@ -43,7 +43,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const command = COMMANDS.find((c) => c.name === name)
   if (!command) {
-    return new Output(false, env).error(errors.argumentInvalid(`unknown command \`${name}\``, `commands: ${COMMANDS.map((c) => c.name).join(', ')}`))
+    return new Output(false, env).error(
+      errors.argumentInvalid(`unknown command \`${name}\``, `commands: ${COMMANDS.map((c) => c.name).join(', ')}`),
+    )
   }
   return command.run(rest, env)
 }

@@ -75,7 +75,8 @@ export class Output {
       return err.exitCode
     }
     const lines = [`error: ${err.message}`]
-    if (err.diagnostics.length > 0 && err.code !== 'COMPONENT_UNKNOWN') for (const d of err.diagnostics) lines.push(`  ${formatDiagnostic(d)}`)
+    if (err.diagnostics.length > 0 && err.code !== 'COMPONENT_UNKNOWN')
+      for (const d of err.diagnostics) lines.push(`  ${formatDiagnostic(d)}`)
     else if (err.hint) lines.push(`  hint: ${err.hint}`)
     const cause = causeText(err.cause)
     if (cause && !err.message.includes(cause)) lines.push(`  cause: ${cause}`)

@@ -39,7 +39,9 @@ export class ProgressView {
       case 'plan':
         this.total = e.bytes
         this.started = performance.now()
-        this.output.note(`plan: ${e.files} file${e.files === 1 ? '' : 's'}, ${formatBytes(e.bytes)}, ${e.layers} new layer${e.layers === 1 ? '' : 's'} on ${e.baseLayers} base layer${e.baseLayers === 1 ? '' : 's'}`)
+        this.output.note(
+          `plan: ${e.files} file${e.files === 1 ? '' : 's'}, ${formatBytes(e.bytes)}, ${e.layers} new layer${e.layers === 1 ? '' : 's'} on ${e.baseLayers} base layer${e.baseLayers === 1 ? '' : 's'}`,
+        )
         break
       case 'layer-start':
         this.layers.set(e.layer, { title: e.title, bytes: e.bytes, done: 0, started: performance.now() })
@@ -79,7 +81,9 @@ export class ProgressView {
         break
       case 'done':
         this.finish()
-        this.output.note(`done in ${e.seconds.toFixed(1)} s, ${formatBytes(e.bytes)} at ${formatBytes(e.bytes / Math.max(e.seconds, 0.001))}/s`)
+        this.output.note(
+          `done in ${e.seconds.toFixed(1)} s, ${formatBytes(e.bytes)} at ${formatBytes(e.bytes / Math.max(e.seconds, 0.001))}/s`,
+        )
         break
     }
   }
@@ -123,7 +127,8 @@ export class ProgressView {
       if (l.finished) continue
       lines.push(row(l.title, l.done, l.bytes, (now - l.started) / 1000, width))
     }
-    for (const l of this.layers.values()) if (l.finished && now - l.finished < 1500) lines.unshift(`  done ${l.digest?.slice(7, 19)}  ${l.title}`.slice(0, width - 1))
+    for (const l of this.layers.values())
+      if (l.finished && now - l.finished < 1500) lines.unshift(`  done ${l.digest?.slice(7, 19)}  ${l.title}`.slice(0, width - 1))
     lines.push(row('total', done, this.total, (now - this.started) / 1000, width))
     this.stream.write(`${lines.join('\n')}\n`)
     this.drawn = lines.length

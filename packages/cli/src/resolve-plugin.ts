@@ -28,7 +28,11 @@ export async function resolvePlugin(kind: ComponentKind, type: string, fromDir: 
   const { components: valid } = loaded
   const ofKind = valid.filter((c) => c.kind === kind)
   const match = ofKind.find((c) => c.type === type) ?? ofKind[0]
-  if (!match) throw loaded.invalid(`exports no ${kind} (it has: ${valid.map((c) => `${c.kind} \`${c.type}\``).join(', ')})`, `use it under \`${valid[0]!.kind}s:\` in the recipe`)
+  if (!match)
+    throw loaded.invalid(
+      `exports no ${kind} (it has: ${valid.map((c) => `${c.kind} \`${c.type}\``).join(', ')})`,
+      `use it under \`${valid[0]!.kind}s:\` in the recipe`,
+    )
   return { component: match, package: loaded.package, ...(loaded.version ? { version: loaded.version } : {}) }
 }
 
@@ -56,22 +60,32 @@ export async function loadPluginPackage(name: string, fromDir: string, label = n
     throw invalid(`has an unreadable package.json: ${(err as Error).message}`)
   }
   const entry = entryOf(pkg)
-  if (!entry) throw invalid('has no entry point for `import` (`exports` or `main` in its package.json)', 'add `"exports": { ".": "./dist/index.js" }`')
+  if (!entry)
+    throw invalid(
+      'has no entry point for `import` (`exports` or `main` in its package.json)',
+      'add `"exports": { ".": "./dist/index.js" }`',
+    )
   const file = path.resolve(dir, entry)
-  if (!isFile(file)) throw invalid(`names \`${entry}\` as its entry point, but that file does not exist`, 'was the package built before it was packed? (`npm run build`, then `npm pack`)')
+  if (!isFile(file))
+    throw invalid(
+      `names \`${entry}\` as its entry point, but that file does not exist`,
+      'was the package built before it was packed? (`npm run build`, then `npm pack`)',
+    )
   let mod: { default?: unknown }
   try {
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown }
   } catch (err) {
     throw invalid(`failed to load: ${(err as Error).message}`)
   }
-  const hint = 'export default defineSource({ type, description, schema, create }) (or defineTransform/defineSink, from @modelcar/core), or a list of components'
+  const hint =
+    'export default defineSource({ type, description, schema, create }) (or defineTransform/defineSink, from @modelcar/core), or a list of components'
   if (mod.default === undefined) throw invalid('has no default export', hint)
   const list = Array.isArray(mod.default) ? (mod.default as unknown[]) : [mod.default]
   const problems = list.map(componentProblem)
   const components = list.filter((_, i) => problems[i] === undefined) as Component[]
   if (components.length === 0) {
-    const what = list.length === 1 ? `its default export ${problems[0]}` : `no entry of its default export is a component (the first ${problems[0]})`
+    const what =
+      list.length === 1 ? `its default export ${problems[0]}` : `no entry of its default export is a component (the first ${problems[0]})`
     throw invalid(`is not a modelcar component: ${what}`, hint)
   }
   return { package: pkg.name ?? name, version: pkg.version, components, invalid }
@@ -90,7 +104,10 @@ function findPackage(name: string, start: string): string | undefined {
 function entryOf(pkg: PackageJson): string | undefined {
   if (pkg.exports !== undefined && pkg.exports !== null) {
     const exp = pkg.exports
-    const root = typeof exp === 'object' && !Array.isArray(exp) && Object.keys(exp).some((k) => k.startsWith('.')) ? (exp as Record<string, unknown>)['.'] : exp
+    const root =
+      typeof exp === 'object' && !Array.isArray(exp) && Object.keys(exp).some((k) => k.startsWith('.'))
+        ? (exp as Record<string, unknown>)['.']
+        : exp
     return conditional(root)
   }
   return pkg.main ?? 'index.js'
@@ -119,12 +136,15 @@ function conditional(target: unknown): string | undefined {
 function componentProblem(x: unknown): string | undefined {
   if (x === null || typeof x !== 'object') return `is ${x === null ? 'null' : `a ${typeof x}`}, not a component object`
   const c = x as Record<string, unknown>
-  if (!KINDS.includes(c.kind as (typeof KINDS)[number])) return `has no \`kind\` (\`source\`, \`transform\` or \`sink\`; defineSource() and its siblings set it)`
+  if (!KINDS.includes(c.kind as (typeof KINDS)[number]))
+    return `has no \`kind\` (\`source\`, \`transform\` or \`sink\`; defineSource() and its siblings set it)`
   if (typeof c.type !== 'string' || !c.type) return 'has no `type` (the name recipes, logs and errors use)'
   if (typeof c.create !== 'function') return `(${c.kind} \`${c.type}\`) has no \`create(config, ctx)\` function`
   const schema = c.schema as { type?: unknown } | undefined
-  if (!schema || typeof schema !== 'object' || schema.type !== 'object') return `(${c.kind} \`${c.type}\`) has no \`schema\` that is an object schema (\`Type.Object({...})\`)`
-  if (typeof c.description !== 'string' || !c.description) return `(${c.kind} \`${c.type}\`) has no \`description\` (one line for its reference docs)`
+  if (!schema || typeof schema !== 'object' || schema.type !== 'object')
+    return `(${c.kind} \`${c.type}\`) has no \`schema\` that is an object schema (\`Type.Object({...})\`)`
+  if (typeof c.description !== 'string' || !c.description)
+    return `(${c.kind} \`${c.type}\`) has no \`description\` (one line for its reference docs)`
   return undefined
 }
 

@@ -260,7 +260,10 @@ export const errors = {
     })
   },
   registryCredentialsUnreadable(source: string, why: string, hint?: string): ModelcarError {
-    return new ModelcarError('REGISTRY_CREDENTIALS_UNREADABLE', `cannot read registry credentials from \`${source}\`: ${why}`, { hint, input: true })
+    return new ModelcarError('REGISTRY_CREDENTIALS_UNREADABLE', `cannot read registry credentials from \`${source}\`: ${why}`, {
+      hint,
+      input: true,
+    })
   },
   registryCredentialsInsecure(host: string, url: string): ModelcarError {
     return new ModelcarError('REGISTRY_CREDENTIALS_INSECURE', `credentials for \`${host}\` would be sent unencrypted to \`${url}\``, {

@@ -3,5 +3,11 @@ export * from './shell/index.js'
 export { registrySink, registrySinkSchema } from './registry-sink.js'
 export { loadRegistryBase } from './registry-base.js'
 export { RegistryClient } from './client/registry-client.js'
-export { parseImageReference, formatImageReference, registryBaseUrl, isLoopbackHost, type ImageReference } from './client/image-reference.js'
+export {
+  parseImageReference,
+  formatImageReference,
+  registryBaseUrl,
+  isLoopbackHost,
+  type ImageReference,
+} from './client/image-reference.js'
 export { uploadStrategyFor, type UploadMode, type UploadStrategy } from './client/upload-strategy.js'

@@ -3,7 +3,18 @@
 // skipped, base blobs on the same registry are mounted; configs, then manifests, then indexes,
 // and the tag last, so a failed run leaves the tag where it was.
 import { Type } from '@sinclair/typebox'
-import { defineSink, errors, mapBounded, MediaType, parseByteSize, type BlobWriter, type Descriptor, type EditedImage, type ImageIndex, type ImageManifest } from '@modelcar/core'
+import {
+  defineSink,
+  errors,
+  mapBounded,
+  MediaType,
+  parseByteSize,
+  type BlobWriter,
+  type Descriptor,
+  type EditedImage,
+  type ImageIndex,
+  type ImageManifest,
+} from '@modelcar/core'
 import { formatImageReference, IMAGE_REFERENCE_PATTERN, parseImageReference, registryBaseUrl } from './client/image-reference.js'
 import { RegistryClient, streamAgain } from './client/registry-client.js'
 import { uploadStrategyFor, type UploadStrategy } from './client/upload-strategy.js'
@@ -12,13 +23,15 @@ import { createRegistryAuth } from './auth/index.js'
 export const registrySinkSchema = Type.Object(
   {
     ref: Type.String({
-      description: 'Where the image goes: `HOST[:PORT]/REPOSITORY[:TAG]` (tag `latest` when omitted; a name without a host is on Docker Hub). Credentials come from the files podman and Docker use (REGISTRY_AUTH_FILE, containers auth.json, ~/.docker/config.json, credential helpers).',
+      description:
+        'Where the image goes: `HOST[:PORT]/REPOSITORY[:TAG]` (tag `latest` when omitted; a name without a host is on Docker Hub). Credentials come from the files podman and Docker use (REGISTRY_AUTH_FILE, containers auth.json, ~/.docker/config.json, credential helpers).',
       examples: ['quay.io/acme/granite:2b', '127.0.0.1:5000/models/tiny:v1'],
       pattern: IMAGE_REFERENCE_PATTERN,
     }),
     insecure: Type.Optional(
       Type.Boolean({
-        description: 'Speak plain HTTP to this registry. Loopback registries (localhost, 127.*, [::1]) always get plain HTTP; every other host gets verified TLS unless this is set.',
+        description:
+          'Speak plain HTTP to this registry. Loopback registries (localhost, 127.*, [::1]) always get plain HTTP; every other host gets verified TLS unless this is set.',
         default: false,
         examples: [true],
       }),
@@ -32,12 +45,19 @@ export const registrySinkSchema = Type.Object(
     ),
     chunkSize: Type.Optional(
       Type.Union([Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?\\s*([kKmMgG]i?[bB]|[bB])?$' }), Type.Integer({ minimum: 1 })], {
-        description: 'Bytes per PATCH with `upload: chunked` (held in memory once per layer in flight). Default: what the registry is known to need, else 4 MiB.',
+        description:
+          'Bytes per PATCH with `upload: chunked` (held in memory once per layer in flight). Default: what the registry is known to need, else 4 MiB.',
         examples: ['4MiB', '8MB'],
       }),
     ),
     concurrency: Type.Optional(
-      Type.Integer({ description: 'Configs and manifests checked or uploaded at once (layers follow the run\'s concurrency).', minimum: 1, maximum: 32, default: 4, examples: [8] }),
+      Type.Integer({
+        description: "Configs and manifests checked or uploaded at once (layers follow the run's concurrency).",
+        minimum: 1,
+        maximum: 32,
+        default: 4,
+        examples: [8],
+      }),
     ),
   },
   { additionalProperties: false },
@@ -49,12 +69,23 @@ export const registrySink = defineSink({
   schema: registrySinkSchema,
   create(config, ctx) {
     const ref = parseImageReference(config.ref)
-    if (!ref) throw errors.componentInvalid('registry', `\`${config.ref}\` is not an image reference`, 'write `HOST[:PORT]/REPOSITORY[:TAG]`, e.g. `quay.io/acme/granite:2b`')
-    if (ref.digest) throw errors.componentInvalid('registry', `\`${config.ref}\` names a digest; a sink pushes to a tag`, `drop \`@${ref.digest}\` and give a tag`)
+    if (!ref)
+      throw errors.componentInvalid(
+        'registry',
+        `\`${config.ref}\` is not an image reference`,
+        'write `HOST[:PORT]/REPOSITORY[:TAG]`, e.g. `quay.io/acme/granite:2b`',
+      )
+    if (ref.digest)
+      throw errors.componentInvalid(
+        'registry',
+        `\`${config.ref}\` names a digest; a sink pushes to a tag`,
+        `drop \`@${ref.digest}\` and give a tag`,
+      )
     const tag = ref.tag!
     const target = `registry:${formatImageReference(ref)}`
     const chunkBytes = config.chunkSize === undefined ? undefined : parseByteSize(config.chunkSize)
-    if (chunkBytes !== undefined && !(chunkBytes > 0)) throw errors.componentInvalid('registry', `chunkSize \`${String(config.chunkSize)}\` is not a size`, 'e.g. `4MiB`')
+    if (chunkBytes !== undefined && !(chunkBytes > 0))
+      throw errors.componentInvalid('registry', `chunkSize \`${String(config.chunkSize)}\` is not a size`, 'e.g. `4MiB`')
     let strategy: UploadStrategy = uploadStrategyFor(ref.apiHost, { mode: config.upload, chunkBytes })
     const client = new RegistryClient({
       baseUrl: registryBaseUrl(ref.apiHost, config.insecure ?? false),
@@ -86,7 +117,9 @@ export const registrySink = defineSink({
       },
       async prepare() {
         await client.prepare()
-        ctx.logger.debug(`upload: ${strategy.mode}${strategy.mode === 'chunked' ? ` (${strategy.chunkBytes} bytes per PATCH)` : ''}, ${strategy.reason}`)
+        ctx.logger.debug(
+          `upload: ${strategy.mode}${strategy.mode === 'chunked' ? ` (${strategy.chunkBytes} bytes per PATCH)` : ''}, ${strategy.reason}`,
+        )
         previousLayers = await layersAtTag(client, tag).catch(() => new Map())
       },
       async has(desc, from) {
@@ -109,13 +142,21 @@ export const registrySink = defineSink({
         if (first && key && previousLayers.has(key)) return new PresenceProbe(has, present)
         if (hint.digest && present.has(hint.digest)) return new PresenceProbe(has, present)
         const writer = await client.openUpload(strategy, { digest: hint.digest, size: hint.size })
-        return fallBackToMonolithic(writer, () => {
-          // Layers in flight at once all hear the refusal; one warning, every one of them retried.
-          if (strategy.mode !== 'monolithic') {
-            ctx.emit({ type: 'warning', component: 'registry', message: `${target}: the registry refuses PATCH uploads; using one PUT per blob (each layer is read twice)` })
-            strategy = { mode: 'monolithic', chunkBytes: 0, reason: 'the registry refused PATCH' }
-          }
-        }, (digest) => present.add(digest))
+        return fallBackToMonolithic(
+          writer,
+          () => {
+            // Layers in flight at once all hear the refusal; one warning, every one of them retried.
+            if (strategy.mode !== 'monolithic') {
+              ctx.emit({
+                type: 'warning',
+                component: 'registry',
+                message: `${target}: the registry refuses PATCH uploads; using one PUT per blob (each layer is read twice)`,
+              })
+              strategy = { mode: 'monolithic', chunkBytes: 0, reason: 'the registry refused PATCH' }
+            }
+          },
+          (digest) => present.add(digest),
+        )
       },
       async commit(image) {
         const configs = image.documents.filter((d) => d.kind === 'config')
@@ -208,10 +249,11 @@ function fallBackToMonolithic(writer: BlobWriter, switchMode: () => void, done: 
   }
   return {
     write: (chunk) => wrap(() => writer.write(chunk)),
-    commit: (expected) => wrap(async () => {
-      await writer.commit(expected)
-      done(expected.digest)
-    }),
+    commit: (expected) =>
+      wrap(async () => {
+        await writer.commit(expected)
+        done(expected.digest)
+      }),
     abort: () => writer.abort(),
   }
 }
@@ -229,7 +271,9 @@ async function keepReferrersTag(client: RegistryClient, doc: EditedImage['docume
   if (await client.hasReferrersApi(manifest.subject.digest)) return
   const tag = manifest.subject.digest.replace(':', '-')
   const current = await client.getManifest(tag)
-  const index: ImageIndex = current ? (JSON.parse(Buffer.from(current.bytes).toString('utf8')) as ImageIndex) : { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }
+  const index: ImageIndex = current
+    ? (JSON.parse(Buffer.from(current.bytes).toString('utf8')) as ImageIndex)
+    : { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }
   if (index.manifests.some((m) => m.digest === doc.descriptor.digest)) return
   const entry: Descriptor = { mediaType: doc.descriptor.mediaType, digest: doc.descriptor.digest, size: doc.descriptor.size }
   const artifactType = manifest.artifactType ?? manifest.config?.mediaType

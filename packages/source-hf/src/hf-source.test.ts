@@ -8,8 +8,10 @@ const SHA = 'a'.repeat(40)
 function hubListing(paths: string[]): typeof fetch {
   return async (input) => {
     const url = new URL(String(input))
-    if (url.pathname.startsWith('/api/models/org/m/revision/')) return Response.json({ _id: 'x', id: 'org/m', sha: SHA, private: false, gated: false })
-    if (url.pathname.startsWith(`/api/models/org/m/tree/${SHA}`)) return Response.json(paths.map((path) => ({ type: 'file', path, size: 1, oid: 'b'.repeat(40) })))
+    if (url.pathname.startsWith('/api/models/org/m/revision/'))
+      return Response.json({ _id: 'x', id: 'org/m', sha: SHA, private: false, gated: false })
+    if (url.pathname.startsWith(`/api/models/org/m/tree/${SHA}`))
+      return Response.json(paths.map((path) => ({ type: 'file', path, size: 1, oid: 'b'.repeat(40) })))
     return new Response('not here', { status: 404 })
   }
 }
@@ -33,7 +35,14 @@ describe('source hf listing', () => {
     expect(result.plan.annotations['org.opencontainers.image.revision']).toBe(SHA)
   })
 
-  it.each([['../escape.bin'], ['/etc/passwd'], ['a/../../b']])('a file name that would escape the prefix (%s) is an input error', async (bad) => {
-    await expect(plan(['config.json', bad])).rejects.toMatchObject({ code: 'PATH_UNSAFE', input: true, message: expect.stringContaining('[hf]') })
-  })
+  it.each([['../escape.bin'], ['/etc/passwd'], ['a/../../b']])(
+    'a file name that would escape the prefix (%s) is an input error',
+    async (bad) => {
+      await expect(plan(['config.json', bad])).rejects.toMatchObject({
+        code: 'PATH_UNSAFE',
+        input: true,
+        message: expect.stringContaining('[hf]'),
+      })
+    },
+  )
 })

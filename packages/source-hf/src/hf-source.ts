@@ -18,22 +18,42 @@ export const hfSourceSchema = Type.Object(
       examples: ['ibm-granite/granite-3.1-2b-instruct'],
     }),
     revision: Type.Optional(
-      Type.String({ description: 'Branch, tag or commit; resolved once to a commit sha, recorded in annotations.', default: 'main', examples: ['main', 'v1.0'], minLength: 1 }),
+      Type.String({
+        description: 'Branch, tag or commit; resolved once to a commit sha, recorded in annotations.',
+        default: 'main',
+        examples: ['main', 'v1.0'],
+        minLength: 1,
+      }),
     ),
-    include: Type.Optional(Type.Array(Type.String(), { description: 'Globs of files to take (all when absent); a pattern without `/` matches file names in any folder.', examples: [['*.safetensors', '*.json', 'README.md']] })),
-    exclude: Type.Optional(Type.Array(Type.String(), { description: 'Globs of files to leave out.', examples: [['*.bin', 'original/**']] })),
+    include: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'Globs of files to take (all when absent); a pattern without `/` matches file names in any folder.',
+        examples: [['*.safetensors', '*.json', 'README.md']],
+      }),
+    ),
+    exclude: Type.Optional(
+      Type.Array(Type.String(), { description: 'Globs of files to leave out.', examples: [['*.bin', 'original/**']] }),
+    ),
     into: Type.Optional(Type.String({ description: 'Sub-folder under the image prefix to put the files in.', examples: ['granite'] })),
     token: Type.Optional(
       Type.String({
-        description: 'Access token (`hf_…`), for private and gated repos. Default: HF_TOKEN, then HUGGING_FACE_HUB_TOKEN, then the token file under HF_HOME (~/.cache/huggingface/token). Write it as `${HF_TOKEN}`, never literally.',
+        description:
+          'Access token (`hf_…`), for private and gated repos. Default: HF_TOKEN, then HUGGING_FACE_HUB_TOKEN, then the token file under HF_HOME (~/.cache/huggingface/token). Write it as `${HF_TOKEN}`, never literally.',
         examples: ['${HF_TOKEN}'],
         secret: true,
       }),
     ),
-    endpoint: Type.Optional(Type.String({ description: 'The Hub to read from. Default: HF_ENDPOINT, else https://huggingface.co.', examples: ['https://huggingface.co'], pattern: '^https?://' })),
+    endpoint: Type.Optional(
+      Type.String({
+        description: 'The Hub to read from. Default: HF_ENDPOINT, else https://huggingface.co.',
+        examples: ['https://huggingface.co'],
+        pattern: '^https?://',
+      }),
+    ),
     modelcard: Type.Optional(
       Type.Union([Type.Boolean(), Type.String()], {
-        description: 'The repo file that becomes the model card layer (`true` = README.md, `false` = none). A `modelcard` transform overrides it.',
+        description:
+          'The repo file that becomes the model card layer (`true` = README.md, `false` = none). A `modelcard` transform overrides it.',
         default: true,
         examples: [true, 'README.md'],
       }),
@@ -74,7 +94,14 @@ export const hfSource = defineSource({
       if (err instanceof ModelcarError) return err
       if (err instanceof HubApiError) {
         const seen = refusals.get(err.url)
-        const r = { status: err.statusCode, url: err.url, errorCode: undefined, requestId: err.requestId, ...seen, errorMessage: seen?.errorMessage ?? err.message }
+        const r = {
+          status: err.statusCode,
+          url: err.url,
+          errorCode: undefined,
+          requestId: err.requestId,
+          ...seen,
+          errorMessage: seen?.errorMessage ?? err.message,
+        }
         return refusalError(r, repo, revision, !!found, found?.from)
       }
       const cause = err as Error & { cause?: { code?: string } }
@@ -94,10 +121,14 @@ export const hfSource = defineSource({
         if (found) {
           ctx.secret(found.token)
           if (!found.token.startsWith('hf_')) {
-            throw new ModelcarError('COMPONENT_INVALID', `the token from ${found.from} is not a Hugging Face token (they start with \`hf_\`)`, {
-              hint: 'create one at https://huggingface.co/settings/tokens',
-              input: true,
-            })
+            throw new ModelcarError(
+              'COMPONENT_INVALID',
+              `the token from ${found.from} is not a Hugging Face token (they start with \`hf_\`)`,
+              {
+                hint: 'create one at https://huggingface.co/settings/tokens',
+                input: true,
+              },
+            )
           }
         }
         const creds = found ? { accessToken: found.token } : {}
@@ -106,21 +137,43 @@ export const hfSource = defineSource({
           const info =
             repo.type === 'model'
               ? await modelInfo({ name: repo.name, revision, additionalFields: ['sha'], hubUrl: endpoint, fetch: recordingFetch, ...creds })
-              : await datasetInfo({ name: repo.name, revision, additionalFields: ['sha'], hubUrl: endpoint, fetch: recordingFetch, ...creds })
+              : await datasetInfo({
+                  name: repo.name,
+                  revision,
+                  additionalFields: ['sha'],
+                  hubUrl: endpoint,
+                  fetch: recordingFetch,
+                  ...creds,
+                })
           sha = (info as { sha?: string }).sha
           gated = (info as { gated?: unknown }).gated
         } catch (err) {
           throw fail(err)
         }
-        if (!sha || !SHA_RE.test(sha)) throw new ModelcarError('COMPONENT_FAILED', `the Hub gave no commit for \`${revision}\` of ${repo.kind} \`${repo.name}\``)
-        if (SHA_RE.test(revision) && revision !== sha) throw new ModelcarError('COMPONENT_FAILED', `the Hub resolved commit \`${revision}\` to \`${sha}\``)
+        if (!sha || !SHA_RE.test(sha))
+          throw new ModelcarError('COMPONENT_FAILED', `the Hub gave no commit for \`${revision}\` of ${repo.kind} \`${repo.name}\``)
+        if (SHA_RE.test(revision) && revision !== sha)
+          throw new ModelcarError('COMPONENT_FAILED', `the Hub resolved commit \`${revision}\` to \`${sha}\``)
         if (gated && !found) {
-          throw refusalError({ status: 401, url: repo.webUrl, errorCode: 'GatedRepo', errorMessage: undefined, requestId: undefined }, repo, revision, false, undefined)
+          throw refusalError(
+            { status: 401, url: repo.webUrl, errorCode: 'GatedRepo', errorMessage: undefined, requestId: undefined },
+            repo,
+            revision,
+            false,
+            undefined,
+          )
         }
 
         const entries: { path: string; size: number; oid?: string; lfs?: { oid: string } }[] = []
         try {
-          for await (const e of listFiles({ repo: { type: repo.type, name: repo.name }, revision: sha, recursive: true, hubUrl: endpoint, fetch: recordingFetch, ...creds })) {
+          for await (const e of listFiles({
+            repo: { type: repo.type, name: repo.name },
+            revision: sha,
+            recursive: true,
+            hubUrl: endpoint,
+            fetch: recordingFetch,
+            ...creds,
+          })) {
             if (e.type === 'file') entries.push(e)
           }
         } catch (err) {
@@ -129,12 +182,22 @@ export const hfSource = defineSource({
         entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
         const filter = globFilter(config.include, config.exclude)
         const chosen = entries.filter((e) => filter(e.path))
-        const unmatched = unmatchedPatterns(config.include, entries.map((e) => e.path))
+        const unmatched = unmatchedPatterns(
+          config.include,
+          entries.map((e) => e.path),
+        )
         if (unmatched.length || chosen.length === 0) {
-          throw new ModelcarError('SOURCE_NOTHING_MATCHED', `no file of ${repo.kind} \`${repo.name}\` at \`${revision}\` matches ${(unmatched.length ? unmatched : (config.include ?? ['**'])).map((p) => `\`${p}\``).join(', ')}`, {
-            hint: `the repo has ${entries.length} files, e.g. ${entries.slice(0, 5).map((e) => `\`${e.path}\``).join(', ')}`,
-            input: true,
-          })
+          throw new ModelcarError(
+            'SOURCE_NOTHING_MATCHED',
+            `no file of ${repo.kind} \`${repo.name}\` at \`${revision}\` matches ${(unmatched.length ? unmatched : (config.include ?? ['**'])).map((p) => `\`${p}\``).join(', ')}`,
+            {
+              hint: `the repo has ${entries.length} files, e.g. ${entries
+                .slice(0, 5)
+                .map((e) => `\`${e.path}\``)
+                .join(', ')}`,
+              input: true,
+            },
+          )
         }
         listed = chosen.map((e) => fileOf(e, sha!))
         // A gated repo with a token: make sure it has access before any layer is written.
@@ -150,7 +213,12 @@ export const hfSource = defineSource({
         }
       },
       modelcard() {
-        const card = config.modelcard === false ? undefined : config.modelcard === true || config.modelcard === undefined ? 'README.md' : config.modelcard
+        const card =
+          config.modelcard === false
+            ? undefined
+            : config.modelcard === true || config.modelcard === undefined
+              ? 'README.md'
+              : config.modelcard
         const hit = card ? listed.find((f) => f.path === joinModelPath(config.into, card)) : undefined
         return hit?.path
       },
@@ -166,18 +234,20 @@ export const hfSource = defineSource({
         open: async (opts = {}) =>
           // A read cut exactly at the end resumes at `size`: nothing is left, and the Hub would
           // answer 416 to `bytes=SIZE-`.
-          (opts.start ?? 0) >= e.size ? (async function* () {})() : openHubFile({
-            fetch: ctx.fetch,
-            url,
-            token: found?.token,
-            start: opts.start ?? 0,
-            etags: e.lfs ? [`"${e.lfs.oid}"`] : e.oid ? [`"${e.oid}"`] : [],
-            signal: opts.signal ?? ctx.signal,
-            onWait: (s, status) => ctx.logger.warn(`the Hub answered ${status} for \`${e.path}\`; waiting ${s} s as it asks`),
-            refused: (r) => refusalError(r, repo, revision, !!found, found?.from),
-          }).catch((err: unknown) => {
-            throw fail(err)
-          }),
+          (opts.start ?? 0) >= e.size
+            ? (async function* () {})()
+            : openHubFile({
+                fetch: ctx.fetch,
+                url,
+                token: found?.token,
+                start: opts.start ?? 0,
+                etags: e.lfs ? [`"${e.lfs.oid}"`] : e.oid ? [`"${e.oid}"`] : [],
+                signal: opts.signal ?? ctx.signal,
+                onWait: (s, status) => ctx.logger.warn(`the Hub answered ${status} for \`${e.path}\`; waiting ${s} s as it asks`),
+                refused: (r) => refusalError(r, repo, revision, !!found, found?.from),
+              }).catch((err: unknown) => {
+                throw fail(err)
+              }),
       }
     }
   },

@@ -68,19 +68,28 @@ export async function openHubFile(p: OpenParams): Promise<AsyncIterable<Uint8Arr
       const range = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')
       if (!range || Number(range[1]) !== p.start) {
         await res.body.cancel()
-        throw new ModelcarError('COMPONENT_FAILED', `the Hub answered a range from byte ${p.start} with \`${res.headers.get('content-range')}\``, { retryable: true })
+        throw new ModelcarError(
+          'COMPONENT_FAILED',
+          `the Hub answered a range from byte ${p.start} with \`${res.headers.get('content-range')}\``,
+          { retryable: true },
+        )
       }
     }
     return res.body as unknown as AsyncIterable<Uint8Array>
   }
-  throw new ModelcarError('COMPONENT_FAILED', `the Hub kept answering 429/503 for ${origin(p.url)}`, { retryable: true, hint: 'the Hub is rate limiting; try again later, or use a token (higher limits)' })
+  throw new ModelcarError('COMPONENT_FAILED', `the Hub kept answering 429/503 for ${origin(p.url)}`, {
+    retryable: true,
+    hint: 'the Hub is rate limiting; try again later, or use a token (higher limits)',
+  })
 }
 
 function checkEtag(res: Response, expected: string[]): void {
   const etag = res.headers.get('x-linked-etag') ?? res.headers.get('etag')
   if (etag && expected.length && !expected.includes(etag.replace(/^W\//, ''))) {
     void res.body?.cancel()
-    throw new ModelcarError('SOURCE_DIGEST_MISMATCH', `the Hub serves other content (ETag ${etag}) than it listed`, { hint: 'the file changed while it was read; run again' })
+    throw new ModelcarError('SOURCE_DIGEST_MISMATCH', `the Hub serves other content (ETag ${etag}) than it listed`, {
+      hint: 'the file changed while it was read; run again',
+    })
   }
 }
 

@@ -19,7 +19,13 @@ export interface RepoRef {
   webUrl: string
 }
 
-export function refusalError(r: HubRefusal, repo: RepoRef, revision: string, hasToken: boolean, tokenFrom: string | undefined): ModelcarError {
+export function refusalError(
+  r: HubRefusal,
+  repo: RepoRef,
+  revision: string,
+  hasToken: boolean,
+  tokenFrom: string | undefined,
+): ModelcarError {
   const where = `[${r.status}${r.requestId ? `, request id ${r.requestId}` : ''}]`
   const gated = r.errorCode === 'GatedRepo' || /restricted/i.test(r.errorMessage ?? '')
   if (gated) {
@@ -36,21 +42,35 @@ export function refusalError(r: HubRefusal, repo: RepoRef, revision: string, has
     })
   }
   if (r.errorCode === 'EntryNotFound') {
-    return new ModelcarError('COMPONENT_FAILED', `a file of ${repo.kind} \`${repo.name}\` is missing at \`${revision}\` ${where}`, { hint: 'the revision changed while it was read; run again', input: false })
+    return new ModelcarError('COMPONENT_FAILED', `a file of ${repo.kind} \`${repo.name}\` is missing at \`${revision}\` ${where}`, {
+      hint: 'the revision changed while it was read; run again',
+      input: false,
+    })
   }
   if (r.status === 401 || r.status === 404 || r.errorCode === 'RepoNotFound') {
-    const hint =
-      r.errorMessage?.includes('Invalid credentials') ? `the token from ${tokenFrom} is not valid: create a new one at https://huggingface.co/settings/tokens`
-      : hasToken ? `check the name; if it is private, the token from ${tokenFrom} must belong to an account with access`
-      : 'check the name; if it is private, give a token (HF_TOKEN, or `hf auth login`)'
-    return new ModelcarError('COMPONENT_FAILED', `${repo.kind} \`${repo.name}\` was not found, or it is private ${where}`, { hint, input: true })
+    const hint = r.errorMessage?.includes('Invalid credentials')
+      ? `the token from ${tokenFrom} is not valid: create a new one at https://huggingface.co/settings/tokens`
+      : hasToken
+        ? `check the name; if it is private, the token from ${tokenFrom} must belong to an account with access`
+        : 'check the name; if it is private, give a token (HF_TOKEN, or `hf auth login`)'
+    return new ModelcarError('COMPONENT_FAILED', `${repo.kind} \`${repo.name}\` was not found, or it is private ${where}`, {
+      hint,
+      input: true,
+    })
   }
   if (r.status === 403) {
-    return new ModelcarError('COMPONENT_FAILED', `access to ${repo.kind} \`${repo.name}\` is denied ${where}`, { hint: `the token from ${tokenFrom} lacks the read permission`, input: true })
+    return new ModelcarError('COMPONENT_FAILED', `access to ${repo.kind} \`${repo.name}\` is denied ${where}`, {
+      hint: `the token from ${tokenFrom} lacks the read permission`,
+      input: true,
+    })
   }
-  return new ModelcarError('COMPONENT_FAILED', `the Hub answered ${r.status} for ${redactUrl(r.url)}${r.errorMessage ? `: ${r.errorMessage}` : ''} ${where}`, {
-    retryable: r.status === 429 || r.status >= 500,
-  })
+  return new ModelcarError(
+    'COMPONENT_FAILED',
+    `the Hub answered ${r.status} for ${redactUrl(r.url)}${r.errorMessage ? `: ${r.errorMessage}` : ''} ${where}`,
+    {
+      retryable: r.status === 429 || r.status >= 500,
+    },
+  )
 }
 
 /** URLs may carry signed query strings (CDN links): keep only origin and path in messages. */

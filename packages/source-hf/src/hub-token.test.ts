@@ -12,8 +12,14 @@ describe('findToken', () => {
       await fs.writeFile(path.join(home, 'hfhome', 'token'), 'hf_fromfile\n')
       const env = { HF_HOME: path.join(home, 'hfhome') }
       expect(await findToken('hf_recipe', { ...env, HF_TOKEN: 'hf_env' })).toEqual({ token: 'hf_recipe', from: 'the recipe' })
-      expect(await findToken(undefined, { ...env, HF_TOKEN: 'hf_env', HUGGING_FACE_HUB_TOKEN: 'hf_old' })).toEqual({ token: 'hf_env', from: 'HF_TOKEN' })
-      expect(await findToken(undefined, { ...env, HUGGING_FACE_HUB_TOKEN: 'hf_old' })).toEqual({ token: 'hf_old', from: 'HUGGING_FACE_HUB_TOKEN' })
+      expect(await findToken(undefined, { ...env, HF_TOKEN: 'hf_env', HUGGING_FACE_HUB_TOKEN: 'hf_old' })).toEqual({
+        token: 'hf_env',
+        from: 'HF_TOKEN',
+      })
+      expect(await findToken(undefined, { ...env, HUGGING_FACE_HUB_TOKEN: 'hf_old' })).toEqual({
+        token: 'hf_old',
+        from: 'HUGGING_FACE_HUB_TOKEN',
+      })
       expect((await findToken(undefined, env))?.token).toBe('hf_fromfile')
       expect(await findToken(undefined, { HOME: home })).toBeUndefined()
     } finally {

@@ -17,7 +17,10 @@ export function tokenFilePath(env: Readonly<Record<string, string | undefined>>)
   return path.join(home, 'token')
 }
 
-export async function findToken(configured: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<FoundToken | undefined> {
+export async function findToken(
+  configured: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<FoundToken | undefined> {
   if (configured) return { token: configured.trim(), from: 'the recipe' }
   for (const name of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN']) {
     const v = env[name]?.trim()

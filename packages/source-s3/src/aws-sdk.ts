@@ -7,4 +7,5 @@ let clientS3: Promise<ClientS3> | undefined
 let credentialProvider: Promise<CredentialProviderNode> | undefined
 
 export const loadClientS3 = (): Promise<ClientS3> => (clientS3 ??= import('@aws-sdk/client-s3'))
-export const loadCredentialProvider = (): Promise<CredentialProviderNode> => (credentialProvider ??= import('@aws-sdk/credential-provider-node'))
+export const loadCredentialProvider = (): Promise<CredentialProviderNode> =>
+  (credentialProvider ??= import('@aws-sdk/credential-provider-node'))

@@ -21,7 +21,11 @@ export interface PinnedObject {
  * upload); a COMPOSITE one (`…-N`) hashes the parts' checksums, not the content, and is ignored.
  * Without one, user metadata `sha256` (hex, as some upload tools write it) is taken.
  */
-export function contentDigest(head: { ChecksumSHA256?: string; ChecksumType?: string; Metadata?: Record<string, string> }): string | undefined {
+export function contentDigest(head: {
+  ChecksumSHA256?: string
+  ChecksumType?: string
+  Metadata?: Record<string, string>
+}): string | undefined {
   const c = head.ChecksumSHA256
   const full = head.ChecksumType ? head.ChecksumType === 'FULL_OBJECT' : c !== undefined && !c.includes('-')
   if (c && full) {
@@ -91,7 +95,11 @@ export async function openObject(p: OpenObjectParams): Promise<AsyncIterable<Uin
     if (Number(m[1]) !== start || (m[3] !== '*' && Number(m[3]) !== object.size)) {
       body.destroy?.()
       release()
-      throw new ModelcarError('COMPONENT_FAILED', `S3 answered a range from byte ${start} of \`${s3Url(p.bucket, object.key)}\` with \`${res.ContentRange}\``, { retryable: true })
+      throw new ModelcarError(
+        'COMPONENT_FAILED',
+        `S3 answered a range from byte ${start} of \`${s3Url(p.bucket, object.key)}\` with \`${res.ContentRange}\``,
+        { retryable: true },
+      )
     }
   }
   return guarded(body, where, release)
@@ -104,7 +112,9 @@ async function* guarded(body: AsyncIterable<Uint8Array>, where: S3Where, release
   } catch (err) {
     const mapped = s3Error(err, where)
     // A socket cut mid-body is not an S3 refusal: whatever the SDK called it, resume from here.
-    throw mapped.retryable || mapped.code !== 'COMPONENT_FAILED' || mapped.input ? mapped : new ModelcarError(mapped.code, mapped.message, { retryable: true, cause: err })
+    throw mapped.retryable || mapped.code !== 'COMPONENT_FAILED' || mapped.input
+      ? mapped
+      : new ModelcarError(mapped.code, mapped.message, { retryable: true, cause: err })
   } finally {
     release()
   }

@@ -12,7 +12,10 @@ beforeAll(async () => {
     path.join(home, '.aws', 'config'),
     '[default]\nregion = eu-west-1\n\n[profile minio]\nregion = us-west-2\nendpoint_url = http://default-endpoint:9000\ns3 =\n  endpoint_url = http://minio.internal:9000/\n  addressing_style = path\n# a comment\n[profile other]\nregion = ap-south-1\n',
   )
-  await writeFile(path.join(home, '.aws', 'credentials'), '[minio]\naws_access_key_id = AKIAMINIOEXAMPLE\naws_secret_access_key = minio-secret-from-file\n')
+  await writeFile(
+    path.join(home, '.aws', 'credentials'),
+    '[minio]\naws_access_key_id = AKIAMINIOEXAMPLE\naws_secret_access_key = minio-secret-from-file\n',
+  )
 })
 afterAll(() => rm(home, { recursive: true, force: true }))
 
@@ -32,10 +35,25 @@ describe('readProfile', () => {
 
 describe('clientSettings', () => {
   it('takes region and endpoint from the recipe, then the environment, then the profile, then the default', () => {
-    expect(clientSettings({ region: 'ca-central-1' }, { HOME: home, AWS_REGION: 'x-1' })).toMatchObject({ region: 'ca-central-1', regionFrom: 'the recipe' })
-    expect(clientSettings({}, { HOME: home, AWS_REGION: 'sa-east-1', AWS_DEFAULT_REGION: 'x' })).toMatchObject({ region: 'sa-east-1', regionFrom: 'AWS_REGION' })
-    expect(clientSettings({}, { HOME: home })).toMatchObject({ region: 'eu-west-1', regionFrom: 'profile `default` in ~/.aws/config', endpoint: undefined })
-    expect(clientSettings({ profile: 'minio' }, { HOME: home })).toMatchObject({ region: 'us-west-2', endpoint: 'http://minio.internal:9000', pathStyle: true, profile: 'minio' })
+    expect(clientSettings({ region: 'ca-central-1' }, { HOME: home, AWS_REGION: 'x-1' })).toMatchObject({
+      region: 'ca-central-1',
+      regionFrom: 'the recipe',
+    })
+    expect(clientSettings({}, { HOME: home, AWS_REGION: 'sa-east-1', AWS_DEFAULT_REGION: 'x' })).toMatchObject({
+      region: 'sa-east-1',
+      regionFrom: 'AWS_REGION',
+    })
+    expect(clientSettings({}, { HOME: home })).toMatchObject({
+      region: 'eu-west-1',
+      regionFrom: 'profile `default` in ~/.aws/config',
+      endpoint: undefined,
+    })
+    expect(clientSettings({ profile: 'minio' }, { HOME: home })).toMatchObject({
+      region: 'us-west-2',
+      endpoint: 'http://minio.internal:9000',
+      pathStyle: true,
+      profile: 'minio',
+    })
     expect(clientSettings({}, { HOME: home, AWS_PROFILE: 'other' })).toMatchObject({ region: 'ap-south-1', profile: 'other' })
     expect(clientSettings({}, { HOME: path.join(home, 'nothing') })).toMatchObject({ region: 'us-east-1', regionFrom: 'the default' })
     expect(clientSettings({}, { HOME: home, AWS_ENDPOINT_URL: 'http://a', AWS_ENDPOINT_URL_S3: 'http://s3' }).endpoint).toBe('http://s3')
@@ -48,14 +66,20 @@ describe('clientSettings', () => {
     expect(clientSettings({}, env).credentialsFrom).toBe('AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY')
     // A profile wins over static keys in the environment, as in the AWS SDKs.
     expect(clientSettings({ profile: 'minio' }, env).credentialsFrom).toMatch(/^profile `minio`/)
-    for (const s of [clientSettings({}, env), clientSettings({ profile: 'minio' }, env)]) expect(JSON.stringify(s)).not.toMatch(/secret-value|secret-from-file/)
+    for (const s of [clientSettings({}, env), clientSettings({ profile: 'minio' }, env)])
+      expect(JSON.stringify(s)).not.toMatch(/secret-value|secret-from-file/)
   })
 })
 
 describe('credentialChain', () => {
   it('resolves keys from ctx.env or from the profile file it points to, and reports each secret', async () => {
     const seen: string[] = []
-    const env = { HOME: home, AWS_ACCESS_KEY_ID: 'AKIAENVEXAMPLE', AWS_SECRET_ACCESS_KEY: 'env-secret-value', AWS_SESSION_TOKEN: 'env-session' }
+    const env = {
+      HOME: home,
+      AWS_ACCESS_KEY_ID: 'AKIAENVEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'env-secret-value',
+      AWS_SESSION_TOKEN: 'env-session',
+    }
     const fromEnv = await credentialChain(clientSettings({}, env), env, (c) => seen.push(c.secretAccessKey, c.sessionToken ?? ''))()
     expect(fromEnv).toMatchObject({ accessKeyId: 'AKIAENVEXAMPLE', secretAccessKey: 'env-secret-value', sessionToken: 'env-session' })
     const fileEnv = { HOME: home }

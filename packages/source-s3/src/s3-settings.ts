@@ -78,16 +78,19 @@ export function clientSettings(config: { region?: string; endpoint?: string; pro
   const shared = readProfile(files.config, profile, true)
   const home = env.HOME ?? os.homedir()
   const shown = (p: string) => (p.startsWith(home + path.sep) ? `~${p.slice(home.length)}` : p)
-  const region: [string, string] =
-    config.region ? [config.region, 'the recipe']
-    : env.AWS_REGION ? [env.AWS_REGION, 'AWS_REGION']
-    : env.AWS_DEFAULT_REGION ? [env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION']
-    : shared.region ? [shared.region, `profile \`${profile}\` in ${shown(files.config)}`]
-    : [DEFAULT_REGION, 'the default']
+  const region: [string, string] = config.region
+    ? [config.region, 'the recipe']
+    : env.AWS_REGION
+      ? [env.AWS_REGION, 'AWS_REGION']
+      : env.AWS_DEFAULT_REGION
+        ? [env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION']
+        : shared.region
+          ? [shared.region, `profile \`${profile}\` in ${shown(files.config)}`]
+          : [DEFAULT_REGION, 'the default']
   const ignoreConfigured = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true'
   const endpoint =
     config.endpoint ??
-    (ignoreConfigured ? undefined : env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL ?? shared['s3.endpoint_url'] ?? shared.endpoint_url)
+    (ignoreConfigured ? undefined : (env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL ?? shared['s3.endpoint_url'] ?? shared.endpoint_url))
   const staticKeys = !config.profile && !env.AWS_PROFILE && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
   return {
     region: region[0],
@@ -111,22 +114,31 @@ export function clientSettings(config: { region?: string; endpoint?: string; pro
  * AWS_EC2_METADATA_*): the CLI's ctx.env is process.env, so that differs only for embedders.
  * `onFound` is told every secret value, so the run masks it.
  */
-export function credentialChain(settings: ClientSettings, env: Env, onFound: (c: AwsCredentialIdentity) => void): AwsCredentialIdentityProvider {
+export function credentialChain(
+  settings: ClientSettings,
+  env: Env,
+  onFound: (c: AwsCredentialIdentity) => void,
+): AwsCredentialIdentityProvider {
   if (settings.credentialsFrom.startsWith('AWS_ACCESS_KEY_ID')) {
-    const c: AwsCredentialIdentity = { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY!, sessionToken: env.AWS_SESSION_TOKEN || undefined }
+    const c: AwsCredentialIdentity = {
+      accessKeyId: env.AWS_ACCESS_KEY_ID!,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY!,
+      sessionToken: env.AWS_SESSION_TOKEN || undefined,
+    }
     return async () => (onFound(c), c)
   }
   const files = awsConfigFiles(env)
-  const chain = async (props: Parameters<AwsCredentialIdentityProvider>[0]) => (await loadCredentialProvider()).defaultProvider({
-    profile: settings.profile,
-    filepath: files.credentials,
-    configFilepath: files.config,
-    webIdentityTokenFile: env.AWS_WEB_IDENTITY_TOKEN_FILE,
-    roleArn: env.AWS_ROLE_ARN,
-    roleSessionName: env.AWS_ROLE_SESSION_NAME,
-    // The profile's own entries must not be shadowed by a cache of another run in this process.
-    ignoreCache: true,
-  })(props)
+  const chain = async (props: Parameters<AwsCredentialIdentityProvider>[0]) =>
+    (await loadCredentialProvider()).defaultProvider({
+      profile: settings.profile,
+      filepath: files.credentials,
+      configFilepath: files.config,
+      webIdentityTokenFile: env.AWS_WEB_IDENTITY_TOKEN_FILE,
+      roleArn: env.AWS_ROLE_ARN,
+      roleSessionName: env.AWS_ROLE_SESSION_NAME,
+      // The profile's own entries must not be shadowed by a cache of another run in this process.
+      ignoreCache: true,
+    })(props)
   return async (props) => {
     const c = await chain(props)
     onFound(c)

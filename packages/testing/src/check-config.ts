@@ -7,7 +7,8 @@ import { ComplianceError } from './compliance-error.js'
 export function checkedConfig(component: Component, config: Record<string, unknown>, what: string): Record<string, unknown> {
   const withDefaults = Value.Default(component.schema, structuredClone(config)) as Record<string, unknown>
   const problems = [...Value.Errors(component.schema, withDefaults)].map((e) => `${e.path || '(root)'}: ${e.message}`)
-  if (problems.length) throw new ComplianceError(component.type, `${what} is rejected by the component's own schema: ${problems.join('; ')}`)
+  if (problems.length)
+    throw new ComplianceError(component.type, `${what} is rejected by the component's own schema: ${problems.join('; ')}`)
   return withDefaults
 }
 
@@ -19,7 +20,8 @@ export function undocumentedFields(schema: unknown, prefix = ''): string[] {
     const p = prop as { description?: string; type?: string; items?: unknown }
     if (!p.description) out.push(`${prefix}${name}`)
     const inner = (p.type === 'array' ? p.items : p) as { type?: string; properties?: unknown } | undefined
-    if (inner?.type === 'object' && inner.properties) out.push(...undocumentedFields(inner, `${prefix}${name}${p.type === 'array' ? '[]' : ''}.`))
+    if (inner?.type === 'object' && inner.properties)
+      out.push(...undocumentedFields(inner, `${prefix}${name}${p.type === 'array' ? '[]' : ''}.`))
   }
   return out
 }

@@ -1,7 +1,16 @@
 // Sink `memory`: blobs and committed images held in memory, for tests of sources, transforms and
 // the engine. It checks what a real sink checks (sizes, digests, that an image's blobs are all
 // there before it commits), so a test that passes with it has not been let off lightly.
-import { defineSink, ModelcarError, sha256Digest, Type, type BlobWriter, type Descriptor, type EditedImage, type SinkComponent } from '@modelcar/core'
+import {
+  defineSink,
+  ModelcarError,
+  sha256Digest,
+  Type,
+  type BlobWriter,
+  type Descriptor,
+  type EditedImage,
+  type SinkComponent,
+} from '@modelcar/core'
 
 export interface CommittedImage {
   tag: string
@@ -66,7 +75,10 @@ export function memorySink(store: MemoryStore = new MemoryStore()): MemorySinkCo
               close()
               const digest = sha256Digest(bytes)
               if (bytes.length !== expected.size || digest !== expected.digest) {
-                throw new ModelcarError('BLOB_DIGEST_MISMATCH', `blob has ${bytes.length} bytes and digest \`${digest}\`, expected ${expected.size} bytes and \`${expected.digest}\``)
+                throw new ModelcarError(
+                  'BLOB_DIGEST_MISMATCH',
+                  `blob has ${bytes.length} bytes and digest \`${digest}\`, expected ${expected.size} bytes and \`${expected.digest}\``,
+                )
               }
               store.blobs.set(digest, bytes)
             },

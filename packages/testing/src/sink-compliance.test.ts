@@ -30,7 +30,11 @@ describe('assertSinkCompliance', () => {
 
   it('passes the official oci-layout sink', async () => {
     const dir = await temp()
-    const report = await assertSinkCompliance(ociLayoutSink, { path: join(dir, 'out') }, { context: () => testContext({ type: 'oci-layout', baseDir: dir }) })
+    const report = await assertSinkCompliance(
+      ociLayoutSink,
+      { path: join(dir, 'out') },
+      { context: () => testContext({ type: 'oci-layout', baseDir: dir }) },
+    )
     expect(await readdir(join(dir, 'out'))).toEqual(expect.arrayContaining(['index.json', 'oci-layout', 'blobs']))
     expect(report.image.root.digest).toMatch(/^sha256:/)
   })
@@ -44,7 +48,9 @@ describe('assertSinkCompliance', () => {
         return { ...inner, openBlob: async (hint) => ({ ...(await inner.openBlob(hint)), commit: async () => {} }) }
       },
     }
-    await expect(assertSinkCompliance(broken, {})).rejects.toThrow(/\[memory\] not compliant: a blob committed \(verify: true\) under a digest its bytes do not have was accepted/)
+    await expect(assertSinkCompliance(broken, {})).rejects.toThrow(
+      /\[memory\] not compliant: a blob committed \(verify: true\) under a digest its bytes do not have was accepted/,
+    )
   })
 
   it('catches a sink whose commit() reports another digest', async () => {
@@ -66,9 +72,13 @@ describe('memorySink', () => {
     const dir = await temp()
     const { writeFile } = await import('node:fs/promises')
     await writeFile(join(dir, 'w.bin'), 'weights')
-    const recipe = await parseRecipe('apiVersion: modelcar/v1\nsources:\n  - type: local\n    path: ./w.bin\nsinks:\n  - type: memory\n    tag: v1\n', join(dir, 'recipe.yaml'), {
-      registry: createCoreRegistry().register(sink),
-    })
+    const recipe = await parseRecipe(
+      'apiVersion: modelcar/v1\nsources:\n  - type: local\n    path: ./w.bin\nsinks:\n  - type: memory\n    tag: v1\n',
+      join(dir, 'recipe.yaml'),
+      {
+        registry: createCoreRegistry().register(sink),
+      },
+    )
     const result = await runRecipe(recipe)
     const image = sink.store.images.get('v1')!
     expect(image.root.digest).toBe(result.digest)

@@ -3,7 +3,18 @@
 // run leaves nothing, commit returns the image's digest, has() sees what was written, and a second
 // run of the same image is idempotent.
 import { randomBytes } from 'node:crypto'
-import { editImage, encodeLayer, scratchBase, sha256Digest, type BlobWriter, type ComponentContext, type Descriptor, type EditedImage, type SinkComponent, type SinkInstance } from '@modelcar/core'
+import {
+  editImage,
+  encodeLayer,
+  scratchBase,
+  sha256Digest,
+  type BlobWriter,
+  type ComponentContext,
+  type Descriptor,
+  type EditedImage,
+  type SinkComponent,
+  type SinkInstance,
+} from '@modelcar/core'
 import { checkedConfig, undocumentedFields } from './check-config.js'
 import { ComplianceError } from './compliance-error.js'
 import { testContext } from './test-context.js'
@@ -19,7 +30,11 @@ export interface SinkComplianceReport {
   checks: string[]
 }
 
-export async function assertSinkCompliance(component: SinkComponent, config: Record<string, unknown>, opts: SinkComplianceOptions = {}): Promise<SinkComplianceReport> {
+export async function assertSinkCompliance(
+  component: SinkComponent,
+  config: Record<string, unknown>,
+  opts: SinkComplianceOptions = {},
+): Promise<SinkComplianceReport> {
   const type = typeof component?.type === 'string' ? component.type : '(no type)'
   const fail = (message: string): never => {
     throw new ComplianceError(type, message)
@@ -50,14 +65,22 @@ export async function assertSinkCompliance(component: SinkComponent, config: Rec
   const sink = await create()
   await step('check()', async () => sink.check?.())
   await step('prepare()', async () => sink.prepare?.())
-  for (const l of layers) if (await step('has()', () => sink.has(l.descriptor))) fail(`has() says the new target already holds \`${l.descriptor.digest}\`; give a config for an empty target`)
+  for (const l of layers)
+    if (await step('has()', () => sink.has(l.descriptor)))
+      fail(`has() says the new target already holds \`${l.descriptor.digest}\`; give a config for an empty target`)
 
   // A blob whose bytes do not match the digest it is committed under must be refused.
   const wrong = await step('openBlob()', () => sink.openBlob({ mediaType: 'application/octet-stream', verify: true }))
   const junk = randomBytes(1000)
   await step('write()', () => wrong.write(junk))
   const claimed = { digest: sha256Digest('something else'), size: junk.length }
-  if (await wrong.commit(claimed).then(() => true, () => false)) fail('a blob committed (verify: true) under a digest its bytes do not have was accepted')
+  if (
+    await wrong.commit(claimed).then(
+      () => true,
+      () => false,
+    )
+  )
+    fail('a blob committed (verify: true) under a digest its bytes do not have was accepted')
   checks.push('a blob with the wrong digest is refused')
 
   // A blob written halfway and aborted leaves nothing.
@@ -69,7 +92,8 @@ export async function assertSinkCompliance(component: SinkComponent, config: Rec
 
   for (const l of layers) await step('writing a layer', () => writeBlob(sink, l.bytes, l.descriptor, false))
   const committed = await step('commit()', () => sink.commit(image))
-  if (committed?.digest !== image.root.digest) fail(`commit() returned digest \`${committed?.digest}\`, the image's is \`${image.root.digest}\``)
+  if (committed?.digest !== image.root.digest)
+    fail(`commit() returned digest \`${committed?.digest}\`, the image's is \`${image.root.digest}\``)
   if (typeof committed.ref !== 'string' || !committed.ref) fail('commit() returned no `ref`')
   checks.push('commit() returns the image digest')
   for (const d of [...layers.map((l) => l.descriptor), ...image.documents.map((doc) => doc.descriptor)]) {
@@ -81,7 +105,8 @@ export async function assertSinkCompliance(component: SinkComponent, config: Rec
   // The same image again, from a new instance (a re-run): it has every blob and commits the same digest.
   const again = await create()
   await step('prepare() on a re-run', async () => again.prepare?.())
-  for (const l of layers) if (!(await step('has()', () => again.has(l.descriptor)))) fail('a second instance does not see the blobs the first one committed')
+  for (const l of layers)
+    if (!(await step('has()', () => again.has(l.descriptor)))) fail('a second instance does not see the blobs the first one committed')
   const second = await step('commit() on a re-run', () => again.commit(image))
   if (second.digest !== image.root.digest) fail(`a re-run commits \`${second.digest}\`, the first run \`${image.root.digest}\``)
   checks.push('a re-run sees the blobs and commits the same digest')
@@ -116,12 +141,27 @@ async function writeBlob(sink: SinkInstance, bytes: Uint8Array, desc: Descriptor
 /** Two real tar layers (a file each under /models) on a scratch base, and the image they make. */
 async function smallImage(): Promise<{ image: EditedImage; layers: { bytes: Buffer; descriptor: Descriptor; diffId: string }[] }> {
   const layers = []
-  for (const [name, content] of [['models/config.json', Buffer.from('{"compliance":true}\n')], ['models/weights.bin', randomBytes(300 * 1024)]] as const) {
-    const enc = encodeLayer([{ name, size: content.length, read: async function* () { yield content } }])
+  for (const [name, content] of [
+    ['models/config.json', Buffer.from('{"compliance":true}\n')],
+    ['models/weights.bin', randomBytes(300 * 1024)],
+  ] as const) {
+    const enc = encodeLayer([
+      {
+        name,
+        size: content.length,
+        read: async function* () {
+          yield content
+        },
+      },
+    ])
     const chunks: Buffer[] = []
     for await (const c of enc.chunks) chunks.push(Buffer.from(c))
     const r = await enc.result
-    layers.push({ bytes: Buffer.concat(chunks), descriptor: { mediaType: r.mediaType, digest: r.digest, size: r.size, annotations: { 'org.opencontainers.image.title': name } }, diffId: r.diffId })
+    layers.push({
+      bytes: Buffer.concat(chunks),
+      descriptor: { mediaType: r.mediaType, digest: r.digest, size: r.size, annotations: { 'org.opencontainers.image.title': name } },
+      diffId: r.diffId,
+    })
   }
   const image = await editImage(scratchBase(['linux/amd64']), {
     layers: layers.map((l) => ({ descriptor: l.descriptor, diffId: l.diffId, history: { created_by: 'modelcar compliance kit' } })),

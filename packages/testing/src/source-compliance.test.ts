@@ -82,15 +82,31 @@ describe('assertSourceCompliance', () => {
   })
 
   it.each<[string, Defects, RegExp]>([
-    ['a size that is not the byte count', { sizeOff: 1 }, /\[fixture\] not compliant: `README.md` is listed with size 8 but open\(\) yields 7 bytes/],
-    ['a listing that changes between two runs', { unstable: true }, /listing is not stable: two listings of the same config differ at entry 0/],
-    ['open() that ignores start', { ignoresStart: true }, /opened at start 1 yields 70000 bytes; expected the last 69999 bytes of the file \(is `start` ignored\?\)/],
+    [
+      'a size that is not the byte count',
+      { sizeOff: 1 },
+      /\[fixture\] not compliant: `README.md` is listed with size 8 but open\(\) yields 7 bytes/,
+    ],
+    [
+      'a listing that changes between two runs',
+      { unstable: true },
+      /listing is not stable: two listings of the same config differ at entry 0/,
+    ],
+    [
+      'open() that ignores start',
+      { ignoresStart: true },
+      /opened at start 1 yields 70000 bytes; expected the last 69999 bytes of the file \(is `start` ignored\?\)/,
+    ],
     ['open() that resumes one byte late', { offByOne: true }, /opened at start 1 yields 69998 bytes/],
     ['a path that climbs out with ..', { path: '../etc/passwd' }, /path `..\/etc\/passwd` is unsafe: .*would escape the image prefix/],
     ['an absolute path', { path: '/etc/passwd' }, /path `\/etc\/passwd` is unsafe: .*is absolute/],
     ['a path with an empty segment', { path: 'docs//README.md' }, /path `docs\/\/README.md` is not in normal form/],
     ['a Windows path', { path: 'docs\\README.md' }, /has a backslash/],
-    ['a digest that does not match the bytes', { digest: `sha256:${'0'.repeat(64)}` }, /`config.json` is listed with digest `sha256:0{64}` but its bytes hash to `sha256:[0-9a-f]{64}`/],
+    [
+      'a digest that does not match the bytes',
+      { digest: `sha256:${'0'.repeat(64)}` },
+      /`config.json` is listed with digest `sha256:0{64}` but its bytes hash to `sha256:[0-9a-f]{64}`/,
+    ],
     ['a malformed digest', { digest: 'md5:abc' }, /has digest `md5:abc`, not `sha256:` and 64 hex digits/],
   ])('catches %s', async (_what, defects, message) => {
     await expect(assertSourceCompliance(source(defects), {})).rejects.toThrow(message)
@@ -103,9 +119,9 @@ describe('assertSourceCompliance', () => {
   })
 
   it('catches an error message that shows a registered secret', async () => {
-    await expect(assertSourceCompliance(source({ leaksToken: true }), {}, { failing: [{ missing: true, token: 'tok_secret_1234' }] })).rejects.toThrow(
-      /failing\[0\]: the error message shows a secret/,
-    )
+    await expect(
+      assertSourceCompliance(source({ leaksToken: true }), {}, { failing: [{ missing: true, token: 'tok_secret_1234' }] }),
+    ).rejects.toThrow(/failing\[0\]: the error message shows a secret/)
   })
 
   it('catches a failing config that does not fail, and a config the schema rejects', async () => {
@@ -121,7 +137,12 @@ describe('assertSourceCompliance', () => {
   it('catches an undocumented schema field and a missing description', async () => {
     const bare = defineSource({ type: 'bare', description: '', schema: Type.Object({}), create: () => ({ async *list() {} }) })
     await expect(assertSourceCompliance(bare, {})).rejects.toThrow(/\[bare\] not compliant: has no `description`/)
-    const undocumented = defineSource({ type: 'undoc', description: 'x', schema: Type.Object({ path: Type.String() }), create: () => ({ async *list() {} }) })
+    const undocumented = defineSource({
+      type: 'undoc',
+      description: 'x',
+      schema: Type.Object({ path: Type.String() }),
+      create: () => ({ async *list() {} }),
+    })
     await expect(assertSourceCompliance(undocumented, { path: 'x' })).rejects.toThrow(/schema fields without a description: path/)
   })
 })

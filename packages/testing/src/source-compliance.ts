@@ -1,7 +1,16 @@
 // assertSourceCompliance: what the engine relies on from a source, checked against the real
 // component. Listing is stable and byte-free, sizes and digests match the bytes, `open({ start })`
 // resumes at that byte, paths are safe, and failures are ModelcarErrors that leak no secret.
-import { isDigest, isModelcarError, safeModelPath, sha256Digest, type ComponentContext, type ModelFile, type SourceComponent, type SourceInstance } from '@modelcar/core'
+import {
+  isDigest,
+  isModelcarError,
+  safeModelPath,
+  sha256Digest,
+  type ComponentContext,
+  type ModelFile,
+  type SourceComponent,
+  type SourceInstance,
+} from '@modelcar/core'
 import { checkedConfig, undocumentedFields } from './check-config.js'
 import { ComplianceError } from './compliance-error.js'
 import { testContext, type TestContext } from './test-context.js'
@@ -59,7 +68,9 @@ export async function assertSourceCompliance(
   const b = shape(second.files)
   const diff = a.findIndex((line, i) => line !== b[i])
   if (a.length !== b.length || diff >= 0) {
-    fail(`listing is not stable: two listings of the same config differ${diff >= 0 ? ` at entry ${diff}: \`${a[diff]}\` then \`${b[diff] ?? '(nothing)'}\`` : ` in length (${a.length} then ${b.length})`}`)
+    fail(
+      `listing is not stable: two listings of the same config differ${diff >= 0 ? ` at entry ${diff}: \`${a[diff]}\` then \`${b[diff] ?? '(nothing)'}\`` : ` in length (${a.length} then ${b.length})`}`,
+    )
   }
   checks.push('listing is stable (paths, sizes, digests, modes, order)')
 
@@ -73,12 +84,14 @@ export async function assertSourceCompliance(
       fail(`path \`${f.path}\` is unsafe: ${(err as Error).message}`)
     }
     if (f.path.includes('\\')) fail(`path \`${f.path}\` has a backslash: paths are POSIX, separated by \`/\``)
-    if (safe !== f.path) fail(`path \`${f.path}\` is not in normal form (relative, no empty, \`.\` or \`..\` segments); it would be stored as \`${safe}\``)
+    if (safe !== f.path)
+      fail(`path \`${f.path}\` is not in normal form (relative, no empty, \`.\` or \`..\` segments); it would be stored as \`${safe}\``)
     if (seen.has(f.path)) fail(`path \`${f.path}\` is listed twice`)
     seen.add(f.path)
     if (!Number.isSafeInteger(f.size) || f.size < 0) fail(`\`${f.path}\` has size ${String(f.size)}, not a whole number of bytes`)
     if (f.digest !== undefined && !isDigest(f.digest)) fail(`\`${f.path}\` has digest \`${f.digest}\`, not \`sha256:\` and 64 hex digits`)
-    if (f.mode !== undefined && (!Number.isInteger(f.mode) || f.mode < 0 || f.mode > 0o7777)) fail(`\`${f.path}\` has mode ${f.mode}, not permission bits`)
+    if (f.mode !== undefined && (!Number.isInteger(f.mode) || f.mode < 0 || f.mode > 0o7777))
+      fail(`\`${f.path}\` has mode ${f.mode}, not permission bits`)
     if (typeof f.open !== 'function') fail(`\`${f.path}\` has no open()`)
   }
   checks.push('paths are relative, POSIX, normalized, unique; sizes and digests well-formed')
@@ -89,7 +102,8 @@ export async function assertSourceCompliance(
     const bytes = await readAll(f, 0, fail)
     if (bytes.length !== f.size) fail(`\`${f.path}\` is listed with size ${f.size} but open() yields ${bytes.length} bytes`)
     const sha256 = sha256Digest(bytes)
-    if (f.digest !== undefined && f.digest !== sha256) fail(`\`${f.path}\` is listed with digest \`${f.digest}\` but its bytes hash to \`${sha256}\``)
+    if (f.digest !== undefined && f.digest !== sha256)
+      fail(`\`${f.path}\` is listed with digest \`${f.digest}\` but its bytes hash to \`${sha256}\``)
     bytesOf.set(f.path, bytes)
     files.push({ path: f.path, size: f.size, digest: f.digest, mode: f.mode, sha256 })
   }
@@ -102,7 +116,9 @@ export async function assertSourceCompliance(
       const tail = await readAll(f, start, fail)
       if (!tail.equals(whole.subarray(start))) {
         const got = tail.length === whole.length - start ? 'different bytes' : `${tail.length} bytes`
-        fail(`\`${f.path}\` opened at start ${start} yields ${got}; expected the last ${whole.length - start} bytes of the file (is \`start\` ignored?)`)
+        fail(
+          `\`${f.path}\` opened at start ${start} yields ${got}; expected the last ${whole.length - start} bytes of the file (is \`start\` ignored?)`,
+        )
       }
     }
   }
@@ -114,18 +130,27 @@ export async function assertSourceCompliance(
     if (err === undefined) fail(`failing[${i}] (${JSON.stringify(bad)}) did not fail: create, list and reading every file all succeeded`)
     if (!isModelcarError(err)) {
       const e = err as Error
-      fail(`failing[${i}] threw ${e?.constructor?.name ?? typeof err} \`${e?.message ?? String(err)}\`, not a ModelcarError: throw one (with a code, and a hint saying what would be right), e.g. \`new ModelcarError('COMPONENT_FAILED', …)\``)
+      fail(
+        `failing[${i}] threw ${e?.constructor?.name ?? typeof err} \`${e?.message ?? String(err)}\`, not a ModelcarError: throw one (with a code, and a hint saying what would be right), e.g. \`new ModelcarError('COMPONENT_FAILED', …)\``,
+      )
     }
     const leaked = leakedSecret(err, ctx)
     if (leaked) fail(`failing[${i}]: the error message shows a secret the source registered with ctx.secret()`)
   }
   if (opts.failing?.length) checks.push('failures are ModelcarErrors without secrets')
-  const leaked = (firstCtx as Partial<TestContext>).secrets?.find((s) => s.length >= 4 && JSON.stringify((firstCtx as TestContext).events).includes(s))
+  const leaked = (firstCtx as Partial<TestContext>).secrets?.find(
+    (s) => s.length >= 4 && JSON.stringify((firstCtx as TestContext).events).includes(s),
+  )
   if (leaked) fail('a log line or event shows a secret the source registered with ctx.secret()')
   return { files, checks }
 }
 
-async function listAll(component: SourceComponent, config: Record<string, unknown>, ctx: ComponentContext, fail: (m: string) => never): Promise<{ instance: SourceInstance; files: ModelFile[] }> {
+async function listAll(
+  component: SourceComponent,
+  config: Record<string, unknown>,
+  ctx: ComponentContext,
+  fail: (m: string) => never,
+): Promise<{ instance: SourceInstance; files: ModelFile[] }> {
   let instance: SourceInstance
   try {
     instance = await component.create(config as never, ctx)

@@ -3,14 +3,25 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Value } from '@sinclair/typebox/value'
-import { Annotation, errors, ImageLayout, runRecipe, selectRoot, splitLayoutRef, type ComponentEntry, type ComponentKind, type Recipe } from '@modelcar/core'
+import {
+  Annotation,
+  errors,
+  ImageLayout,
+  runRecipe,
+  selectRoot,
+  splitLayoutRef,
+  type ComponentEntry,
+  type ComponentKind,
+  type Recipe,
+} from '@modelcar/core'
 import { keyValues, opt, parse } from '../args.js'
 import type { Command } from '../main.js'
 import { loadBase, officialRegistry } from '../official-components.js'
 import { Output } from '../output.js'
 import { ProgressView } from '../progress-view.js'
 
-const USAGE = 'add LAYOUT[:TAG] FILE... [--modelcard FILE] [--annotation k=v]... [--label k=v]... [--prefix /models] [--compression none|gzip] [--json]'
+const USAGE =
+  'add LAYOUT[:TAG] FILE... [--modelcard FILE] [--annotation k=v]... [--label k=v]... [--prefix /models] [--compression none|gzip] [--json]'
 
 export const addCommand: Command = {
   name: 'add',
@@ -31,10 +42,11 @@ export const addCommand: Command = {
         },
         USAGE,
       )
-      if (opt.flag(args, 'help')) return output.print(`usage: modelcar ${USAGE}`), 0
+      if (opt.flag(args, 'help')) return (output.print(`usage: modelcar ${USAGE}`), 0)
       output = new Output(!!opt.flag(args, 'json'), env)
       const [layoutRef, ...files] = args.positionals
-      if (!layoutRef || (files.length === 0 && !opt.str(args, 'modelcard'))) throw errors.argumentInvalid('give an image layout and at least one file', `usage: modelcar ${USAGE}`)
+      if (!layoutRef || (files.length === 0 && !opt.str(args, 'modelcard')))
+        throw errors.argumentInvalid('give an image layout and at least one file', `usage: modelcar ${USAGE}`)
       if (opt.str(args, 'compression') && !['none', 'gzip', 'zstd'].includes(opt.str(args, 'compression')!)) {
         throw errors.argumentInvalid(`--compression \`${opt.str(args, 'compression')}\` is not one of \`none\`, \`gzip\`, \`zstd\``)
       }
@@ -58,7 +70,13 @@ export const addCommand: Command = {
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
       try {
-        const result = await runRecipe(recipe, { loadBase, env, onSecret: (v) => output.addSecret(v), onEvent: view.on, signal: controller.signal })
+        const result = await runRecipe(recipe, {
+          loadBase,
+          env,
+          onSecret: (v) => output.addSecret(v),
+          onEvent: view.on,
+          signal: controller.signal,
+        })
         output.print(result.digest!)
       } finally {
         view.finish()
@@ -110,7 +128,8 @@ async function buildRecipe(a: AddArgs): Promise<Recipe> {
   }
   const transforms: ComponentEntry[] = []
   if (cardPath) transforms.push(entry('transform', 'modelcard', { file: cardTarget ?? cardPath }))
-  if (Object.keys(a.annotations).length || Object.keys(a.labels).length) transforms.push(entry('transform', 'annotate', { annotations: a.annotations, labels: a.labels }))
+  if (Object.keys(a.annotations).length || Object.keys(a.labels).length)
+    transforms.push(entry('transform', 'annotate', { annotations: a.annotations, labels: a.labels }))
   const base = await currentTag(layout, a.tag)
   if (sources.length === 0 && cardPath) {
     // Only a model card: it is the single file of the image.

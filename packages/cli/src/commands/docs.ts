@@ -21,14 +21,16 @@ export const docsCommand: Command = {
     const output = new Output(false, env)
     try {
       const args = parse(argv, { plugin: { type: 'string', multiple: true }, check: { type: 'boolean' } }, USAGE)
-      if (opt.flag(args, 'help')) return output.print(`usage: modelcar ${USAGE}`), 0
+      if (opt.flag(args, 'help')) return (output.print(`usage: modelcar ${USAGE}`), 0)
       if (args.positionals.length !== 1) throw errors.argumentInvalid('give the folder to write the pages to', `usage: modelcar ${USAGE}`)
       const outDir = path.resolve(args.positionals[0]!)
       const pages = referencePages(await documentedComponents(opt.list(args, 'plugin') ?? [], process.cwd()))
       if (opt.flag(args, 'check')) {
         const stale = await staleFiles(outDir, pages)
-        if (stale.length === 0) return output.print(`${outDir}: up to date (${pages.size} pages)`), 0
-        output.note(`${outDir} differs from the schemas: ${stale.join(', ')}\n  regenerate with \`modelcar ${argv.filter((a) => a !== '--check').join(' ')}\``)
+        if (stale.length === 0) return (output.print(`${outDir}: up to date (${pages.size} pages)`), 0)
+        output.note(
+          `${outDir} differs from the schemas: ${stale.join(', ')}\n  regenerate with \`modelcar ${argv.filter((a) => a !== '--check').join(' ')}\``,
+        )
         return 1
       }
       await mkdir(outDir, { recursive: true })
@@ -45,7 +47,9 @@ export const docsCommand: Command = {
 
 /** The official components, then every component of each plugin package (resolved from `fromDir`). */
 export async function documentedComponents(plugins: string[], fromDir: string): Promise<DocumentedComponent[]> {
-  const out: DocumentedComponent[] = officialRegistry().list().map((component) => ({ component, package: officialPackageOf(component), official: true }))
+  const out: DocumentedComponent[] = officialRegistry()
+    .list()
+    .map((component) => ({ component, package: officialPackageOf(component), official: true }))
   for (const name of plugins) {
     const pkg = await loadPluginPackage(name, fromDir)
     if (!pkg) throw errors.argumentInvalid(`plugin package \`${name}\` is not installed here`, `install it: \`npm install ${name}\``)

@@ -39,7 +39,7 @@ export const initCommand: Command = {
     const output = new Output(false, env)
     try {
       const args = parse(argv, { force: { type: 'boolean' } }, USAGE)
-      if (opt.flag(args, 'help')) return output.print(`usage: modelcar ${USAGE}`), 0
+      if (opt.flag(args, 'help')) return (output.print(`usage: modelcar ${USAGE}`), 0)
       const [file] = args.positionals
       if (!file) {
         output.write(STARTER_RECIPE)
@@ -48,7 +48,8 @@ export const initCommand: Command = {
       try {
         await fs.writeFile(file, STARTER_RECIPE, { flag: opt.flag(args, 'force') ? 'w' : 'wx' })
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw errors.argumentInvalid(`\`${file}\` exists`, 'pass --force to overwrite it')
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+          throw errors.argumentInvalid(`\`${file}\` exists`, 'pass --force to overwrite it')
         throw err
       }
       output.note(`wrote ${file}; edit it, then \`modelcar run ${file}\``)

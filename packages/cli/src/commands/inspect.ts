@@ -34,7 +34,7 @@ export const inspectCommand: Command = {
     let output = new Output(argv.includes('--json'), env)
     try {
       const args = parse(argv, { json: { type: 'boolean' } }, USAGE)
-      if (opt.flag(args, 'help')) return output.print(`usage: modelcar ${USAGE}`), 0
+      if (opt.flag(args, 'help')) return (output.print(`usage: modelcar ${USAGE}`), 0)
       output = new Output(!!opt.flag(args, 'json'), env)
       const [target] = args.positionals
       if (!target || args.positionals.length > 1) throw errors.argumentInvalid('give one image to inspect', `usage: modelcar ${USAGE}`)
@@ -90,7 +90,15 @@ interface ImageReport {
 async function describe(base: BaseImage): Promise<ImageReport> {
   const root = base.root!
   const doc = <T>(d: Descriptor): T => JSON.parse(Buffer.from(base.documents.get(d.digest)!).toString('utf8')) as T
-  const report: ImageReport = { type: 'image', target: base.name, digest: root.digest, mediaType: root.mediaType, annotations: {}, platforms: [], others: [] }
+  const report: ImageReport = {
+    type: 'image',
+    target: base.name,
+    digest: root.digest,
+    mediaType: root.mediaType,
+    annotations: {},
+    platforms: [],
+    others: [],
+  }
   const visit = (d: Descriptor) => {
     if (!base.documents.has(d.digest)) {
       report.others.push({ digest: d.digest, mediaType: d.mediaType, what: 'not read' })
@@ -134,7 +142,8 @@ async function describe(base: BaseImage): Promise<ImageReport> {
 
 async function readCard(base: BaseImage, layer: { digest: string; size: number; mediaType: string }): Promise<string> {
   const chunks: Buffer[] = []
-  for await (const c of base.blobs!.openBlob({ digest: layer.digest, size: layer.size, mediaType: layer.mediaType })) chunks.push(Buffer.from(c))
+  for await (const c of base.blobs!.openBlob({ digest: layer.digest, size: layer.size, mediaType: layer.mediaType }))
+    chunks.push(Buffer.from(c))
   let bytes: Buffer = Buffer.concat(chunks)
   if (layer.mediaType.endsWith('+gzip')) bytes = zlib.gunzipSync(bytes)
   const extract = tar.extract()
@@ -159,7 +168,10 @@ function print(out: Output, r: ImageReport): void {
     out.print(`\n  ${p.platform}  ${p.digest}`)
     for (const [k, v] of Object.entries(p.annotations)) out.print(`    annotation ${k}=${v}`)
     for (const [k, v] of Object.entries(p.labels)) out.print(`    label      ${k}=${v}`)
-    for (const l of p.layers) out.print(`    ${l.digest.slice(7, 19)} ${formatBytes(l.size).padStart(10)}  ${l.mediaType.replace('application/vnd.oci.image.layer.v1.', '')}  ${l.title ?? ''}${l.modelcard ? '  (model card)' : ''}`)
+    for (const l of p.layers)
+      out.print(
+        `    ${l.digest.slice(7, 19)} ${formatBytes(l.size).padStart(10)}  ${l.mediaType.replace('application/vnd.oci.image.layer.v1.', '')}  ${l.title ?? ''}${l.modelcard ? '  (model card)' : ''}`,
+      )
   }
   for (const o of r.others) out.print(`\n  also: ${o.digest.slice(7, 19)} ${o.what}`)
   if (r.modelcard) {

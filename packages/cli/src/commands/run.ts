@@ -26,11 +26,12 @@ export const runCommand: Command = {
         },
         USAGE,
       )
-      if (opt.flag(args, 'help')) return output.print(`usage: modelcar ${USAGE}`), 0
+      if (opt.flag(args, 'help')) return (output.print(`usage: modelcar ${USAGE}`), 0)
       output = new Output(!!opt.flag(args, 'json'), env)
       const file = one(args.positionals)
       const concurrency = opt.str(args, 'concurrency') === undefined ? undefined : Number(opt.str(args, 'concurrency'))
-      if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) throw argErr(`--concurrency \`${opt.str(args, 'concurrency')}\` is not a positive whole number`)
+      if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1))
+        throw argErr(`--concurrency \`${opt.str(args, 'concurrency')}\` is not a positive whole number`)
       const registry = officialRegistry()
       const recipe = await loadRecipe(file, { registry, env, overrides: opt.list(args, 'set'), resolve: resolvePlugin })
       const view = new ProgressView(output)
@@ -39,12 +40,32 @@ export const runCommand: Command = {
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
       try {
-        const result = await runRecipe(recipe, { loadBase, env, onSecret: (v) => output.addSecret(v), dryRun: !!opt.flag(args, 'dry-run'), onEvent: view.on, signal: controller.signal, concurrency })
+        const result = await runRecipe(recipe, {
+          loadBase,
+          env,
+          onSecret: (v) => output.addSecret(v),
+          dryRun: !!opt.flag(args, 'dry-run'),
+          onEvent: view.on,
+          signal: controller.signal,
+          concurrency,
+        })
         if (opt.flag(args, 'dry-run')) {
-          output.event({ type: 'dry-run', base: recipe.baseText, prefix: `/${result.plan.prefix}`, layers: result.layers, bytes: result.bytes, annotations: result.plan.annotations, labels: result.plan.labels, sinks: recipe.sinks.map((s) => s.type) })
+          output.event({
+            type: 'dry-run',
+            base: recipe.baseText,
+            prefix: `/${result.plan.prefix}`,
+            layers: result.layers,
+            bytes: result.bytes,
+            annotations: result.plan.annotations,
+            labels: result.plan.labels,
+            sinks: recipe.sinks.map((s) => s.type),
+          })
           output.print(`base: ${recipe.baseText}`)
           output.print(`layers (${result.layers.length}), ${formatBytes(result.bytes)} in total, under /${result.plan.prefix}:`)
-          for (const l of result.layers) output.print(`  ${formatBytes(l.bytes).padStart(10)}  ${l.title}${l.files.length > 1 ? `: ${l.files.slice(0, 5).join(', ')}${l.files.length > 5 ? ', …' : ''}` : ''}`)
+          for (const l of result.layers)
+            output.print(
+              `  ${formatBytes(l.bytes).padStart(10)}  ${l.title}${l.files.length > 1 ? `: ${l.files.slice(0, 5).join(', ')}${l.files.length > 5 ? ', …' : ''}` : ''}`,
+            )
           output.print(`sinks: ${recipe.sinks.map((s) => s.type).join(', ')} (nothing written: dry run)`)
         } else {
           output.print(result.digest!)
@@ -62,7 +83,8 @@ export const runCommand: Command = {
 }
 
 function one(positionals: string[]): string {
-  if (positionals.length !== 1) throw argErr(positionals.length === 0 ? 'give the recipe file' : `one recipe at a time, got ${positionals.length}`)
+  if (positionals.length !== 1)
+    throw argErr(positionals.length === 0 ? 'give the recipe file' : `one recipe at a time, got ${positionals.length}`)
   return positionals[0]!
 }
 

@@ -19,7 +19,7 @@ export const schemaCommand: Command = {
     const output = new Output(false, env)
     try {
       const args = parse(argv, {}, USAGE)
-      if (args.values.help) return output.print(`usage: modelcar ${USAGE}`), 0
+      if (args.values.help) return (output.print(`usage: modelcar ${USAGE}`), 0)
       if (args.positionals.length > 1) throw errors.argumentInvalid('one recipe at a time', `usage: modelcar ${USAGE}`)
       const registry = officialRegistry()
       const file = args.positionals[0]
@@ -34,7 +34,12 @@ export const schemaCommand: Command = {
         for (const { kind, type } of namedComponents(text)) {
           if (registry.get(kind, type)) continue
           const found = await resolvePlugin(kind, type, dir)
-          if (!found) throw errors.componentUnknown(type, kind, `a plugin is installed with \`npm install ${pluginPackageName(kind, type)}\` (run it in \`${dir}\`)`)
+          if (!found)
+            throw errors.componentUnknown(
+              type,
+              kind,
+              `a plugin is installed with \`npm install ${pluginPackageName(kind, type)}\` (run it in \`${dir}\`)`,
+            )
           // Under the name the recipe uses, which is what the editor will see in `type:`.
           registry.register({ ...found.component, type })
         }

@@ -17,7 +17,7 @@ export const validateCommand: Command = {
     let output = new Output(argv.includes('--json'), env)
     try {
       const args = parse(argv, { json: { type: 'boolean' }, set: { type: 'string', multiple: true } }, USAGE)
-      if (opt.flag(args, 'help')) return output.print(`usage: modelcar ${USAGE}`), 0
+      if (opt.flag(args, 'help')) return (output.print(`usage: modelcar ${USAGE}`), 0)
       output = new Output(!!opt.flag(args, 'json'), env)
       const [file] = args.positionals
       if (!file || args.positionals.length > 1) throw errors.argumentInvalid('give one recipe file', `usage: modelcar ${USAGE}`)

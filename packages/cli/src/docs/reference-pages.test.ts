@@ -14,7 +14,9 @@ const REFERENCE_DIR = fileURLToPath(new URL('../../../../docs/reference', import
 /** What `npm run docs` documents: the CLI's official components and the example plugin. */
 function documented(): DocumentedComponent[] {
   return [
-    ...officialRegistry().list().map((component) => ({ component, package: officialPackageOf(component), official: true })),
+    ...officialRegistry()
+      .list()
+      .map((component) => ({ component, package: officialPackageOf(component), official: true })),
     { component: httpSource, package: 'modelcar-source-http', official: false },
   ]
 }
@@ -23,7 +25,10 @@ describe('component reference pages', () => {
   it('docs/reference is up to date with the schemas', async () => {
     const pages = referencePages(documented())
     const stale = await staleFiles(REFERENCE_DIR, pages)
-    expect(stale, `${path.relative(process.cwd(), REFERENCE_DIR)} is out of date with the component schemas: run \`npm run docs\` and commit the result`).toEqual([])
+    expect(
+      stale,
+      `${path.relative(process.cwd(), REFERENCE_DIR)} is out of date with the component schemas: run \`npm run docs\` and commit the result`,
+    ).toEqual([])
   })
 
   it('documents every official component, each field with its type, default, example and secrecy', () => {

@@ -128,7 +128,11 @@ describe('encodeLayer', () => {
         listing = String((err as { stdout?: string }).stdout) // tar exits 2 at the cut; the listing came first
       }
       expect(listing).toMatch(new RegExp(`${size}\\s.*models/huge\\.safetensors`))
-      const py = execFileSync('python3', ['-c', 'import sys,tarfile; it=iter(tarfile.open(sys.argv[1], mode="r|")); next(it); m=next(it); print(m.name, m.size)', file], { encoding: 'utf8' })
+      const py = execFileSync(
+        'python3',
+        ['-c', 'import sys,tarfile; it=iter(tarfile.open(sys.argv[1], mode="r|")); next(it); m=next(it); print(m.name, m.size)', file],
+        { encoding: 'utf8' },
+      )
       expect(py).toContain(`models/huge.safetensors ${size}`)
     } finally {
       rmSync(dir, { recursive: true, force: true })

@@ -68,7 +68,8 @@ function createCompressor(compression: Compression, level: number | undefined): 
       input: true,
     })
   }
-  const params = level === undefined ? {} : { params: { [(zlib.constants as Record<string, number>).ZSTD_c_compressionLevel ?? 100]: level } }
+  const params =
+    level === undefined ? {} : { params: { [(zlib.constants as Record<string, number>).ZSTD_c_compressionLevel ?? 100]: level } }
   return createZstd(params)
 }
 
@@ -76,7 +77,10 @@ function createCompressor(compression: Compression, level: number | undefined): 
  * Encodes the entries as one layer. Iterate `chunks` to receive the blob's bytes (backpressure
  * reaches the file readers); `result` settles when the last byte has passed.
  */
-export function encodeLayer(entries: LayerFileEntry[], opts: LayerEncoderOptions = {}): {
+export function encodeLayer(
+  entries: LayerFileEntry[],
+  opts: LayerEncoderOptions = {},
+): {
   chunks: AsyncIterable<Uint8Array>
   result: Promise<EncodedLayer>
 } {
@@ -120,7 +124,11 @@ export function encodeLayer(entries: LayerFileEntry[], opts: LayerEncoderOptions
       resolve({ mediaType, digest, size: blobSize, diffId })
     } catch (err) {
       pack.destroy()
-      const cause = (await producing.then(() => undefined, (e: unknown) => e)) ?? err
+      const cause =
+        (await producing.then(
+          () => undefined,
+          (e: unknown) => e,
+        )) ?? err
       reject(cause)
       throw cause
     } finally {

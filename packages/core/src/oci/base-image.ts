@@ -24,7 +24,8 @@ export interface BaseImage {
 
 export function parsePlatform(spec: string): Platform {
   const [os, architecture, variant] = spec.split('/')
-  if (!os || !architecture) throw errors.argumentInvalid(`platform \`${spec}\` is not os/arch[/variant]`, 'e.g. `linux/amd64`, `linux/arm64/v8`')
+  if (!os || !architecture)
+    throw errors.argumentInvalid(`platform \`${spec}\` is not os/arch[/variant]`, 'e.g. `linux/amd64`, `linux/arm64/v8`')
   return variant ? { architecture, os, variant } : { architecture, os }
 }
 
@@ -58,7 +59,15 @@ export function selectRoot(layoutPath: string, index: ImageIndex, tag: string | 
   const indexes = candidates.filter((m) => isIndexMediaType(m.mediaType))
   const pick = candidates.length === 1 ? candidates[0] : indexes.length === 1 ? indexes[0] : undefined
   if (!pick) {
-    throw errors.layoutInvalid(layoutPath, `it holds ${candidates.length} images and none was chosen`, `name one with a tag: ${tagsOf(index).map((t) => `\`${t}\``).join(', ') || 'PATH:TAG'}`)
+    throw errors.layoutInvalid(
+      layoutPath,
+      `it holds ${candidates.length} images and none was chosen`,
+      `name one with a tag: ${
+        tagsOf(index)
+          .map((t) => `\`${t}\``)
+          .join(', ') || 'PATH:TAG'
+      }`,
+    )
   }
   return pick
 }

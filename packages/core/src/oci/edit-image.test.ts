@@ -15,7 +15,11 @@ class GraphBuilder {
     return d
   }
   image(arch: string, opts: { docker?: boolean; history?: boolean; extra?: Record<string, unknown> } = {}): Descriptor {
-    const layer: Descriptor = { mediaType: opts.docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip, digest: sha256Digest(`layer-${arch}`), size: 100 }
+    const layer: Descriptor = {
+      mediaType: opts.docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip,
+      digest: sha256Digest(`layer-${arch}`),
+      size: 100,
+    }
     const config: ImageConfig = {
       created: '2024-01-02T03:04:05.123456789Z',
       architecture: arch,
@@ -40,12 +44,22 @@ class GraphBuilder {
 }
 
 const newLayer = (name: string) => ({
-  descriptor: { mediaType: MediaType.ociLayer, digest: sha256Digest(name), size: 10, annotations: { 'org.opencontainers.image.title': name } },
+  descriptor: {
+    mediaType: MediaType.ociLayer,
+    digest: sha256Digest(name),
+    size: 10,
+    annotations: { 'org.opencontainers.image.title': name },
+  },
   diffId: sha256Digest(name),
   history: { created_by: `modelcar: add /models/${name}` },
 })
 
-const edit = (over: Partial<ImageEdit> = {}): ImageEdit => ({ layers: [newLayer('a.bin'), newLayer('README.md')], manifestAnnotations: { k: 'v' }, labels: { team: 'ml' }, ...over })
+const edit = (over: Partial<ImageEdit> = {}): ImageEdit => ({
+  layers: [newLayer('a.bin'), newLayer('README.md')],
+  manifestAnnotations: { k: 'v' },
+  labels: { team: 'ml' },
+  ...over,
+})
 
 function json<T>(image: { documents: { descriptor: Descriptor; bytes: Uint8Array }[] }, d: Descriptor): T {
   const doc = image.documents.find((x) => x.descriptor.digest === d.digest)
@@ -105,11 +119,22 @@ describe('editImage', () => {
     const g = new GraphBuilder()
     const amd = g.image('amd64')
     const att = g.add(
-      { schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: sha256Digest('c'), size: 2 }, layers: [{ mediaType: MediaType.inToto, digest: sha256Digest('s'), size: 3 }] },
+      {
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        config: { mediaType: MediaType.ociConfig, digest: sha256Digest('c'), size: 2 },
+        layers: [{ mediaType: MediaType.inToto, digest: sha256Digest('s'), size: 3 }],
+      },
       MediaType.ociManifest,
-      { platform: { architecture: 'unknown', os: 'unknown' }, annotations: { 'vnd.docker.reference.digest': amd.digest, 'vnd.docker.reference.type': 'attestation-manifest' } },
+      {
+        platform: { architecture: 'unknown', os: 'unknown' },
+        annotations: { 'vnd.docker.reference.digest': amd.digest, 'vnd.docker.reference.type': 'attestation-manifest' },
+      },
     )
-    const inner = g.add({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [amd, att], annotations: { keep: 'me' } }, MediaType.ociIndex)
+    const inner = g.add(
+      { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [amd, att], annotations: { keep: 'me' } },
+      MediaType.ociIndex,
+    )
     const outer = g.add({ schemaVersion: 2, manifests: [inner] }, MediaType.ociIndex)
     const out = await editImage(g.base(outer), edit())
     const top = json<ImageIndex>(out, out.root)
@@ -131,11 +156,23 @@ describe('editImage', () => {
 
   it('scratch: one manifest per platform under an index', async () => {
     const out = await editImage(
-      { name: 'scratch', root: undefined, documents: new Map(), blobs: undefined, platforms: [{ architecture: 'amd64', os: 'linux' }, { architecture: 'arm64', os: 'linux', variant: 'v8' }] },
+      {
+        name: 'scratch',
+        root: undefined,
+        documents: new Map(),
+        blobs: undefined,
+        platforms: [
+          { architecture: 'amd64', os: 'linux' },
+          { architecture: 'arm64', os: 'linux', variant: 'v8' },
+        ],
+      },
       edit({ created: '1970-01-01T00:00:00.000Z' }),
     )
     const index = json<ImageIndex>(out, out.root)
-    expect(index.manifests.map((m) => m.platform)).toEqual([{ architecture: 'amd64', os: 'linux' }, { architecture: 'arm64', os: 'linux', variant: 'v8' }])
+    expect(index.manifests.map((m) => m.platform)).toEqual([
+      { architecture: 'amd64', os: 'linux' },
+      { architecture: 'arm64', os: 'linux', variant: 'v8' },
+    ])
     const config = json<ImageConfig>(out, json<ImageManifest>(out, index.manifests[1]!).config)
     expect(config).toMatchObject({ architecture: 'arm64', os: 'linux', variant: 'v8', created: '1970-01-01T00:00:00.000Z' })
     expect(config.rootfs!.diff_ids).toHaveLength(2)

@@ -174,7 +174,11 @@ export class ImageLayout {
           await syncing?.catch(() => {})
           await close().catch(() => {})
           await fs.rm(tmp, { force: true })
-          throw errors.blobDigestMismatch('a stream written to the layout', `${expected.digest} (${expected.size} bytes)`, `${actual} (${size} bytes)`)
+          throw errors.blobDigestMismatch(
+            'a stream written to the layout',
+            `${expected.digest} (${expected.size} bytes)`,
+            `${actual} (${size} bytes)`,
+          )
         }
         committed = true
         const target = this.blobPath(expected.digest)
@@ -256,4 +260,3 @@ export class ImageLayout {
 export function emptyIndex(): ImageIndex {
   return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }
 }
-

@@ -18,11 +18,9 @@ export const MediaType = {
   dockerAttestationManifest: 'application/vnd.docker.attestation.manifest.v1+json',
 } as const
 
-export const isIndexMediaType = (t: string | undefined): boolean =>
-  t === MediaType.ociIndex || t === MediaType.dockerManifestList
+export const isIndexMediaType = (t: string | undefined): boolean => t === MediaType.ociIndex || t === MediaType.dockerManifestList
 
-export const isManifestMediaType = (t: string | undefined): boolean =>
-  t === MediaType.ociManifest || t === MediaType.dockerManifest
+export const isManifestMediaType = (t: string | undefined): boolean => t === MediaType.ociManifest || t === MediaType.dockerManifest
 
 /** Docker media types and their OCI equivalents (same bytes, other name). */
 export const DOCKER_TO_OCI: Readonly<Record<string, string>> = {

@@ -75,7 +75,14 @@ const saboteurSink = defineSink({
       async openBlob(hint) {
         if (at === 'openBlob') throw boom('openBlob')
         const w = await inner.openBlob(hint)
-        return at === 'write' ? { ...w, write: async () => { throw boom('write') } } : w
+        return at === 'write'
+          ? {
+              ...w,
+              write: async () => {
+                throw boom('write')
+              },
+            }
+          : w
       },
       async commit(image) {
         if (at === 'commit') throw boom('commit')
@@ -88,7 +95,9 @@ const saboteurSink = defineSink({
 async function run(sourceFail: string, extra = '', sinkFail?: string) {
   const sink = sinkFail ? `  - type: saboteur-sink\n    path: ./out\n    failAt: ${sinkFail}\n` : '  - type: oci-layout\n    path: ./out\n'
   const text = `apiVersion: modelcar/v1\nsources:\n  - type: saboteur\n    failAt: ${sourceFail}\n${extra}sinks:\n${sink}`
-  const recipe = await parseRecipe(text, path.join(dir, 'recipe.yaml'), { registry: createCoreRegistry().register(saboteurSource).register(saboteurTransform).register(saboteurSink) })
+  const recipe = await parseRecipe(text, path.join(dir, 'recipe.yaml'), {
+    registry: createCoreRegistry().register(saboteurSource).register(saboteurTransform).register(saboteurSink),
+  })
   return runRecipe(recipe).then(
     () => undefined,
     (e: unknown) => e as ModelcarError,
@@ -99,7 +108,12 @@ describe('errors thrown by components', () => {
   it.each(['create', 'list', 'open', 'read'])('a source throwing in %s is `[saboteur] %s failed`', async (phase) => {
     const err = await run(phase)
     expect(err).toBeInstanceOf(ModelcarError)
-    expect(err).toMatchObject({ code: 'COMPONENT_FAILED', component: 'saboteur', phase, message: `[saboteur] ${phase} failed: ${phase} went wrong` })
+    expect(err).toMatchObject({
+      code: 'COMPONENT_FAILED',
+      component: 'saboteur',
+      phase,
+      message: `[saboteur] ${phase} failed: ${phase} went wrong`,
+    })
     expect((err!.cause as Error).message).toBe(`${phase} went wrong`)
   })
 
@@ -115,24 +129,54 @@ describe('errors thrown by components', () => {
     ['commit', 'commit'],
   ])('a sink throwing in %s is `%s failed`, and the layout is left without a tag', async (hook, phase) => {
     const err = await run('never', '', hook)
-    expect(err).toMatchObject({ code: 'COMPONENT_FAILED', component: 'saboteur-sink', phase, message: `[saboteur-sink] ${phase} failed: ${hook} went wrong` })
+    expect(err).toMatchObject({
+      code: 'COMPONENT_FAILED',
+      component: 'saboteur-sink',
+      phase,
+      message: `[saboteur-sink] ${phase} failed: ${hook} went wrong`,
+    })
     await expect(fs.readFile(path.join(dir, 'out', 'index.json'))).rejects.toThrow()
   })
 
   it('a ModelcarError from the source keeps its code and gets the type in front', async () => {
-    const src = defineSource({ ...saboteurSource, type: 'picky', create: () => ({ async *list() { throw errors.sourcePathMissing('model') } }) })
-    const recipe = await parseRecipe('apiVersion: modelcar/v1\nsources:\n  - type: picky\n    failAt: x\nsinks:\n  - type: oci-layout\n    path: ./out\n', path.join(dir, 'r.yaml'), { registry: createCoreRegistry().register(src) })
-    await expect(runRecipe(recipe)).rejects.toMatchObject({ code: 'SOURCE_PATH_MISSING', input: true, phase: 'list', message: '[picky] `model` does not exist' })
+    const src = defineSource({
+      ...saboteurSource,
+      type: 'picky',
+      create: () => ({
+        // eslint-disable-next-line require-yield -- a listing that fails before its first file
+        async *list() {
+          throw errors.sourcePathMissing('model')
+        },
+      }),
+    })
+    const recipe = await parseRecipe(
+      'apiVersion: modelcar/v1\nsources:\n  - type: picky\n    failAt: x\nsinks:\n  - type: oci-layout\n    path: ./out\n',
+      path.join(dir, 'r.yaml'),
+      { registry: createCoreRegistry().register(src) },
+    )
+    await expect(runRecipe(recipe)).rejects.toMatchObject({
+      code: 'SOURCE_PATH_MISSING',
+      input: true,
+      phase: 'list',
+      message: '[picky] `model` does not exist',
+    })
   })
 })
 
 describe('ModelcarError across copies of @modelcar/core', () => {
   it('an error made by another copy of the class (a plugin with its own install) is recognized', () => {
     // What a second copy's constructor produces: its own class, the same mark.
-    const foreign = Object.assign(new Error('`x` does not exist'), { [Symbol.for('modelcar.ModelcarError')]: true, code: 'SOURCE_PATH_MISSING', component: undefined })
+    const foreign = Object.assign(new Error('`x` does not exist'), {
+      [Symbol.for('modelcar.ModelcarError')]: true,
+      code: 'SOURCE_PATH_MISSING',
+      component: undefined,
+    })
     expect(foreign instanceof ModelcarError).toBe(true)
     expect(isModelcarError(foreign)).toBe(true)
     expect(isModelcarError(new Error('plain'))).toBe(false)
-    expect(errors.componentFailed('gcs', 'list', foreign)).toMatchObject({ code: 'SOURCE_PATH_MISSING', message: '[gcs] `x` does not exist' })
+    expect(errors.componentFailed('gcs', 'list', foreign)).toMatchObject({
+      code: 'SOURCE_PATH_MISSING',
+      message: '[gcs] `x` does not exist',
+    })
   })
 })

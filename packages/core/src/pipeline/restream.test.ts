@@ -89,13 +89,18 @@ describe('re-streaming a layer to one sink', () => {
   it('streams the layer again for the failed sink only, with the digest of the first pass', async () => {
     const { result, passes, events } = await run(2, true)
     const done = await result
-    const big = passes.filter((p) => p.hint.mediaType.includes('layer') && p.hint.annotations?.['org.opencontainers.image.title'] === 'weights.bin')
+    const big = passes.filter(
+      (p) => p.hint.mediaType.includes('layer') && p.hint.annotations?.['org.opencontainers.image.title'] === 'weights.bin',
+    )
     expect(big.map((p) => p.hint.attempt)).toEqual([1, 2, 3])
     expect(big.map((p) => p.committed)).toEqual([false, false, true])
     expect(big[0]!.hint.digest).toBeUndefined()
     expect(big[2]!.hint.digest).toBe(done.layers[0]!.descriptor!.digest)
     expect(big[2]!.digest).toBe(done.layers[0]!.descriptor!.digest)
-    expect(events.filter((e) => e.type === 'retry').map((e) => (e as { what: string }).what)).toEqual(['/models/weights.bin → recording:', '/models/weights.bin → recording:'])
+    expect(events.filter((e) => e.type === 'retry').map((e) => (e as { what: string }).what)).toEqual([
+      '/models/weights.bin → recording:',
+      '/models/weights.bin → recording:',
+    ])
     // The layout sink got the layer once, from the first pass.
     const index = JSON.parse(await fs.readFile(path.join(dir, 'out', 'index.json'), 'utf8')) as { manifests: { digest: string }[] }
     expect(index.manifests[0]!.digest).toBe(done.digest)

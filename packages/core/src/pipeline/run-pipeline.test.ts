@@ -38,16 +38,22 @@ const flaky = defineSource({
         if (config.mode === 'cut' && cuts < 2) {
           cuts++
           // Deliver a part, then fail the way a reset connection does.
-          return Readable.from((async function* () {
-            yield rest.subarray(0, 1 << 20)
-            throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })
-          })())
+          return Readable.from(
+            (async function* () {
+              yield rest.subarray(0, 1 << 20)
+              throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })
+            })(),
+          )
         }
         if (config.mode === 'explode') throw new Error('backend down')
         return Readable.from([rest])
       },
     }
-    return { async *list() { yield file } }
+    return {
+      async *list() {
+        yield file
+      },
+    }
   },
 })
 
@@ -61,7 +67,8 @@ async function recipe(sources: string, extra = ''): Promise<Awaited<ReturnType<t
 
 async function tree(root: string): Promise<string[]> {
   const out: string[] = []
-  for (const e of await fs.readdir(root, { recursive: true, withFileTypes: true })) if (e.isFile()) out.push(path.relative(root, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)))
+  for (const e of await fs.readdir(root, { recursive: true, withFileTypes: true }))
+    if (e.isFile()) out.push(path.relative(root, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)))
   return out.sort()
 }
 

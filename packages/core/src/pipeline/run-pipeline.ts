@@ -85,8 +85,13 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
   plan = { ...plan, layers }
   const totalBytes = plan.files.reduce((n, f) => n + f.file.size, 0)
   emit({ type: 'plan', files: plan.files.length, layers: layers.length, bytes: totalBytes, baseLayers: plan.baseLayers })
-  const summary = layers.map((l) => ({ title: titleOf(l, plan.prefix), files: l.files.map((f) => f.target), bytes: l.files.reduce((n, f) => n + f.file.size, 0) }))
-  if (opts.dryRun) return { plan, layers: summary, digest: undefined, commits: [], bytes: totalBytes, seconds: (performance.now() - started) / 1000 }
+  const summary = layers.map((l) => ({
+    title: titleOf(l, plan.prefix),
+    files: l.files.map((f) => f.target),
+    bytes: l.files.reduce((n, f) => n + f.file.size, 0),
+  }))
+  if (opts.dryRun)
+    return { plan, layers: summary, digest: undefined, commits: [], bytes: totalBytes, seconds: (performance.now() - started) / 1000 }
 
   const prepared: typeof sinks = []
   try {
@@ -111,7 +116,10 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
       created: mtime ? new Date(mtime * 1000).toISOString() : undefined,
     })
     for (const dropped of image.dropped) {
-      emit({ type: 'warning', message: `dropped \`${dropped.digest}\` (${dropped.annotations?.[Annotation.dockerReferenceType] ?? dropped.artifactType ?? dropped.mediaType}): it describes the base image, not the new one` })
+      emit({
+        type: 'warning',
+        message: `dropped \`${dropped.digest}\` (${dropped.annotations?.[Annotation.dockerReferenceType] ?? dropped.artifactType ?? dropped.mediaType}): it describes the base image, not the new one`,
+      })
     }
     await copyBaseBlobs(base, image.baseBlobs, sinks, concurrency, emit, signal)
     const commits: CommitResult[] = []
@@ -169,7 +177,11 @@ async function loadBase(recipe: Recipe, opts: RunOptions, ctx: ComponentContext)
   if (ref.kind === 'scratch') return scratchBase(recipe.platforms)
   if (ref.kind === 'oci-layout') return loadLayoutBase(ref.path, ref.tag, recipe.baseText)
   const loaded = await opts.loadBase?.(ref, ctx)
-  if (!loaded) throw errors.imageUnsupported(`base \`${recipe.baseText}\` needs the registry support of @modelcar/sink-registry`, 'copy the base into a layout first: `skopeo copy docker://REF oci:./base:latest`, then `base: oci-layout:./base:latest`')
+  if (!loaded)
+    throw errors.imageUnsupported(
+      `base \`${recipe.baseText}\` needs the registry support of @modelcar/sink-registry`,
+      'copy the base into a layout first: `skopeo copy docker://REF oci:./base:latest`, then `base: oci-layout:./base:latest`',
+    )
   return loaded
 }
 
@@ -182,9 +194,15 @@ async function makePlan(recipe: Recipe, base: BaseImage, sources: Created<Source
     await guard(type, 'list', async () => {
       for await (const file of instance.list()) {
         const target = safeModelPath(file.path)
-        if (!Number.isSafeInteger(file.size) || file.size < 0) throw errors.planInvalid(`\`${file.path}\` has no valid size (${String(file.size)})`)
+        if (!Number.isSafeInteger(file.size) || file.size < 0)
+          throw errors.planInvalid(`\`${file.path}\` has no valid size (${String(file.size)})`)
         const other = byTarget.get(target)
-        if (other) throw errors.pathCollision(target, label(other.index, other.planned.source, other.planned.file.origin), label(i, type, file.origin))
+        if (other)
+          throw errors.pathCollision(
+            target,
+            label(other.index, other.planned.source, other.planned.file.origin),
+            label(i, type, file.origin),
+          )
         const planned: PlannedFile = { file, target, source: type }
         byTarget.set(target, { planned, index: i })
         files.push(planned)
@@ -206,7 +224,6 @@ async function makePlan(recipe: Recipe, base: BaseImage, sources: Created<Source
     baseLayers: baseLayerCount(base),
   }
 }
-
 
 const PROGRESS_EVERY = 16 << 20
 
@@ -259,7 +276,13 @@ async function writeLayer(
       failed.push({ sink: w.sink, err })
     }
     try {
-      const hint = { mediaType: mediaTypeFor(layer.compression), verify: false, annotations: layer.annotations, attempt: pass, ...(first ? { digest: first.digest, size: first.size } : {}) }
+      const hint = {
+        mediaType: mediaTypeFor(layer.compression),
+        verify: false,
+        annotations: layer.annotations,
+        attempt: pass,
+        ...(first ? { digest: first.digest, size: first.size } : {}),
+      }
       for (const s of pending) live.push({ sink: s, writer: await guard(s.type, 'write', () => s.instance.openBlob(hint)) })
       if (pass > 1) read = 0
       const enc = encodeLayer(entries, { compression: layer.compression, mtime })
@@ -271,7 +294,11 @@ async function writeLayer(
       }
       if (live.length > 0 || pending.length === 0) {
         const result = await enc.result
-        if (first && result.digest !== first.digest) throw errors.planInvalid(`layer ${title} encoded to \`${result.digest}\` on a second pass but \`${first.digest}\` on the first`, 'a source changed its bytes between two reads')
+        if (first && result.digest !== first.digest)
+          throw errors.planInvalid(
+            `layer ${title} encoded to \`${result.digest}\` on a second pass but \`${first.digest}\` on the first`,
+            'a source changed its bytes between two reads',
+          )
         first ??= result
         await Promise.all([...live].map((w) => w.writer.commit(result).catch((err: unknown) => fail(w, err))))
       }
@@ -280,7 +307,12 @@ async function writeLayer(
       throw err
     }
     for (const { sink, err } of failed) {
-      emit({ type: 'retry', what: `${title} → ${sink.instance.target}`, attempt: pass, reason: err instanceof Error ? err.message : String(err) })
+      emit({
+        type: 'retry',
+        what: `${title} → ${sink.instance.target}`,
+        attempt: pass,
+        reason: err instanceof Error ? err.message : String(err),
+      })
     }
     pending = failed.map((f) => f.sink)
     if (pending.length > 0) await sleep(Math.max(...failed.map((f) => retryDelayMs(f.err, pass))), signal)
@@ -312,13 +344,16 @@ async function copyBaseBlobs(
   const jobs: { desc: Descriptor; sink: Created<SinkInstance> }[] = []
   for (const sink of sinks) {
     // A sink on the base's own registry may mount the blob here; has() then says true.
-    for (const desc of blobs) if (!(await guard(sink.type, 'write', () => sink.instance.has(desc, { base: base.name })))) jobs.push({ desc, sink })
+    for (const desc of blobs)
+      if (!(await guard(sink.type, 'write', () => sink.instance.has(desc, { base: base.name })))) jobs.push({ desc, sink })
   }
   // Copies only wait on I/O (no encoding): twice the layer concurrency keeps a registry busy.
   await mapBounded(jobs, concurrency * 2, async ({ desc, sink }) => {
     if (!base.blobs) throw errors.blobMissing(desc.digest, base.name)
     for (let attempt = 1; ; attempt++) {
-      const writer = await guard(sink.type, 'write', () => sink.instance.openBlob({ mediaType: desc.mediaType, size: desc.size, digest: desc.digest, verify: true, attempt }))
+      const writer = await guard(sink.type, 'write', () =>
+        sink.instance.openBlob({ mediaType: desc.mediaType, size: desc.size, digest: desc.digest, verify: true, attempt }),
+      )
       try {
         for await (const chunk of base.blobs.openBlob(desc)) await writer.write(chunk)
         await writer.commit(desc)
@@ -327,7 +362,12 @@ async function copyBaseBlobs(
         await writer.abort().catch(() => {})
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw errors.blobMissing(desc.digest, base.name)
         if (!isRetryable(err) || attempt >= MAX_SINK_ATTEMPTS || signal.aborted) throw errors.componentFailed(sink.type, 'write', err)
-        emit({ type: 'retry', what: `${desc.digest} → ${sink.instance.target}`, attempt, reason: err instanceof Error ? err.message : String(err) })
+        emit({
+          type: 'retry',
+          what: `${desc.digest} → ${sink.instance.target}`,
+          attempt,
+          reason: err instanceof Error ? err.message : String(err),
+        })
         await sleep(retryDelayMs(err, attempt), signal)
       }
     }
@@ -351,7 +391,11 @@ function historyOf(layer: PlannedLayer, prefix: string, mtime: number): NewLayer
 export function sourceDateEpoch(env: Readonly<Record<string, string | undefined>>): number {
   const v = env.SOURCE_DATE_EPOCH
   if (v === undefined || v === '') return 0
-  if (!/^\d+$/.test(v)) throw errors.argumentInvalid(`SOURCE_DATE_EPOCH \`${v}\` is not a number of seconds`, 'e.g. `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`')
+  if (!/^\d+$/.test(v))
+    throw errors.argumentInvalid(
+      `SOURCE_DATE_EPOCH \`${v}\` is not a number of seconds`,
+      'e.g. `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`',
+    )
   return Number(v)
 }
 

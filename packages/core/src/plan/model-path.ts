@@ -16,7 +16,7 @@ export function normalizePrefix(prefix: string): string {
   if (!prefix.startsWith('/')) throw errors.argumentInvalid(`image prefix \`${prefix}\` must be absolute`, 'e.g. `/models`')
   const rel = prefix.split('/').filter((s) => s !== '' && s !== '.')
   if (rel.some((s) => s === '..')) throw errors.argumentInvalid(`image prefix \`${prefix}\` contains \`..\``, 'e.g. `/models`')
-  if (rel.length === 0) throw errors.argumentInvalid('image prefix `/` would put the model over the base image\'s root', 'e.g. `/models`')
+  if (rel.length === 0) throw errors.argumentInvalid("image prefix `/` would put the model over the base image's root", 'e.g. `/models`')
   return rel.join('/')
 }
 

@@ -29,7 +29,9 @@ describe('planLayers', () => {
   })
 
   it('grouped: small files share one layer', () => {
-    const layers = planLayers(plan([file('w.safetensors', 5 << 20), file('config.json', 100), file('tok/vocab.json', 2000)], { strategy: 'grouped' }))
+    const layers = planLayers(
+      plan([file('w.safetensors', 5 << 20), file('config.json', 100), file('tok/vocab.json', 2000)], { strategy: 'grouped' }),
+    )
     expect(layers.map((l) => l.files.map((f) => f.target))).toEqual([['config.json', 'tok/vocab.json'], ['w.safetensors']])
     expect(layers[0]!.annotations['org.opencontainers.image.title']).toBeUndefined()
   })

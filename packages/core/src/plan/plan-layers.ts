@@ -8,7 +8,11 @@ const byTarget = (a: PlannedFile, b: PlannedFile) => (a.target < b.target ? -1 :
 
 export function planLayers(plan: Plan): PlannedLayer[] {
   const cards = plan.files.filter((f) => f.modelcard)
-  if (cards.length > 1) throw errors.planInvalid(`${cards.length} files are marked as model card: ${cards.map((c) => `\`${c.target}\``).join(', ')}`, 'keep one `modelcard` transform')
+  if (cards.length > 1)
+    throw errors.planInvalid(
+      `${cards.length} files are marked as model card: ${cards.map((c) => `\`${c.target}\``).join(', ')}`,
+      'keep one `modelcard` transform',
+    )
   const rest = plan.files.filter((f) => !f.modelcard).sort(byTarget)
   const budget = plan.layering.maxLayers - plan.baseLayers - cards.length
   if (budget < 1 && rest.length > 0) {
@@ -43,7 +47,10 @@ export function planLayers(plan: Plan): PlannedLayer[] {
  */
 function balance(files: PlannedFile[], bins: number): PlannedFile[][] {
   const sorted = [...files].sort((a, b) => b.file.size - a.file.size || byTarget(a, b))
-  const groups: { files: PlannedFile[]; bytes: number }[] = Array.from({ length: Math.min(bins, sorted.length) }, () => ({ files: [], bytes: 0 }))
+  const groups: { files: PlannedFile[]; bytes: number }[] = Array.from({ length: Math.min(bins, sorted.length) }, () => ({
+    files: [],
+    bytes: 0,
+  }))
   for (const f of sorted) {
     let lightest = groups[0]!
     for (const g of groups) if (g.bytes < lightest.bytes) lightest = g

@@ -75,7 +75,11 @@ describe('one diagnostic per mistake', () => {
   it('a bad base is one problem, with the registry form of a docker:// reference', async () => {
     const ps = await problems(VALID.replace('sources:', 'base: docker://quay.io/org/busybox:1.36\nsources:'))
     expect(ps).toHaveLength(1)
-    expect(ps[0]).toMatchObject({ at: '2:7', message: 'base `docker://quay.io/org/busybox:1.36` is not a base image reference', hint: expect.stringContaining('that is `registry:quay.io/org/busybox:1.36`') })
+    expect(ps[0]).toMatchObject({
+      at: '2:7',
+      message: 'base `docker://quay.io/org/busybox:1.36` is not a base image reference',
+      hint: expect.stringContaining('that is `registry:quay.io/org/busybox:1.36`'),
+    })
   })
 
   it('an entry that is not a mapping is one problem', async () => {
@@ -92,9 +96,17 @@ describe('messages', () => {
 
   it('a missing field says what to add', async () => {
     const [p] = await problems(VALID.replace('    path: ./model\n', '    into: x\n'))
-    expect(p).toMatchObject({ at: '3:5', message: '[local] sources[0] is missing the required field `path`', hint: expect.stringMatching(/^add `path: \.\/model`/) })
+    expect(p).toMatchObject({
+      at: '3:5',
+      message: '[local] sources[0] is missing the required field `path`',
+      hint: expect.stringMatching(/^add `path: \.\/model`/),
+    })
     const [q] = await problems(`${SOURCES}${SINKS}`)
-    expect(q).toMatchObject({ at: '1:1', message: 'the recipe is missing the required field `apiVersion`', hint: expect.stringMatching(/^add `apiVersion: modelcar\/v1`/) })
+    expect(q).toMatchObject({
+      at: '1:1',
+      message: 'the recipe is missing the required field `apiVersion`',
+      hint: expect.stringMatching(/^add `apiVersion: modelcar\/v1`/),
+    })
   })
 
   it('an empty value is located at its key', async () => {
@@ -109,7 +121,10 @@ describe('messages', () => {
 
   it('a value for a union is judged by the branch of its type', async () => {
     const [p] = await problems(VALID.replace('sinks:', 'transforms:\n  - type: layers\n    groupBelow: 1 MiBB\nsinks:'))
-    expect(p).toMatchObject({ message: '[layers] transforms[0].groupBelow: `1 MiBB` is not in the expected form', hint: expect.stringContaining('`64KiB`') })
+    expect(p).toMatchObject({
+      message: '[layers] transforms[0].groupBelow: `1 MiBB` is not in the expected form',
+      hint: expect.stringContaining('`64KiB`'),
+    })
   })
 
   it('a pattern mismatch shows the pattern', async () => {
@@ -118,14 +133,18 @@ describe('messages', () => {
   })
 
   it('never shows a value from the environment', async () => {
-    const ps = await problems(`${VALID}image:\n  prefix: \${HF_TOKEN}\n  compression: \${HF_TOKEN}\n`, { env: { HF_TOKEN: 'hf_supersecretvalue' } })
+    const ps = await problems(`${VALID}image:\n  prefix: \${HF_TOKEN}\n  compression: \${HF_TOKEN}\n`, {
+      env: { HF_TOKEN: 'hf_supersecretvalue' },
+    })
     expect(ps).toHaveLength(2)
     expect(JSON.stringify(ps)).not.toContain('hf_supersecretvalue')
     expect(ps[0]!.message).toBe('image.prefix: (a value from the environment) is not in the expected form')
   })
 
   it('reports every problem, sorted by position', async () => {
-    const ps = await problems(`apiVersion: modelcar/v1\nbase: docker://x\nsources:\n  - type: local\n    pth: ./model\nimage:\n  compression: lz4\n${SINKS}    tag: "bad tag"\n`)
+    const ps = await problems(
+      `apiVersion: modelcar/v1\nbase: docker://x\nsources:\n  - type: local\n    pth: ./model\nimage:\n  compression: lz4\n${SINKS}    tag: "bad tag"\n`,
+    )
     expect(ps.map((p) => p.at)).toEqual(['2:7', '5:5', '7:16', '11:10'])
   })
 })
@@ -133,16 +152,25 @@ describe('messages', () => {
 describe('--set', () => {
   it('a bad override points at the key it replaced and names the --set', async () => {
     const [p] = await problems(`${VALID}image:\n  compression: none\n`, { overrides: ['image.compression=lz4'] })
-    expect(p).toMatchObject({ at: '9:3', message: 'image.compression: `lz4` is not one of `none`, `gzip`, `zstd` (from `--set image.compression`)' })
+    expect(p).toMatchObject({
+      at: '9:3',
+      message: 'image.compression: `lz4` is not one of `none`, `gzip`, `zstd` (from `--set image.compression`)',
+    })
   })
 
   it('a key only --set has gets no place in the file', async () => {
     const [p] = await problems(VALID, { overrides: ['image.compresion=gzip'] })
-    expect(p).toMatchObject({ at: '-', message: 'unknown field `compresion` in image (did you mean `compression`?) (from `--set image.compresion`)' })
+    expect(p).toMatchObject({
+      at: '-',
+      message: 'unknown field `compresion` in image (did you mean `compression`?) (from `--set image.compresion`)',
+    })
   })
 
   it('fills in a key that has no value', async () => {
-    const recipe = await parseRecipe(`${VALID}image:\n`, 'r.yaml', { registry: createCoreRegistry(), overrides: ['image.compression=gzip'] })
+    const recipe = await parseRecipe(`${VALID}image:\n`, 'r.yaml', {
+      registry: createCoreRegistry(),
+      overrides: ['image.compression=gzip'],
+    })
     expect(recipe.image.compression).toBe('gzip')
   })
 

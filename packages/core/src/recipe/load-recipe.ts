@@ -15,9 +15,7 @@ import { closest, describeSchemaErrors, pathLabel, showValue } from './schema-er
 import { describeYamlErrors } from './yaml-errors.js'
 
 export type BaseRef =
-  | { kind: 'scratch' }
-  | { kind: 'oci-layout'; path: string; tag: string | undefined }
-  | { kind: 'registry'; ref: string }
+  { kind: 'scratch' } | { kind: 'oci-layout'; path: string; tag: string | undefined } | { kind: 'registry'; ref: string }
 
 export interface ComponentEntry {
   kind: ComponentKind
@@ -75,7 +73,10 @@ export async function loadRecipe(file: string, opts: LoadRecipeOptions): Promise
   try {
     text = await fs.readFile(file, 'utf8')
   } catch {
-    throw errors.argumentInvalid(`recipe \`${file}\` cannot be read`, 'give the path of a recipe file; `modelcar init` writes a starter one')
+    throw errors.argumentInvalid(
+      `recipe \`${file}\` cannot be read`,
+      'give the path of a recipe file; `modelcar init` writes a starter one',
+    )
   }
   return parseRecipe(text, file, opts)
 }
@@ -94,7 +95,13 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
   if (diags.length) throw errors.recipeInvalid(file, diags)
   if (!isMap(doc.contents)) {
     const got = isSeq(doc.contents) ? 'a list' : doc.contents === null ? 'nothing' : `the value ${showValue(doc.toJS())}`
-    throw errors.recipeInvalid(file, [{ location: at(doc.contents?.range?.[0] ?? 0), message: `a recipe is a mapping of fields, but this file holds ${got}`, hint: `start with \`apiVersion: ${API_VERSION}\`, then \`sources:\` and \`sinks:\`; \`modelcar init\` writes a starter recipe` }])
+    throw errors.recipeInvalid(file, [
+      {
+        location: at(doc.contents?.range?.[0] ?? 0),
+        message: `a recipe is a mapping of fields, but this file holds ${got}`,
+        hint: `start with \`apiVersion: ${API_VERSION}\`, then \`sources:\` and \`sinks:\`; \`modelcar init\` writes a starter recipe`,
+      },
+    ])
   }
 
   // ${VAR} expansion, scalar by scalar, so errors point at the scalar.
@@ -107,8 +114,18 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
       if (typeof node.value !== 'string' || !node.value.includes('$')) return
       const x = expandEnv(node.value, env)
       const loc = node.range ? at(node.range[0]) : undefined
-      for (const name of x.missing) diags.push({ location: loc, message: `environment variable \`${name}\` is not set`, hint: `set it, or give a default: \`\${${name}:-value}\`` })
-      for (const bad of x.malformed) diags.push({ location: loc, message: `\`${bad}\` is not a variable reference`, hint: 'write `${NAME}` or `${NAME:-default}` (a name is letters, digits and `_`, not starting with a digit); `$${` is a literal `${`' })
+      for (const name of x.missing)
+        diags.push({
+          location: loc,
+          message: `environment variable \`${name}\` is not set`,
+          hint: `set it, or give a default: \`\${${name}:-value}\``,
+        })
+      for (const bad of x.malformed)
+        diags.push({
+          location: loc,
+          message: `\`${bad}\` is not a variable reference`,
+          hint: 'write `${NAME}` or `${NAME:-default}` (a name is letters, digits and `_`, not starting with a digit); `$${` is a literal `${`',
+        })
       const p = jsonPathOf(ancestry, node).join('/')
       if (x.expanded) expanded.add(p)
       if (x.missing.length || x.malformed.length) envFailed.add(p)
@@ -158,14 +175,22 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
     for (const [i, raw] of list.entries()) {
       const here = [listName, i]
       if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-        const got = raw === null || raw === undefined ? 'nothing' : `${Array.isArray(raw) ? 'a list' : `a ${typeof raw}`} ${show(here, raw)}`
-        diags.push({ location: locate(here), message: `${pathLabel(here)}: expected a mapping with a \`type\`, got ${got}${note(here)}`, hint: `e.g. \`- type: ${EXAMPLE_TYPE[kind]}\` with the ${kind}'s fields below it; ${officialHint(opts.registry, kind)}` })
+        const got =
+          raw === null || raw === undefined ? 'nothing' : `${Array.isArray(raw) ? 'a list' : `a ${typeof raw}`} ${show(here, raw)}`
+        diags.push({
+          location: locate(here),
+          message: `${pathLabel(here)}: expected a mapping with a \`type\`, got ${got}${note(here)}`,
+          hint: `e.g. \`- type: ${EXAMPLE_TYPE[kind]}\` with the ${kind}'s fields below it; ${officialHint(opts.registry, kind)}`,
+        })
         continue
       }
       const { type, ...config } = raw as Record<string, unknown>
       if (typeof type !== 'string' || !type) {
         const where = type === undefined ? locate(here) : locate([...here, 'type'])
-        const what = type === undefined ? `${pathLabel(here)} has no \`type\`` : `${pathLabel(here)}.type: expected a component name, got ${show([...here, 'type'], type)}`
+        const what =
+          type === undefined
+            ? `${pathLabel(here)} has no \`type\``
+            : `${pathLabel(here)}.type: expected a component name, got ${show([...here, 'type'], type)}`
         diags.push({ location: where, message: what + note(here), hint: `add \`type:\`; ${officialHint(opts.registry, kind)}` })
         continue
       }
@@ -183,7 +208,10 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
         component = plugin?.component
       }
       if (!component) {
-        const guess = closest(type, opts.registry.list(kind).map((c) => c.type))
+        const guess = closest(
+          type,
+          opts.registry.list(kind).map((c) => c.type),
+        )
         const pkg = pluginPackageName(kind, type)
         diags.push({
           location: locate([...here, 'type']),
@@ -202,19 +230,45 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
         probs = describeSchemaErrors(Value.Errors(found.schema, withDefaults), secretShow, here)
       } catch (err) {
         // Only a plugin can get here: the schemas we ship are tested.
-        diags.push({ location: locate([...here, 'type']), message: `[${type}] the config schema of ${plugin ? `package \`${plugin.package}\`` : `\`${type}\``} cannot check a config: ${(err as Error).message}`, hint: 'a component schema is a TypeBox `Type.Object({...})` (re-exported by @modelcar/core as `Type`)' })
+        diags.push({
+          location: locate([...here, 'type']),
+          message: `[${type}] the config schema of ${plugin ? `package \`${plugin.package}\`` : `\`${type}\``} cannot check a config: ${(err as Error).message}`,
+          hint: 'a component schema is a TypeBox `Type.Object({...})` (re-exported by @modelcar/core as `Type`)',
+        })
         continue
       }
-      for (const prob of probs.filter((pr) => !reported(pr.path))) diags.push({ location: locate(prob.path, prob.atKey), message: `[${type}] ${prob.message}${note(prob.path)}`, hint: prob.hint ? prob.hint + from : from.trim() || undefined })
-      if (probs.length === 0) lists[listName].push({ kind, type, component, config: withDefaults, location: locate(here), ...(plugin ? { package: plugin.package } : {}) })
+      for (const prob of probs.filter((pr) => !reported(pr.path)))
+        diags.push({
+          location: locate(prob.path, prob.atKey),
+          message: `[${type}] ${prob.message}${note(prob.path)}`,
+          hint: prob.hint ? prob.hint + from : from.trim() || undefined,
+        })
+      if (probs.length === 0)
+        lists[listName].push({
+          kind,
+          type,
+          component,
+          config: withDefaults,
+          location: locate(here),
+          ...(plugin ? { package: plugin.package } : {}),
+        })
     }
   }
 
   const baseText = typeof top.base === 'string' ? top.base : 'scratch'
   const base = parseBaseRef(baseText, dir)
-  if (!base && !reported(['base'])) diags.push({ location: locate(['base']), message: `base ${show(['base'], baseText)} is not a base image reference${note(['base'])}`, hint: baseHint(baseText) })
+  if (!base && !reported(['base']))
+    diags.push({
+      location: locate(['base']),
+      message: `base ${show(['base'], baseText)} is not a base image reference${note(['base'])}`,
+      hint: baseHint(baseText),
+    })
   if (value.platforms !== undefined && base && base.kind !== 'scratch') {
-    diags.push({ location: locate(['platforms'], true), message: '`platforms` applies only to `base: scratch`', hint: 'a base image brings its own platforms; remove `platforms`' })
+    diags.push({
+      location: locate(['platforms'], true),
+      message: '`platforms` applies only to `base: scratch`',
+      hint: 'a base image brings its own platforms; remove `platforms`',
+    })
   }
 
   if (diags.length) {
@@ -302,7 +356,10 @@ function baseHint(text: string): string {
 }
 
 function officialHint(registry: ComponentRegistry, kind: ComponentKind): string {
-  return `${kind}s available: ${registry.list(kind).map((c) => `\`${c.type}\``).join(', ')}`
+  return `${kind}s available: ${registry
+    .list(kind)
+    .map((c) => `\`${c.type}\``)
+    .join(', ')}`
 }
 
 /** Whether the value at `p` is, or lies inside, a field marked `secret` (a map of headers holds secrets in every entry). */
@@ -310,8 +367,20 @@ function isSecretField(component: Component, p: (string | number)[]): boolean {
   let schema: unknown = component.schema
   for (const seg of p) {
     if ((schema as { secret?: boolean } | undefined)?.secret) return true
-    const s = schema as { properties?: Record<string, unknown>; items?: unknown; patternProperties?: Record<string, unknown>; additionalProperties?: unknown } | undefined
-    schema = typeof seg === 'string' ? (s?.properties?.[seg] ?? Object.values(s?.patternProperties ?? {})[0] ?? (typeof s?.additionalProperties === 'object' ? s.additionalProperties : undefined)) : s?.items
+    const s = schema as
+      | {
+          properties?: Record<string, unknown>
+          items?: unknown
+          patternProperties?: Record<string, unknown>
+          additionalProperties?: unknown
+        }
+      | undefined
+    schema =
+      typeof seg === 'string'
+        ? (s?.properties?.[seg] ??
+          Object.values(s?.patternProperties ?? {})[0] ??
+          (typeof s?.additionalProperties === 'object' ? s.additionalProperties : undefined))
+        : s?.items
   }
   return !!(schema as { secret?: boolean } | undefined)?.secret
 }
@@ -353,11 +422,17 @@ function applyOverride(doc: Document, arg: string): (string | number)[] {
       doc.setIn(keyPath.slice(0, i), node)
     }
     if (node === undefined) {
-      if (typeof seg === 'number' && seg !== 0) throw errors.argumentInvalid(`\`--set ${key}\`: \`${label}\` does not exist, so it has no entry ${seg}`, usage)
+      if (typeof seg === 'number' && seg !== 0)
+        throw errors.argumentInvalid(`\`--set ${key}\`: \`${label}\` does not exist, so it has no entry ${seg}`, usage)
     } else if (isSeq(node)) {
-      if (typeof seg !== 'number') throw errors.argumentInvalid(`\`--set ${key}\`: \`${label}\` is a list; select an entry by its number, e.g. \`${label}.0\``, usage)
+      if (typeof seg !== 'number')
+        throw errors.argumentInvalid(`\`--set ${key}\`: \`${label}\` is a list; select an entry by its number, e.g. \`${label}.0\``, usage)
       const n = node.items.length
-      if (seg > n) throw errors.argumentInvalid(`\`--set ${key}\`: \`${label}\` has ${n} entr${n === 1 ? 'y' : 'ies'}, numbered from 0`, `change one with \`${label}.${n - 1}\`${n > 1 ? ' or a lower number' : ''}, or add one with \`${label}.${n}\``)
+      if (seg > n)
+        throw errors.argumentInvalid(
+          `\`--set ${key}\`: \`${label}\` has ${n} entr${n === 1 ? 'y' : 'ies'}, numbered from 0`,
+          `change one with \`${label}.${n - 1}\`${n > 1 ? ' or a lower number' : ''}, or add one with \`${label}.${n}\``,
+        )
       node = node.items[seg]
     } else if (isMap(node)) {
       node = node.get(seg, true)

@@ -116,8 +116,18 @@ const EXPECTED_TYPE: Partial<Record<ValueErrorType, string>> = {
   [ValueErrorType.Null]: 'nothing',
 }
 
-const TOO_SMALL = new Set([ValueErrorType.IntegerMinimum, ValueErrorType.NumberMinimum, ValueErrorType.IntegerExclusiveMinimum, ValueErrorType.NumberExclusiveMinimum])
-const TOO_LARGE = new Set([ValueErrorType.IntegerMaximum, ValueErrorType.NumberMaximum, ValueErrorType.IntegerExclusiveMaximum, ValueErrorType.NumberExclusiveMaximum])
+const TOO_SMALL = new Set([
+  ValueErrorType.IntegerMinimum,
+  ValueErrorType.NumberMinimum,
+  ValueErrorType.IntegerExclusiveMinimum,
+  ValueErrorType.NumberExclusiveMinimum,
+])
+const TOO_LARGE = new Set([
+  ValueErrorType.IntegerMaximum,
+  ValueErrorType.NumberMaximum,
+  ValueErrorType.IntegerExclusiveMaximum,
+  ValueErrorType.NumberExclusiveMaximum,
+])
 
 export function describeSchemaErrors(errs: Iterable<ValueError>, show: Shown, prefix: (string | number)[] = []): SchemaProblem[] {
   const out: SchemaProblem[] = []
@@ -153,10 +163,17 @@ function describeOne(e: ValueError, path: (string | number)[], show: Shown): Sch
       }
     }
     case ValueErrorType.ObjectRequiredProperty:
-      return { path, atKey: false, missing: true, message: `${pathLabel(path.slice(0, -1))} is missing the required field \`${String(last)}\``, hint: addition(String(last), e.schema) }
+      return {
+        path,
+        atKey: false,
+        missing: true,
+        message: `${pathLabel(path.slice(0, -1))} is missing the required field \`${String(last)}\``,
+        hint: addition(String(last), e.schema),
+      }
     case ValueErrorType.Union: {
       const lits = literals(e.schema)
-      if (lits) return { path, atKey: false, message: `${where}: ${shown()} is not one of ${lits.map((l) => `\`${String(l)}\``).join(', ')}`, hint }
+      if (lits)
+        return { path, atKey: false, message: `${where}: ${shown()} is not one of ${lits.map((l) => `\`${String(l)}\``).join(', ')}`, hint }
       // `groupBelow: 1 MiBB` fails the string branch (its form) and the integer branch (its type);
       // only the branch the value's type fits says what is wrong.
       const fitting = e.errors.map((it) => it.First()).filter((first) => first && !(first.path === e.path && first.type in EXPECTED_TYPE))
@@ -173,7 +190,12 @@ function describeOne(e: ValueError, path: (string | number)[], show: Shown): Sch
       return { path, atKey: false, message: `${where}: ${shown()} is not in the expected form`, hint }
     case ValueErrorType.StringMinLength: {
       const min = (e.schema as { minLength?: number }).minLength
-      return { path, atKey: false, message: min === 1 ? `${where} is empty` : `${where}: ${shown()} is shorter than ${min} characters`, hint }
+      return {
+        path,
+        atKey: false,
+        message: min === 1 ? `${where} is empty` : `${where}: ${shown()} is shorter than ${min} characters`,
+        hint,
+      }
     }
     case ValueErrorType.StringMaxLength:
       return { path, atKey: false, message: `${where} is longer than ${(e.schema as { maxLength?: number }).maxLength} characters`, hint }
@@ -186,10 +208,28 @@ function describeOne(e: ValueError, path: (string | number)[], show: Shown): Sch
     default: {
       const want = EXPECTED_TYPE[e.type]
       // An empty value (`transforms:`) has no place of its own: point at its key.
-      if (want) return { path, atKey: e.value == null, message: `${where}: expected ${want}, got ${typeName(e.value)}${e.value == null ? '' : ` ${shown()}`}`, hint }
+      if (want)
+        return {
+          path,
+          atKey: e.value == null,
+          message: `${where}: expected ${want}, got ${typeName(e.value)}${e.value == null ? '' : ` ${shown()}`}`,
+          hint,
+        }
       const bounds = e.schema as { minimum?: number; maximum?: number; exclusiveMinimum?: number; exclusiveMaximum?: number }
-      if (TOO_SMALL.has(e.type)) return { path, atKey: false, message: `${where}: ${shown()} is too small: it must be ${bounds.minimum !== undefined ? `at least ${bounds.minimum}` : `above ${bounds.exclusiveMinimum}`}`, hint }
-      if (TOO_LARGE.has(e.type)) return { path, atKey: false, message: `${where}: ${shown()} is too large: it must be ${bounds.maximum !== undefined ? `at most ${bounds.maximum}` : `below ${bounds.exclusiveMaximum}`}`, hint }
+      if (TOO_SMALL.has(e.type))
+        return {
+          path,
+          atKey: false,
+          message: `${where}: ${shown()} is too small: it must be ${bounds.minimum !== undefined ? `at least ${bounds.minimum}` : `above ${bounds.exclusiveMinimum}`}`,
+          hint,
+        }
+      if (TOO_LARGE.has(e.type))
+        return {
+          path,
+          atKey: false,
+          message: `${where}: ${shown()} is too large: it must be ${bounds.maximum !== undefined ? `at most ${bounds.maximum}` : `below ${bounds.exclusiveMaximum}`}`,
+          hint,
+        }
       return { path, atKey: false, message: `${where}: ${shown()}: ${e.message.toLowerCase()}`, hint }
     }
   }

@@ -35,10 +35,15 @@ function describe(e: YAMLError, doc: Document, text: string, lines: LineCounter)
   if (e.code === 'MISSING_CHAR' && /closing/.test(e.message)) {
     const quote = /closing (["'])/.exec(e.message)?.[1] ?? '"'
     const open = unclosedQuoteStart(doc, offset)
-    return { offset: open ?? offset, message: `YAML: the ${quote === '"' ? 'double' : 'single'}-quoted string that starts here is not closed`, hint: `end it with \`${quote}\`, usually on the same line` }
+    return {
+      offset: open ?? offset,
+      message: `YAML: the ${quote === '"' ? 'double' : 'single'}-quoted string that starts here is not closed`,
+      hint: `end it with \`${quote}\`, usually on the same line`,
+    }
   }
   if (e.code === 'TAB_AS_INDENT') return { offset, message, hint: 'indent with spaces: YAML does not allow tabs' }
-  if (e.code === 'MULTIPLE_DOCS') return { offset, message: 'YAML: the file holds more than one document', hint: 'a recipe is one YAML document: remove the `---` line' }
+  if (e.code === 'MULTIPLE_DOCS')
+    return { offset, message: 'YAML: the file holds more than one document', hint: 'a recipe is one YAML document: remove the `---` line' }
   if (INDENT_CODES.has(e.code)) {
     const at = firstNonBlank(text, offset)
     return { offset: at, message, hint: indentationHint(text, at, lines) }
@@ -88,7 +93,10 @@ function indentationHint(text: string, offset: number, lines: LineCounter): stri
   const all = text.split('\n')
   // A list item's `- ` counts: the keys of `  - type: local` start at column 5.
   const indent = (l: string) => /^(?:\s*-\s+)*\s*/.exec(l)![0].length
-  const prev = all.slice(0, line - 1).reverse().find((l) => l.trim() && !l.trim().startsWith('#'))
+  const prev = all
+    .slice(0, line - 1)
+    .reverse()
+    .find((l) => l.trim() && !l.trim().startsWith('#'))
   const here = all[line - 1]
   if (prev === undefined || here === undefined || indent(here) === indent(prev)) return general
   return `line ${line} is indented by ${indent(here)} spaces, the line above by ${indent(prev)}: ${general}`

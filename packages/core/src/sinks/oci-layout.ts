@@ -12,10 +12,15 @@ import type { Descriptor, ImageIndex } from '../oci/types.js'
 
 export const ociLayoutSinkSchema = Type.Object(
   {
-    path: Type.String({ description: 'The image layout folder, relative to the recipe. It may be the base layout: it is then changed in place.', examples: ['./out'], minLength: 1 }),
+    path: Type.String({
+      description: 'The image layout folder, relative to the recipe. It may be the base layout: it is then changed in place.',
+      examples: ['./out'],
+      minLength: 1,
+    }),
     tag: Type.Optional(
       Type.String({
-        description: 'Tag (`org.opencontainers.image.ref.name`) of the image in the layout: letters, digits, `_`, `.` and `-`, up to 128, not starting with `.` or `-`.',
+        description:
+          'Tag (`org.opencontainers.image.ref.name`) of the image in the layout: letters, digits, `_`, `.` and `-`, up to 128, not starting with `.` or `-`.',
         default: 'latest',
         examples: ['latest', 'v1'],
         pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$',
@@ -33,17 +38,21 @@ export const ociLayoutSink = defineSink({
     const layout = new ImageLayout(path.resolve(ctx.baseDir, config.path))
     const tag = config.tag ?? 'latest'
     const check = async () => {
-        const st = await fs.stat(layout.root).catch(() => undefined)
-        if (!st) return
-        if (!st.isDirectory()) throw errors.layoutInvalid(layout.root, 'it is a file', 'give a folder (it is created if missing)')
-        if (await layout.exists()) {
-          await layout.readIndex()
-          return
-        }
-        const entries = await fs.readdir(layout.root)
-        if (entries.length > 0 && !entries.includes('oci-layout')) {
-          throw errors.layoutInvalid(layout.root, 'the folder exists, is not empty and holds no image layout', 'give a new or empty folder, so nothing of yours is overwritten')
-        }
+      const st = await fs.stat(layout.root).catch(() => undefined)
+      if (!st) return
+      if (!st.isDirectory()) throw errors.layoutInvalid(layout.root, 'it is a file', 'give a folder (it is created if missing)')
+      if (await layout.exists()) {
+        await layout.readIndex()
+        return
+      }
+      const entries = await fs.readdir(layout.root)
+      if (entries.length > 0 && !entries.includes('oci-layout')) {
+        throw errors.layoutInvalid(
+          layout.root,
+          'the folder exists, is not empty and holds no image layout',
+          'give a new or empty folder, so nothing of yours is overwritten',
+        )
+      }
     }
     return {
       target: `oci-layout:${config.path}:${tag}`,

@@ -7,8 +7,7 @@ export interface GlobFilter {
 }
 
 export function globFilter(include: string[] | undefined, exclude: string[] | undefined): GlobFilter {
-  const compile = (patterns: string[]) =>
-    patterns.map((p) => picomatch(p, { dot: true, basename: !p.includes('/') }))
+  const compile = (patterns: string[]) => patterns.map((p) => picomatch(p, { dot: true, basename: !p.includes('/') }))
   const inc = include && include.length ? compile(include) : undefined
   const exc = exclude && exclude.length ? compile(exclude) : []
   return (p) => (!inc || inc.some((m) => m(p))) && !exc.some((m) => m(p))

@@ -67,7 +67,10 @@ describe('local source', () => {
     await write('m/tok/vocab.json', '{}')
     await write('m/w.bin', 'x')
     expect((await list({ path: 'm', include: ['*.json'] })).map((f) => f.path)).toEqual(['config.json', 'tok/vocab.json'])
-    await expect(list({ path: 'm', include: ['*.json', '*.safetensors'] })).rejects.toMatchObject({ code: 'SOURCE_NOTHING_MATCHED', message: expect.stringContaining('*.safetensors') })
+    await expect(list({ path: 'm', include: ['*.json', '*.safetensors'] })).rejects.toMatchObject({
+      code: 'SOURCE_NOTHING_MATCHED',
+      message: expect.stringContaining('*.safetensors'),
+    })
   })
 
   it('follows links like a Hugging Face cache snapshot: own path, target bytes', async () => {
@@ -86,7 +89,10 @@ describe('local source', () => {
   it('a dangling link is an error naming it', async () => {
     await write('m/ok', 'x')
     await fs.symlink('nowhere', path.join(dir, 'm/broken'))
-    await expect(list({ path: 'm' })).rejects.toMatchObject({ code: 'SOURCE_LINK_BROKEN', message: expect.stringMatching(/m\/broken.*dangling/) })
+    await expect(list({ path: 'm' })).rejects.toMatchObject({
+      code: 'SOURCE_LINK_BROKEN',
+      message: expect.stringMatching(/m\/broken.*dangling/),
+    })
   })
 
   it('a link loop is an error naming it', async () => {

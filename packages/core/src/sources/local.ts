@@ -13,12 +13,23 @@ import { globFilter, unmatchedPatterns } from './glob-filter.js'
 
 export const localSourceSchema = Type.Object(
   {
-    path: Type.String({ description: 'A file or a folder, relative to the recipe.', examples: ['./model', './model.safetensors'], minLength: 1 }),
+    path: Type.String({
+      description: 'A file or a folder, relative to the recipe.',
+      examples: ['./model', './model.safetensors'],
+      minLength: 1,
+    }),
     include: Type.Optional(
-      Type.Array(Type.String(), { description: 'Globs of files to take (all when absent). A pattern without `/` matches file names in any folder.', examples: [['*.safetensors', '*.json']] }),
+      Type.Array(Type.String(), {
+        description: 'Globs of files to take (all when absent). A pattern without `/` matches file names in any folder.',
+        examples: [['*.safetensors', '*.json']],
+      }),
     ),
     exclude: Type.Optional(
-      Type.Array(Type.String(), { description: 'Globs of files to leave out.', default: ['.git/**', '**/.git/**'], examples: [['*.bin', 'checkpoints/**']] }),
+      Type.Array(Type.String(), {
+        description: 'Globs of files to leave out.',
+        default: ['.git/**', '**/.git/**'],
+        examples: [['*.bin', 'checkpoints/**']],
+      }),
     ),
     into: Type.Optional(Type.String({ description: 'Sub-folder under the image prefix to put the files in.', examples: ['extras'] })),
   },

@@ -8,7 +8,8 @@ export const layersSchema = Type.Object(
   {
     strategy: Type.Optional(
       Type.Union([Type.Literal('per-file'), Type.Literal('grouped')], {
-        description: '`per-file`: one layer per file (weights dedupe and pull in parallel). `grouped`: files below `groupBelow` share one layer.',
+        description:
+          '`per-file`: one layer per file (weights dedupe and pull in parallel). `grouped`: files below `groupBelow` share one layer.',
         default: 'per-file',
         examples: ['grouped'],
       }),
@@ -22,7 +23,8 @@ export const layersSchema = Type.Object(
     ),
     maxLayers: Type.Optional(
       Type.Integer({
-        description: 'Most layers the image may have in total, base included; above it small files are grouped automatically. overlayfs mounts at most 128.',
+        description:
+          'Most layers the image may have in total, base included; above it small files are grouped automatically. overlayfs mounts at most 128.',
         default: DEFAULT_MAX_LAYERS,
         minimum: 2,
         maximum: 1000,

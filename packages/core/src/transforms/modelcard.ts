@@ -11,7 +11,8 @@ import { safeModelPath } from '../plan/model-path.js'
 export const modelcardSchema = Type.Object(
   {
     file: Type.String({
-      description: 'The model card: a path in the model (as the sources list it), or else a local file relative to the recipe, stored at the model root under its name.',
+      description:
+        'The model card: a path in the model (as the sources list it), or else a local file relative to the recipe, stored at the model root under its name.',
       default: 'README.md',
       examples: ['README.md'],
     }),
@@ -22,7 +23,13 @@ export const modelcardSchema = Type.Object(
         examples: ['gzip'],
       }),
     ),
-    required: Type.Optional(Type.Boolean({ description: 'Fail when the file is missing (otherwise the image simply has no model card).', default: true, examples: [true] })),
+    required: Type.Optional(
+      Type.Boolean({
+        description: 'Fail when the file is missing (otherwise the image simply has no model card).',
+        default: true,
+        examples: [true],
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -54,7 +61,10 @@ export const modelcardTransform = defineTransform({
         const st = await fs.stat(local).catch(() => undefined)
         if (!st?.isFile()) {
           if (config.required === false) return plan
-          throw errors.sourcePathMissing(config.file, `it is neither a model file (${plan.files.length} listed) nor a file next to the recipe; set \`required: false\` to allow a model without a card`)
+          throw errors.sourcePathMissing(
+            config.file,
+            `it is neither a model file (${plan.files.length} listed) nor a file next to the recipe; set \`required: false\` to allow a model without a card`,
+          )
         }
         const target = path.basename(local)
         if (files.some((f) => f.target === target)) throw errors.pathCollision(target, `the model card \`${config.file}\``, 'a model file')

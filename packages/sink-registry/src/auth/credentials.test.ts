@@ -49,7 +49,12 @@ describe('where credentials are looked for', () => {
 
   it('honours XDG_CONFIG_HOME and DOCKER_CONFIG; without XDG_RUNTIME_DIR uses /run/containers/<uid>', () => {
     const files = authFilePaths({ HOME: '/h', XDG_CONFIG_HOME: '/cfg', DOCKER_CONFIG: '/dk' }).map((f) => f.path)
-    expect(files).toEqual([`/run/containers/${process.getuid!()}/auth.json`, '/cfg/containers/auth.json', '/dk/config.json', '/h/.dockercfg'])
+    expect(files).toEqual([
+      `/run/containers/${process.getuid!()}/auth.json`,
+      '/cfg/containers/auth.json',
+      '/dk/config.json',
+      '/h/.dockercfg',
+    ])
   })
 
   it('REGISTRY_AUTH_FILE replaces every other file, as in podman and skopeo', async () => {
@@ -119,7 +124,10 @@ describe('which key matches', () => {
     await writeJson(file, {})
     const { writeFile } = await import('node:fs/promises')
     await writeFile(file, '{"auths": {"reg.example": {"auth": "c2VjcmV0LXRoYXQtbXVzdC1ub3Qtc2hvdw==" ')
-    const err = await expectAuthError(() => findCredentials('reg.example', env), ['c2VjcmV0LXRoYXQtbXVzdC1ub3Qtc2hvdw', 'secret-that-must-not-show'])
+    const err = await expectAuthError(
+      () => findCredentials('reg.example', env),
+      ['c2VjcmV0LXRoYXQtbXVzdC1ub3Qtc2hvdw', 'secret-that-must-not-show'],
+    )
     expect(err.code).toBe('REGISTRY_CREDENTIALS_UNREADABLE')
     expect(err.message).toContain(`\`${file}\``)
     expect(err.message).toContain('not valid JSON')
@@ -136,18 +144,28 @@ describe('credential helpers (docker-credential-*)', () => {
   it('credHelpers[host] wins over auths in the same file; the helper gets the host on stdin', async () => {
     await writeCredentialHelper(bin, 'fake', { 'reg.example': { Username: 'helper-user', Secret: 'helper-secret' } })
     await writeJson(paths().docker, { auths: { 'reg.example': entry('file') }, credHelpers: { 'reg.example': 'fake' } })
-    expect(await findCredentials('reg.example/org/m', env)).toEqual({ username: 'helper-user', password: 'helper-secret', source: 'docker-credential-fake' })
+    expect(await findCredentials('reg.example/org/m', env)).toEqual({
+      username: 'helper-user',
+      password: 'helper-secret',
+      source: 'docker-credential-fake',
+    })
     expect(await readFile(join(bin, 'fake.log'), 'utf8')).toBe('reg.example\n')
   })
 
   it('Docker Hub helpers are asked for https://index.docker.io/v1/', async () => {
     await writeCredentialHelper(bin, 'hub', { 'https://index.docker.io/v1/': { Username: 'hubuser', Secret: 'hub-secret' } })
     await writeJson(paths().docker, { credHelpers: { 'docker.io': 'hub' } })
-    expect(await findCredentials('registry-1.docker.io/library/x', env)).toMatchObject({ username: 'hubuser', source: 'docker-credential-hub' })
+    expect(await findCredentials('registry-1.docker.io/library/x', env)).toMatchObject({
+      username: 'hubuser',
+      source: 'docker-credential-hub',
+    })
   })
 
   it('credsStore serves hosts that auths leaves empty; a filled auths entry comes first', async () => {
-    await writeCredentialHelper(bin, 'store', { 'stored.example': { Username: 'stored', Secret: 'stored-secret' }, 'filled.example': { Username: 'wrong', Secret: 'x' } })
+    await writeCredentialHelper(bin, 'store', {
+      'stored.example': { Username: 'stored', Secret: 'stored-secret' },
+      'filled.example': { Username: 'wrong', Secret: 'x' },
+    })
     await writeJson(paths().docker, { auths: { 'stored.example': {}, 'filled.example': entry('filled') }, credsStore: 'store' })
     expect(await findCredentials('stored.example', env)).toMatchObject({ username: 'stored', source: 'docker-credential-store' })
     expect(await findCredentials('filled.example', env)).toMatchObject({ username: 'filled', source: paths().docker })

@@ -36,7 +36,8 @@ export function authFilePaths(env: Env): AuthFile[] {
   const files: AuthFile[] = []
   // Without XDG_RUNTIME_DIR containers/image uses /run/containers/<uid>; process.getuid is not the environment.
   const runtimeDir = env.XDG_RUNTIME_DIR || (process.getuid ? `/run/containers/${process.getuid()}` : undefined)
-  if (runtimeDir) files.push({ path: env.XDG_RUNTIME_DIR ? join(runtimeDir, 'containers', 'auth.json') : join(runtimeDir, 'auth.json'), legacy: false })
+  if (runtimeDir)
+    files.push({ path: env.XDG_RUNTIME_DIR ? join(runtimeDir, 'containers', 'auth.json') : join(runtimeDir, 'auth.json'), legacy: false })
   const configHome = env.XDG_CONFIG_HOME || (home ? join(home, '.config') : undefined)
   if (configHome) files.push({ path: join(configHome, 'containers', 'auth.json'), legacy: false })
   if (env.DOCKER_CONFIG) files.push({ path: join(env.DOCKER_CONFIG, 'config.json'), legacy: false })
@@ -90,7 +91,11 @@ async function readAuthFile(file: AuthFile): Promise<ConfigFile | undefined> {
   } catch (err) {
     // The parser's message quotes a bit of the text, which may be a secret: say only where.
     const at = /position (\d+)/.exec((err as Error).message)?.[1]
-    throw errors.registryCredentialsUnreadable(file.path, `not valid JSON${at ? ` (at character ${at})` : ''}`, 'fix the file, or log in again to rewrite it')
+    throw errors.registryCredentialsUnreadable(
+      file.path,
+      `not valid JSON${at ? ` (at character ${at})` : ''}`,
+      'fix the file, or log in again to rewrite it',
+    )
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw errors.registryCredentialsUnreadable(file.path, 'not a JSON object')
@@ -158,7 +163,11 @@ function decodeEntry(entry: AuthEntry, path: string, key: string): RegistryCrede
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
     if (colon < 0 || !/^[A-Za-z0-9+/=\s]+$/.test(entry.auth)) {
-      throw errors.registryCredentialsUnreadable(path, `the \`auth\` of \`${key}\` is not base64 of \`user:password\``, 'log in again to rewrite the entry')
+      throw errors.registryCredentialsUnreadable(
+        path,
+        `the \`auth\` of \`${key}\` is not base64 of \`user:password\``,
+        'log in again to rewrite the entry',
+      )
     }
     username = decoded.slice(0, colon)
     password = decoded.slice(colon + 1)
@@ -169,7 +178,12 @@ function decodeEntry(entry: AuthEntry, path: string, key: string): RegistryCrede
   }
   // An empty entry (`{}`) is what `docker login` leaves when a credsStore holds the secret.
   if (!password && !identityToken) return undefined
-  return { ...(username !== undefined ? { username } : {}), ...(password ? { password } : {}), ...(identityToken ? { identityToken } : {}), source: path }
+  return {
+    ...(username !== undefined ? { username } : {}),
+    ...(password ? { password } : {}),
+    ...(identityToken ? { identityToken } : {}),
+    source: path,
+  }
 }
 
 function isStringMap(value: unknown): value is Record<string, string> {

@@ -19,7 +19,9 @@ interface Seen {
   authorization: string | undefined
 }
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<{ server: Server; url: string; seen: Seen[] }> {
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void,
+): Promise<{ server: Server; url: string; seen: Seen[] }> {
   const seen: Seen[] = []
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -60,7 +62,9 @@ beforeAll(async () => {
     }
     res.writeHead(404).end()
   })
-  authFile = await writeJson(join(dir, 'auth.json'), { auths: { [new URL(registry.url).host]: { auth: basicAuth('u', PASSWORD) }, 'reg.test:5999': { auth: basicAuth('u', PASSWORD) } } })
+  authFile = await writeJson(join(dir, 'auth.json'), {
+    auths: { [new URL(registry.url).host]: { auth: basicAuth('u', PASSWORD) }, 'reg.test:5999': { auth: basicAuth('u', PASSWORD) } },
+  })
 })
 afterAll(async () => {
   registry.server.close()
@@ -94,7 +98,11 @@ describe('redirects', () => {
     await auth.prepare(registry.url, ['repository:r:pull,push'])
     storage.seen.length = 0
     const body = new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(new Uint8Array(16)), c.close()) })
-    await expect(auth.fetch(`${registry.url}/v2/r/blobs/sha256:abc`, { method: 'PUT', body, duplex: 'half' } as RequestInit, ['repository:r:pull,push'])).rejects.toThrow()
+    await expect(
+      auth.fetch(`${registry.url}/v2/r/blobs/sha256:abc`, { method: 'PUT', body, duplex: 'half' } as RequestInit, [
+        'repository:r:pull,push',
+      ]),
+    ).rejects.toThrow()
     expect(storage.seen).toEqual([])
   })
 
@@ -108,7 +116,8 @@ describe('redirects', () => {
 
 describe('plain HTTP', () => {
   // reg.test stands for a non-loopback host: the fetch routes it to the loopback test server.
-  const routed: typeof globalThis.fetch = (input, init) => fetch(String(input instanceof Request ? input.url : input).replace('http://reg.test:5999', registry.url), init)
+  const routed: typeof globalThis.fetch = (input, init) =>
+    fetch(String(input instanceof Request ? input.url : input).replace('http://reg.test:5999', registry.url), init)
 
   it('never sends credentials off loopback over http unless the host was declared insecure', async () => {
     const before = registry.seen.length
@@ -124,14 +133,17 @@ describe('plain HTTP', () => {
 
 describe('refusals and bodies', () => {
   it('a 403 is "denied" with the status and the registry\'s code', async () => {
-    const err = await expectAuthError(() => newAuth().fetch(`${registry.url}/v2/denied/manifests/x`, { method: 'PUT', body: '{}' }, ['repository:denied:pull,push']), [PASSWORD])
+    const err = await expectAuthError(
+      () => newAuth().fetch(`${registry.url}/v2/denied/manifests/x`, { method: 'PUT', body: '{}' }, ['repository:denied:pull,push']),
+      [PASSWORD],
+    )
     expect(err.code).toBe('REGISTRY_ACCESS_DENIED')
     expect(err.message).toContain('`denied` (pull,push)')
     expect(err.message).toContain('[403 PUT')
     expect(err.message).toContain('DENIED: requested access to the resource is denied')
   })
 
-  it('replays a string body after the challenge; returns a streamed body\'s first 401 for the caller to re-stream', async () => {
+  it("replays a string body after the challenge; returns a streamed body's first 401 for the caller to re-stream", async () => {
     const replay = await newAuth().fetch(`${registry.url}/v2/r/blobs/uploads/`, { method: 'POST', body: 'abc' }, ['repository:r:pull,push'])
     expect(replay.status).toBe(202)
     expect(replay.headers.get('x-body-length')).toBe('3')
@@ -150,7 +162,9 @@ describe('refusals and bodies', () => {
 
 describe('identity tokens and Basic', () => {
   it('an identity token against a Basic registry is a clear failure, not a loop', async () => {
-    const file = await writeJson(join(dir, 'identity-only.json'), { auths: { [new URL(registry.url).host]: { identitytoken: 'idtok-secret-1' } } })
+    const file = await writeJson(join(dir, 'identity-only.json'), {
+      auths: { [new URL(registry.url).host]: { identitytoken: 'idtok-secret-1' } },
+    })
     const auth = createRegistryAuth({ env: { HOME: dir, REGISTRY_AUTH_FILE: file }, fetch, secret: () => {} })
     const before = registry.seen.length
     const err = await expectAuthError(() => auth.fetch(`${registry.url}/v2/`, { method: 'GET' }, []), ['idtok-secret-1'])
@@ -164,7 +178,10 @@ describe('identity tokens and Basic', () => {
 
 describe('normalizeScopes', () => {
   it('merges actions per repository and sorts, so equal requests share a cached token', () => {
-    expect(normalizeScopes(['repository:b:pull', 'repository:a:push', 'repository:a:pull', 'repository:b:pull'])).toEqual(['repository:a:pull,push', 'repository:b:pull'])
+    expect(normalizeScopes(['repository:b:pull', 'repository:a:push', 'repository:a:pull', 'repository:b:pull'])).toEqual([
+      'repository:a:pull,push',
+      'repository:b:pull',
+    ])
     expect(normalizeScopes(['registry:catalog:*', 'repository:x:pull'])).toEqual(['registry:catalog:*', 'repository:x:pull'])
   })
 })

@@ -49,7 +49,8 @@ export interface RegistryAuth {
   describe(host: string): Promise<string | undefined>
 }
 
-type HostScheme = { kind: 'none' } | { kind: 'basic'; verified: Set<string> } | { kind: 'bearer'; realm: string; service: string | undefined }
+type HostScheme =
+  { kind: 'none' } | { kind: 'basic'; verified: Set<string> } | { kind: 'bearer'; realm: string; service: string | undefined }
 
 interface Sent {
   kind: 'none' | 'basic' | 'bearer'
@@ -101,7 +102,11 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
     throw errors.registryCredentialsInsecure(host, `${url.origin}${url.pathname}`)
   }
 
-  async function bearerToken(host: string, scheme: Extract<HostScheme, { kind: 'bearer' }>, scopes: string[]): Promise<{ token: Token; fresh: boolean; credentials: RegistryCredentials | undefined }> {
+  async function bearerToken(
+    host: string,
+    scheme: Extract<HostScheme, { kind: 'bearer' }>,
+    scopes: string[],
+  ): Promise<{ token: Token; fresh: boolean; credentials: RegistryCredentials | undefined }> {
     const key = `${host} ${scopes.join(' ')}`
     const creds = await credentialsFor(host, scopes)
     const cached = tokens.get(key)
@@ -147,7 +152,10 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
     }
     const got = await bearerToken(host, scheme, scopes)
     assertSecureTransport(url, host)
-    return { header: `Bearer ${got.token.token}`, sent: { kind: 'bearer', fresh: got.fresh, token: got.token, ...(got.credentials ? { credentials: got.credentials } : {}) } }
+    return {
+      header: `Bearer ${got.token.token}`,
+      sent: { kind: 'bearer', fresh: got.fresh, token: got.token, ...(got.credentials ? { credentials: got.credentials } : {}) },
+    }
   }
 
   /** Remembers what a 401 asked for. Returns the challenge, or undefined when it is not one we can answer. */
@@ -173,12 +181,23 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
     if (sent.kind === 'basic') return errors.registryCredentialsRejected(host, creds.source, where)
     if (challenge.scheme === 'basic') {
       // An identity token is only good for a token server's OAuth2 endpoint; Basic needs a password.
-      return errors.registryAuthFailed(host, `the registry wants a password (Basic), but \`${creds.source}\` holds only an identity token [${where}]`)
+      return errors.registryAuthFailed(
+        host,
+        `the registry wants a password (Basic), but \`${creds.source}\` holds only an identity token [${where}]`,
+      )
     }
     if (challenge.params['error'] === 'insufficient_scope') {
-      return errors.registryAccessDenied(host, describeScopes(normalizeScopes(challenge.params['scope']?.split(' ') ?? scopes)), creds.source, where)
+      return errors.registryAccessDenied(
+        host,
+        describeScopes(normalizeScopes(challenge.params['scope']?.split(' ') ?? scopes)),
+        creds.source,
+        where,
+      )
     }
-    return errors.registryAuthFailed(host, `the registry refused a token its token server just issued (${challenge.params['error'] ?? 'no reason given'}) [${where}]`)
+    return errors.registryAuthFailed(
+      host,
+      `the registry refused a token its token server just issued (${challenge.params['error'] ?? 'no reason given'}) [${where}]`,
+    )
   }
 
   async function fetchWithAuth(url: string, init: RequestInit, scopes: string[]): Promise<Response> {
@@ -252,7 +271,10 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
     const creds = await credentialsFor(host, wanted)
     if (!creds) throw errors.registryCredentialsRequired(host, `401 GET ${base.href}`)
     if (creds.password === undefined) {
-      throw errors.registryAuthFailed(host, `the registry wants a password (Basic), but \`${creds.source}\` holds only an identity token [401 GET ${base.href}]`)
+      throw errors.registryAuthFailed(
+        host,
+        `the registry wants a password (Basic), but \`${creds.source}\` holds only an identity token [401 GET ${base.href}]`,
+      )
     }
     const verifiedKey = `${creds.source}\0${creds.username ?? ''}`
     if (scheme.verified.has(verifiedKey)) return
@@ -261,7 +283,14 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
     const { header, sent } = await authorize(base, wanted)
     const { res } = await send(opts.fetch, base, { method: 'GET' }, header, true)
     await res.body?.cancel()
-    if (res.status === 401) throw await failure(host, sent, pickChallenge(parseWwwAuthenticate(res.headers.get('www-authenticate') ?? '')), wanted, `401 GET ${base.href}`)
+    if (res.status === 401)
+      throw await failure(
+        host,
+        sent,
+        pickChallenge(parseWwwAuthenticate(res.headers.get('www-authenticate') ?? '')),
+        wanted,
+        `401 GET ${base.href}`,
+      )
     scheme.verified.add(verifiedKey)
   }
 
@@ -277,7 +306,12 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
         throw errors.registryAuthFailed(host, `the registry answered 401 without a Basic or Bearer challenge [401 GET ${base.href}]`)
       }
     } else if (res.ok) schemes.set(host, { kind: 'none' })
-    else throw errors.registryAuthFailed(host, `\`GET ${base.href}\` answered ${res.status}; is this an OCI registry?`, res.status === 429 || res.status >= 500)
+    else
+      throw errors.registryAuthFailed(
+        host,
+        `\`GET ${base.href}\` answered ${res.status}; is this an OCI registry?`,
+        res.status === 429 || res.status >= 500,
+      )
   }
 
   async function describe(host: string): Promise<string | undefined> {

@@ -96,7 +96,11 @@ async function oauthErrorCode(res: Response): Promise<string | undefined> {
 
 function send(req: TokenRequest, url: URL, init: RequestInit): Promise<Response> {
   return req.fetch(url, { ...init, redirect: 'manual' }).catch((err: unknown) => {
-    throw errors.registryAuthFailed(req.host, `cannot reach the token server \`${url.origin}${url.pathname}\`: ${(err as Error).message}`, true)
+    throw errors.registryAuthFailed(
+      req.host,
+      `cannot reach the token server \`${url.origin}${url.pathname}\`: ${(err as Error).message}`,
+      true,
+    )
   })
 }
 

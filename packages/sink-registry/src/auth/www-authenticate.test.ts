@@ -3,11 +3,17 @@ import { parseWwwAuthenticate, pickChallenge } from './www-authenticate.js'
 
 describe('parseWwwAuthenticate', () => {
   it('reads a distribution Bearer challenge, commas inside the quoted scope included', () => {
-    const header = 'Bearer realm="http://127.0.0.1:5003/token",service="test-registry",scope="repository:proto/test:pull,push",error="insufficient_scope"'
+    const header =
+      'Bearer realm="http://127.0.0.1:5003/token",service="test-registry",scope="repository:proto/test:pull,push",error="insufficient_scope"'
     expect(parseWwwAuthenticate(header)).toEqual([
       {
         scheme: 'bearer',
-        params: { realm: 'http://127.0.0.1:5003/token', service: 'test-registry', scope: 'repository:proto/test:pull,push', error: 'insufficient_scope' },
+        params: {
+          realm: 'http://127.0.0.1:5003/token',
+          service: 'test-registry',
+          scope: 'repository:proto/test:pull,push',
+          error: 'insufficient_scope',
+        },
       },
     ])
   })
@@ -19,7 +25,9 @@ describe('parseWwwAuthenticate', () => {
   })
 
   it('splits several challenges joined in one value (as fetch joins repeated headers)', () => {
-    const list = parseWwwAuthenticate('Basic realm="basic-realm", Bearer realm="https://auth.example/token",service="reg", scope="repository:a:pull repository:b:pull"')
+    const list = parseWwwAuthenticate(
+      'Basic realm="basic-realm", Bearer realm="https://auth.example/token",service="reg", scope="repository:a:pull repository:b:pull"',
+    )
     expect(list.map((c) => c.scheme)).toEqual(['basic', 'bearer'])
     expect(list[1]!.params).toEqual({ realm: 'https://auth.example/token', service: 'reg', scope: 'repository:a:pull repository:b:pull' })
     expect(pickChallenge(list)?.scheme).toBe('bearer')

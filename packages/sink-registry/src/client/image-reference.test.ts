@@ -5,15 +5,39 @@ const D = `sha256:${'a'.repeat(64)}`
 
 describe('parseImageReference', () => {
   it('normalises Docker Hub names as Docker does', () => {
-    expect(parseImageReference('busybox')).toEqual({ registry: 'docker.io', apiHost: 'registry-1.docker.io', repository: 'library/busybox', tag: 'latest', digest: undefined })
+    expect(parseImageReference('busybox')).toEqual({
+      registry: 'docker.io',
+      apiHost: 'registry-1.docker.io',
+      repository: 'library/busybox',
+      tag: 'latest',
+      digest: undefined,
+    })
     expect(parseImageReference('acme/model:v1')).toMatchObject({ registry: 'docker.io', repository: 'acme/model', tag: 'v1' })
-    expect(parseImageReference('docker.io/busybox:1.36')).toMatchObject({ registry: 'docker.io', repository: 'library/busybox', tag: '1.36' })
-    expect(parseImageReference('index.docker.io/acme/x')).toMatchObject({ registry: 'docker.io', apiHost: 'registry-1.docker.io', repository: 'acme/x' })
+    expect(parseImageReference('docker.io/busybox:1.36')).toMatchObject({
+      registry: 'docker.io',
+      repository: 'library/busybox',
+      tag: '1.36',
+    })
+    expect(parseImageReference('index.docker.io/acme/x')).toMatchObject({
+      registry: 'docker.io',
+      apiHost: 'registry-1.docker.io',
+      repository: 'acme/x',
+    })
   })
 
   it('keeps hosts with a dot, a port, localhost or brackets', () => {
-    expect(parseImageReference('quay.io/org/model:2b')).toMatchObject({ registry: 'quay.io', apiHost: 'quay.io', repository: 'org/model', tag: '2b' })
-    expect(parseImageReference('127.0.0.1:5000/a/b/c@' + D)).toMatchObject({ registry: '127.0.0.1:5000', repository: 'a/b/c', tag: undefined, digest: D })
+    expect(parseImageReference('quay.io/org/model:2b')).toMatchObject({
+      registry: 'quay.io',
+      apiHost: 'quay.io',
+      repository: 'org/model',
+      tag: '2b',
+    })
+    expect(parseImageReference('127.0.0.1:5000/a/b/c@' + D)).toMatchObject({
+      registry: '127.0.0.1:5000',
+      repository: 'a/b/c',
+      tag: undefined,
+      digest: D,
+    })
     expect(parseImageReference('localhost/m:t')).toMatchObject({ registry: 'localhost', repository: 'm' })
     expect(parseImageReference('[::1]:5000/m:t')).toMatchObject({ registry: '[::1]:5000', repository: 'm' })
     expect(parseImageReference('Quay.IO/org/m')).toMatchObject({ registry: 'quay.io' })
@@ -21,7 +45,16 @@ describe('parseImageReference', () => {
   })
 
   it('refuses what is not a reference, and the schema pattern agrees', () => {
-    for (const bad of ['', 'Not A Ref!', 'quay.io/Org/model', 'quay.io/org/model:', 'quay.io/org/model@sha256:abc', 'a//b', '/a', 'a:b:c/d']) {
+    for (const bad of [
+      '',
+      'Not A Ref!',
+      'quay.io/Org/model',
+      'quay.io/org/model:',
+      'quay.io/org/model@sha256:abc',
+      'a//b',
+      '/a',
+      'a:b:c/d',
+    ]) {
       expect(parseImageReference(bad), bad).toBeUndefined()
       expect(new RegExp(IMAGE_REFERENCE_PATTERN).test(bad), bad).toBe(false)
     }

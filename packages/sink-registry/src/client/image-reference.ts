@@ -26,7 +26,10 @@ const REFERENCE_RE = new RegExp(`^(?:(${HOST})/)?(${COMPONENT}(?:/${COMPONENT})*
 export function parseImageReference(ref: string): ImageReference | undefined {
   const m = REFERENCE_RE.exec(ref.trim())
   if (!m) return undefined
-  let [, host, repository, tag, digest] = m as unknown as [string, string | undefined, string, string | undefined, string | undefined]
+  const [, first, named, givenTag, digest] = m as unknown as [string, string | undefined, string, string | undefined, string | undefined]
+  let host = first
+  let repository = named
+  let tag = givenTag
   // The first part is a host only if it looks like one (Docker's rule): `org/model` is on Docker Hub.
   if (host !== undefined && !/[.:]/.test(host) && host !== 'localhost' && !host.startsWith('[')) {
     repository = `${host.toLowerCase()}/${repository}`

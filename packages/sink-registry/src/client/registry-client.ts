@@ -3,7 +3,17 @@
 // be sent again, and uploads in the three shapes registries accept. Every failure is a
 // ModelcarError naming method, URL and status.
 import { createHash } from 'node:crypto'
-import { errors, isModelcarError, MediaType, sha256Digest, skipBytes, sleep, type BlobWriter, type Descriptor, type ModelcarError } from '@modelcar/core'
+import {
+  errors,
+  isModelcarError,
+  MediaType,
+  sha256Digest,
+  skipBytes,
+  sleep,
+  type BlobWriter,
+  type Descriptor,
+  type ModelcarError,
+} from '@modelcar/core'
 import { BodyBridge } from './body-bridge.js'
 import { displayUrl, refusal, RETRY_STATUSES, retryAfterMs, unreachable, type RefusalContext } from './registry-errors.js'
 import type { RegistryAuth } from '../auth/index.js'
@@ -80,7 +90,13 @@ export class RegistryClient {
     for (let attempt = 1; ; attempt++) {
       let res: Response
       try {
-        const req: RequestInit & { duplex?: 'half' } = { method, headers: init.headers, body: init.body as RequestInit['body'], signal: this.o.signal, redirect: init.redirect ?? 'follow' }
+        const req: RequestInit & { duplex?: 'half' } = {
+          method,
+          headers: init.headers,
+          body: init.body as RequestInit['body'],
+          signal: this.o.signal,
+          redirect: init.redirect ?? 'follow',
+        }
         if (!replayable) {
           req.duplex = 'half'
           // fetch clones a request it may redirect, teeing its body: the branch nobody reads
@@ -134,7 +150,10 @@ export class RegistryClient {
 
   /** The digest a tag or digest points at, or undefined when there is none. */
   async headManifest(reference: string): Promise<string | undefined> {
-    const res = await this.send('HEAD', `/v2/${this.repository}/manifests/${reference}`, { ok: [200, 404], headers: { accept: MANIFEST_ACCEPT } })
+    const res = await this.send('HEAD', `/v2/${this.repository}/manifests/${reference}`, {
+      ok: [200, 404],
+      headers: { accept: MANIFEST_ACCEPT },
+    })
     await res.body?.cancel()
     return res.status === 200 ? (res.headers.get('docker-content-digest') ?? undefined) : undefined
   }
@@ -149,7 +168,8 @@ export class RegistryClient {
     }
     const bytes = new Uint8Array(await res.arrayBuffer())
     const digest = sha256Digest(bytes)
-    if (reference.startsWith('sha256:') && digest !== reference) throw errors.blobDigestMismatch(`${this.o.registry}/${this.repository}`, reference, digest)
+    if (reference.startsWith('sha256:') && digest !== reference)
+      throw errors.blobDigestMismatch(`${this.o.registry}/${this.repository}`, reference, digest)
     let mediaType = res.headers.get('content-type')?.split(';')[0]?.trim() ?? ''
     try {
       const declared = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { mediaType?: string }).mediaType
@@ -162,7 +182,11 @@ export class RegistryClient {
 
   /** PUT a manifest or index with its exact bytes; checks the digest the registry computed. */
   async putManifest(reference: string, bytes: Uint8Array, mediaType: string): Promise<{ digest: string; subjectProcessed: boolean }> {
-    const res = await this.send('PUT', `/v2/${this.repository}/manifests/${reference}`, { ok: [200, 201, 202], headers: { 'content-type': mediaType }, body: bytes })
+    const res = await this.send('PUT', `/v2/${this.repository}/manifests/${reference}`, {
+      ok: [200, 201, 202],
+      headers: { 'content-type': mediaType },
+      body: bytes,
+    })
     await res.body?.cancel()
     const digest = sha256Digest(bytes)
     const said = res.headers.get('docker-content-digest')
@@ -172,7 +196,10 @@ export class RegistryClient {
 
   /** Whether the registry answers the OCI 1.1 referrers API for `digest` with an index. */
   async hasReferrersApi(digest: string): Promise<boolean> {
-    const res = await this.send('GET', `/v2/${this.repository}/referrers/${digest}`, { ok: [200, 404, 400, 405], headers: { accept: MediaType.ociIndex } })
+    const res = await this.send('GET', `/v2/${this.repository}/referrers/${digest}`, {
+      ok: [200, 404, 400, 405],
+      headers: { accept: MediaType.ociIndex },
+    })
     const type = res.headers.get('content-type') ?? ''
     await res.body?.cancel()
     return res.status === 200 && type.includes(MediaType.ociIndex)
@@ -181,16 +208,21 @@ export class RegistryClient {
   /** A blob as a stream from byte `start`; a redirect to another origin is followed without our credentials. */
   async *readBlob(desc: Pick<Descriptor, 'digest'>, start = 0): AsyncGenerator<Uint8Array> {
     const headers: Record<string, string> = start > 0 ? { range: `bytes=${start}-` } : {}
-    let res = await this.send('GET', `/v2/${this.repository}/blobs/${desc.digest}`, { ok: [200, 206, 301, 302, 303, 307, 308], headers, redirect: 'manual' })
+    let res = await this.send('GET', `/v2/${this.repository}/blobs/${desc.digest}`, {
+      ok: [200, 206, 301, 302, 303, 307, 308],
+      headers,
+      redirect: 'manual',
+    })
     for (let hops = 0; res.status >= 300 && res.status < 400; hops++) {
       const location = res.headers.get('location')
       await res.body?.cancel()
       if (!location || hops >= 5) throw errors.registryRefused(`GET blob ${desc.digest}: too many redirects`)
       const next = new URL(location, res.url || this.url(`/v2/${this.repository}/blobs/${desc.digest}`)).href
       // A CDN gets no Authorization (the distribution spec forbids forwarding it across hosts).
-      res = new URL(next).origin === new URL(this.o.baseUrl).origin
-        ? await this.send('GET', next, { ok: [200, 206, 301, 302, 303, 307, 308], headers, redirect: 'manual' })
-        : await this.o.fetch(next, { headers, redirect: 'manual', signal: this.o.signal })
+      res =
+        new URL(next).origin === new URL(this.o.baseUrl).origin
+          ? await this.send('GET', next, { ok: [200, 206, 301, 302, 303, 307, 308], headers, redirect: 'manual' })
+          : await this.o.fetch(next, { headers, redirect: 'manual', signal: this.o.signal })
       if (res.status >= 400) throw await this.refused(res, 'GET', next)
     }
     if (!res.body) return
@@ -215,12 +247,19 @@ export class RegistryClient {
   /** Asks the registry to link a blob from another repository of its own; false when it would not. */
   async mount(digest: string, from: string): Promise<boolean> {
     this.extraScopes.add(`repository:${from}:pull`)
-    const res = await this.send('POST', `/v2/${this.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`, { ok: [201, 202], headers: { 'content-length': '0' } })
+    const res = await this.send(
+      'POST',
+      `/v2/${this.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
+      { ok: [201, 202], headers: { 'content-length': '0' } },
+    )
     await res.body?.cancel()
     if (res.status === 201) return true
     // 202: an upload session we do not want.
     const location = res.headers.get('location')
-    if (location) await this.send('DELETE', new URL(location, res.url).href, { ok: [200, 202, 204, 404] }).then((r) => r.body?.cancel()).catch(() => {})
+    if (location)
+      await this.send('DELETE', new URL(location, res.url).href, { ok: [200, 202, 204, 404] })
+        .then((r) => r.body?.cancel())
+        .catch(() => {})
     return false
   }
 
@@ -268,7 +307,10 @@ export class RegistryClient {
 /** Where an upload continues: the answer's Location, resolved against the request's URL. */
 export function nextLocation(res: Response, requestUrl: string): string {
   const location = res.headers.get('location')
-  if (!location) throw errors.registryRefused(`${displayUrl(requestUrl)}: ${res.status} without a Location header`, { hint: 'the registry does not follow the distribution spec here' })
+  if (!location)
+    throw errors.registryRefused(`${displayUrl(requestUrl)}: ${res.status} without a Location header`, {
+      hint: 'the registry does not follow the distribution spec here',
+    })
   return new URL(location, requestUrl).href
 }
 
@@ -301,7 +343,12 @@ class StreamedUpload implements BlobWriter {
       .then(
         (res) => {
           // An answer before the last byte was written means the registry stopped reading.
-          if (!this.closing) this.bridge.fail(errors.registryRefused(`PATCH ${displayUrl(location)}: the registry answered ${res.status} before the upload ended`, { retryable: true }))
+          if (!this.closing)
+            this.bridge.fail(
+              errors.registryRefused(`PATCH ${displayUrl(location)}: the registry answered ${res.status} before the upload ended`, {
+                retryable: true,
+              }),
+            )
           return res
         },
         (err: unknown) => {
@@ -317,7 +364,8 @@ class StreamedUpload implements BlobWriter {
   }
 
   async commit(expected: { digest: string; size: number }): Promise<void> {
-    if (this.sent !== expected.size) throw errors.registryRefused(`upload of \`${expected.digest}\`: sent ${this.sent} bytes, expected ${expected.size}`)
+    if (this.sent !== expected.size)
+      throw errors.registryRefused(`upload of \`${expected.digest}\`: sent ${this.sent} bytes, expected ${expected.size}`)
     this.closing = true
     this.bridge.close()
     const res = await this.answer
@@ -364,7 +412,11 @@ class ChunkedUpload implements BlobWriter {
     const body = this.buffer.subarray(0, this.held)
     const res = await this.client.send('PATCH', this.location, {
       ok: [202, 204],
-      headers: { 'content-type': 'application/octet-stream', 'content-range': `${this.offset}-${this.offset + this.held - 1}`, 'content-length': String(this.held) },
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-range': `${this.offset}-${this.offset + this.held - 1}`,
+        'content-length': String(this.held),
+      },
       body,
     })
     await res.body?.cancel()
@@ -377,7 +429,8 @@ class ChunkedUpload implements BlobWriter {
 
   async commit(expected: { digest: string; size: number }): Promise<void> {
     await this.flush()
-    if (this.offset !== expected.size) throw errors.registryRefused(`upload of \`${expected.digest}\`: sent ${this.offset} bytes, expected ${expected.size}`)
+    if (this.offset !== expected.size)
+      throw errors.registryRefused(`upload of \`${expected.digest}\`: sent ${this.offset} bytes, expected ${expected.size}`)
     await this.client.finishUpload(this.location, expected.digest)
   }
 

@@ -44,8 +44,13 @@ export async function refusal(res: Response, c: RefusalContext): Promise<Modelca
   const text = await res.text().catch(() => '')
   const errs = parseDistributionErrors(text)
   const what = errs.length
-    ? errs.map((e) => `${e.code ?? 'ERROR'}${e.message ? ` ${e.message}` : ''}${typeof e.detail === 'string' && e.detail ? ` (${e.detail})` : ''}`).join('; ')
-    : text.trim().split('\n')[0]?.slice(0, 200) ?? ''
+    ? errs
+        .map(
+          (e) =>
+            `${e.code ?? 'ERROR'}${e.message ? ` ${e.message}` : ''}${typeof e.detail === 'string' && e.detail ? ` (${e.detail})` : ''}`,
+        )
+        .join('; ')
+    : (text.trim().split('\n')[0]?.slice(0, 200) ?? '')
   const message = `${c.method} ${displayUrl(c.url)}: ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${what ? `: ${what}` : ''}`
   const codes = new Set(errs.map((e) => e.code))
   let hint: string | undefined

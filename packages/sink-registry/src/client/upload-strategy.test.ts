@@ -18,6 +18,9 @@ describe('uploadStrategyFor', () => {
     expect(uploadStrategyFor('ghcr.io', { mode: 'streamed' })).toMatchObject({ mode: 'streamed', chunkBytes: 0 })
     expect(uploadStrategyFor('ghcr.io', { chunkBytes: 2 * MiB })).toMatchObject({ mode: 'chunked', chunkBytes: 2 * MiB })
     expect(uploadStrategyFor('quay.io', { mode: 'chunked' })).toMatchObject({ mode: 'chunked', chunkBytes: 4 * MiB })
-    expect(uploadStrategyFor('quay.io', { mode: undefined, chunkBytes: undefined })).toMatchObject({ mode: 'streamed', reason: 'quay.io: one streamed PATCH' })
+    expect(uploadStrategyFor('quay.io', { mode: undefined, chunkBytes: undefined })).toMatchObject({
+      mode: 'streamed',
+      reason: 'quay.io: one streamed PATCH',
+    })
   })
 })

@@ -38,7 +38,9 @@ export function layoutThenCopy(ctx: ComponentContext, spec: LayoutThenCopy): Sin
     async prepare() {
       await spec.check()
       temporary = spec.layout === undefined
-      dir = temporary ? await mkdtemp(path.join(ctx.env.TMPDIR || os.tmpdir(), 'modelcar-layout-')) : path.resolve(ctx.baseDir, spec.layout!)
+      dir = temporary
+        ? await mkdtemp(path.join(ctx.env.TMPDIR || os.tmpdir(), 'modelcar-layout-'))
+        : path.resolve(ctx.baseDir, spec.layout!)
       inner = await ociLayoutSink.create({ path: dir, tag: TAG }, ctx)
       await inner.prepare?.()
     },

@@ -10,7 +10,8 @@ import { runTool, type Tool } from './run-tool.js'
 
 export const ORAS: Tool = {
   name: 'oras',
-  install: 'install the oras CLI (https://oras.land/docs/installation): e.g. `brew install oras`, or the release tarball from github.com/oras-project/oras/releases; or use the `registry` sink, which needs no tool',
+  install:
+    'install the oras CLI (https://oras.land/docs/installation): e.g. `brew install oras`, or the release tarball from github.com/oras-project/oras/releases; or use the `registry` sink, which needs no tool',
 }
 
 export const orasSinkSchema = Type.Object(
@@ -23,28 +24,36 @@ export const orasSinkSchema = Type.Object(
     }),
     plainHttp: Type.Optional(
       Type.Boolean({
-        description: 'Talk plain HTTP to the registry (`--to-plain-http`). Default: true for a registry on the loopback interface (`localhost`, `127.0.0.1`), false elsewhere.',
+        description:
+          'Talk plain HTTP to the registry (`--to-plain-http`). Default: true for a registry on the loopback interface (`localhost`, `127.0.0.1`), false elsewhere.',
       }),
     ),
-    insecure: Type.Optional(Type.Boolean({ description: 'Accept a TLS certificate that does not verify (`--to-insecure`).', default: false })),
+    insecure: Type.Optional(
+      Type.Boolean({ description: 'Accept a TLS certificate that does not verify (`--to-insecure`).', default: false }),
+    ),
     registryConfig: Type.Optional(
       Type.String({
-        description: 'Credentials file for the destination (`--to-registry-config`), relative to the recipe. Default: Docker\'s config, as oras reads it.',
+        description:
+          "Credentials file for the destination (`--to-registry-config`), relative to the recipe. Default: Docker's config, as oras reads it.",
         examples: ['./config.json'],
         minLength: 1,
       }),
     ),
-    concurrency: Type.Optional(Type.Integer({ description: 'Blobs oras uploads at once (`--concurrency`).', default: 3, minimum: 1, maximum: 64 })),
+    concurrency: Type.Optional(
+      Type.Integer({ description: 'Blobs oras uploads at once (`--concurrency`).', default: 3, minimum: 1, maximum: 64 }),
+    ),
     layout: Type.Optional(
       Type.String({
-        description: 'Keep the OCI layout oras copies from in this folder (relative to the recipe). Default: a temporary folder, removed afterwards.',
+        description:
+          'Keep the OCI layout oras copies from in this folder (relative to the recipe). Default: a temporary folder, removed afterwards.',
         examples: ['./out'],
         minLength: 1,
       }),
     ),
     args: Type.Optional(
       Type.Array(Type.String(), {
-        description: 'More `oras cp` options, placed before the source and destination. Never put credentials here: they would show in the process list.',
+        description:
+          'More `oras cp` options, placed before the source and destination. Never put credentials here: they would show in the process list.',
         examples: [['--to-ca-file', '/etc/certs/ca.pem']],
       }),
     ),
@@ -103,7 +112,8 @@ export function orasCopyArgs(c: OrasCopy): string[] {
   return [
     'cp',
     '--from-oci-layout',
-    '--concurrency', String(c.concurrency),
+    '--concurrency',
+    String(c.concurrency),
     ...(c.plainHttp ? ['--to-plain-http'] : []),
     ...(c.insecure ? ['--to-insecure'] : []),
     ...(c.registryConfig ? ['--to-registry-config', c.registryConfig] : []),

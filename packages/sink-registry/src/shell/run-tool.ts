@@ -15,7 +15,12 @@ export interface ToolOutput {
   stderr: string
 }
 
-export function runTool(tool: Tool, args: readonly string[], ctx: Pick<ComponentContext, 'env' | 'signal'>, hint?: string): Promise<ToolOutput> {
+export function runTool(
+  tool: Tool,
+  args: readonly string[],
+  ctx: Pick<ComponentContext, 'env' | 'signal'>,
+  hint?: string,
+): Promise<ToolOutput> {
   return new Promise((resolve, reject) => {
     const child = spawn(tool.name, args, { env: ctx.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], signal: ctx.signal })
     const out: Buffer[] = []
@@ -31,7 +36,15 @@ export function runTool(tool: Tool, args: readonly string[], ctx: Pick<Component
       const stdout = Buffer.concat(out).toString('utf8')
       const stderr = Buffer.concat(err).toString('utf8')
       if (code === 0) resolve({ stdout, stderr })
-      else reject(errors.toolFailed(commandLine(tool.name, args), signal ? `was killed by ${signal}` : `exited with ${code}`, stderr || stdout, hint))
+      else
+        reject(
+          errors.toolFailed(
+            commandLine(tool.name, args),
+            signal ? `was killed by ${signal}` : `exited with ${code}`,
+            stderr || stdout,
+            hint,
+          ),
+        )
     })
   })
 }

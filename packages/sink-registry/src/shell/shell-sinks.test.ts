@@ -30,8 +30,19 @@ describe('skopeo destination', () => {
   it('asks for digests preserved and every platform; TLS flag only for registries', () => {
     const base = { layoutDir: '/l', tag: 'latest', tlsVerify: true, digestFile: '/d', retryTimes: 3, extra: [] }
     expect(skopeoCopyArgs({ ...base, dest: 'docker://quay.io/o/m:v1', authfile: '/a.json' })).toEqual([
-      'copy', '--preserve-digests', '--multi-arch', 'all', '--retry-times', '3', '--digestfile', '/d',
-      '--dest-tls-verify=true', '--dest-authfile', '/a.json', 'oci:/l:latest', 'docker://quay.io/o/m:v1',
+      'copy',
+      '--preserve-digests',
+      '--multi-arch',
+      'all',
+      '--retry-times',
+      '3',
+      '--digestfile',
+      '/d',
+      '--dest-tls-verify=true',
+      '--dest-authfile',
+      '/a.json',
+      'oci:/l:latest',
+      'docker://quay.io/o/m:v1',
     ])
     expect(skopeoCopyArgs({ ...base, dest: 'containers-storage:localhost/m:v1' })).not.toContain('--dest-tls-verify=true')
   })
@@ -39,8 +50,29 @@ describe('skopeo destination', () => {
 
 describe('oras cp command line', () => {
   it('copies from the layout with the flags asked for', () => {
-    expect(orasCopyArgs({ layoutDir: '/l', tag: 'latest', ref: 'ghcr.io/o/m:v1', plainHttp: false, insecure: true, registryConfig: '/c.json', concurrency: 5, extra: ['--to-ca-file', '/ca.pem'] })).toEqual([
-      'cp', '--from-oci-layout', '--concurrency', '5', '--to-insecure', '--to-registry-config', '/c.json', '--to-ca-file', '/ca.pem', '/l:latest', 'ghcr.io/o/m:v1',
+    expect(
+      orasCopyArgs({
+        layoutDir: '/l',
+        tag: 'latest',
+        ref: 'ghcr.io/o/m:v1',
+        plainHttp: false,
+        insecure: true,
+        registryConfig: '/c.json',
+        concurrency: 5,
+        extra: ['--to-ca-file', '/ca.pem'],
+      }),
+    ).toEqual([
+      'cp',
+      '--from-oci-layout',
+      '--concurrency',
+      '5',
+      '--to-insecure',
+      '--to-registry-config',
+      '/c.json',
+      '--to-ca-file',
+      '/ca.pem',
+      '/l:latest',
+      'ghcr.io/o/m:v1',
     ])
   })
 })

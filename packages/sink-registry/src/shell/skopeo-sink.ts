@@ -12,7 +12,8 @@ import { runTool, type Tool } from './run-tool.js'
 
 export const SKOPEO: Tool = {
   name: 'skopeo',
-  install: 'install skopeo: `apt-get install skopeo` (Debian, Ubuntu), `dnf install skopeo` (Fedora, RHEL), `brew install skopeo` (macOS); or use the `registry` sink, which needs no tool',
+  install:
+    'install skopeo: `apt-get install skopeo` (Debian, Ubuntu), `dnf install skopeo` (Fedora, RHEL), `brew install skopeo` (macOS); or use the `registry` sink, which needs no tool',
 }
 
 /** skopeo transports an image can be copied to; a ref without one means `docker://`. */
@@ -21,34 +22,41 @@ const TRANSPORTS = ['docker://', 'containers-storage:', 'docker-archive:', 'oci-
 export const skopeoSinkSchema = Type.Object(
   {
     ref: Type.String({
-      description: 'Where skopeo copies the image: `host/repo:tag` (a registry, `docker://` is implied) or any skopeo destination with its transport.',
+      description:
+        'Where skopeo copies the image: `host/repo:tag` (a registry, `docker://` is implied) or any skopeo destination with its transport.',
       examples: ['quay.io/org/granite:2b', 'docker://registry.example.com/models/granite:2b', 'containers-storage:localhost/granite:2b'],
       minLength: 1,
       pattern: '^[^\\s]+$',
     }),
     tlsVerify: Type.Optional(
       Type.Boolean({
-        description: 'Require HTTPS and verified certificates (`--dest-tls-verify`). Default: true, except for a registry on the loopback interface (`localhost`, `127.0.0.1`), as Docker does.',
+        description:
+          'Require HTTPS and verified certificates (`--dest-tls-verify`). Default: true, except for a registry on the loopback interface (`localhost`, `127.0.0.1`), as Docker does.',
       }),
     ),
     authfile: Type.Optional(
       Type.String({
-        description: 'Credentials file for the destination (`--dest-authfile`), relative to the recipe. Default: where skopeo looks (`REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`, Docker\'s config).',
+        description:
+          "Credentials file for the destination (`--dest-authfile`), relative to the recipe. Default: where skopeo looks (`REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`, Docker's config).",
         examples: ['./auth.json'],
         minLength: 1,
       }),
     ),
-    retryTimes: Type.Optional(Type.Integer({ description: 'How often skopeo retries a failed transfer (`--retry-times`).', default: 3, minimum: 0, maximum: 20 })),
+    retryTimes: Type.Optional(
+      Type.Integer({ description: 'How often skopeo retries a failed transfer (`--retry-times`).', default: 3, minimum: 0, maximum: 20 }),
+    ),
     layout: Type.Optional(
       Type.String({
-        description: 'Keep the OCI layout skopeo copies from in this folder (relative to the recipe). Default: a temporary folder, removed afterwards.',
+        description:
+          'Keep the OCI layout skopeo copies from in this folder (relative to the recipe). Default: a temporary folder, removed afterwards.',
         examples: ['./out'],
         minLength: 1,
       }),
     ),
     args: Type.Optional(
       Type.Array(Type.String(), {
-        description: 'More `skopeo copy` options, placed before the source and destination. Never put credentials here: they would show in the process list.',
+        description:
+          'More `skopeo copy` options, placed before the source and destination. Never put credentials here: they would show in the process list.',
         examples: [['--dest-cert-dir', '/etc/certs']],
       }),
     ),
@@ -64,7 +72,8 @@ export const skopeoSink = defineSink({
     const dest = destination(config.ref)
     const host = dest.startsWith('docker://') ? dest.slice('docker://'.length).split('/')[0]! : undefined
     const tlsVerify = config.tlsVerify ?? !(host && isLoopbackHost(host))
-    const hint = host === undefined ? undefined : `check that you can push there: \`skopeo login ${host}\` (or \`podman login\`), or give \`authfile\``
+    const hint =
+      host === undefined ? undefined : `check that you can push there: \`skopeo login ${host}\` (or \`podman login\`), or give \`authfile\``
     return layoutThenCopy(ctx, {
       target: `skopeo:${dest}`,
       layout: config.layout,
@@ -75,7 +84,21 @@ export const skopeoSink = defineSink({
         const scratch = await mkdtemp(path.join(ctx.env.TMPDIR || os.tmpdir(), 'modelcar-skopeo-'))
         const digestFile = path.join(scratch, 'digest')
         try {
-          await runTool(SKOPEO, skopeoCopyArgs({ layoutDir, tag, dest, tlsVerify, digestFile, retryTimes: config.retryTimes ?? 3, authfile: config.authfile && path.resolve(ctx.baseDir, config.authfile), extra: config.args ?? [] }), ctx, hint)
+          await runTool(
+            SKOPEO,
+            skopeoCopyArgs({
+              layoutDir,
+              tag,
+              dest,
+              tlsVerify,
+              digestFile,
+              retryTimes: config.retryTimes ?? 3,
+              authfile: config.authfile && path.resolve(ctx.baseDir, config.authfile),
+              extra: config.args ?? [],
+            }),
+            ctx,
+            hint,
+          )
           const digest = (await readFile(digestFile, 'utf8').catch(() => '')).trim()
           return digest || undefined
         } finally {
@@ -103,9 +126,12 @@ export function skopeoCopyArgs(c: SkopeoCopy): string[] {
   return [
     'copy',
     '--preserve-digests',
-    '--multi-arch', 'all',
-    '--retry-times', String(c.retryTimes),
-    '--digestfile', c.digestFile,
+    '--multi-arch',
+    'all',
+    '--retry-times',
+    String(c.retryTimes),
+    '--digestfile',
+    c.digestFile,
     ...(registry ? [`--dest-tls-verify=${c.tlsVerify}`] : []),
     ...(c.authfile ? ['--dest-authfile', c.authfile] : []),
     ...c.extra,
@@ -116,6 +142,10 @@ export function skopeoCopyArgs(c: SkopeoCopy): string[] {
 
 export function destination(ref: string): string {
   if (TRANSPORTS.some((t) => ref.startsWith(t))) return ref
-  if (/^[a-z-]+:\/\//.test(ref)) throw errors.argumentInvalid(`skopeo destination \`${ref}\` has a transport skopeo does not take`, `use \`host/repo:tag\` or one of ${TRANSPORTS.map((t) => `\`${t}\``).join(', ')}`)
+  if (/^[a-z-]+:\/\//.test(ref))
+    throw errors.argumentInvalid(
+      `skopeo destination \`${ref}\` has a transport skopeo does not take`,
+      `use \`host/repo:tag\` or one of ${TRANSPORTS.map((t) => `\`${t}\``).join(', ')}`,
+    )
   return `docker://${ref}`
 }
