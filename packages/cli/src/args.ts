@@ -1,6 +1,6 @@
 // Argument parsing for every command: node:util parseArgs, with mistakes turned into exit-2 errors.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { errors } from '@modelcar/core'
+import { errors, type Override } from '@modelcar/core'
 
 export type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -32,6 +32,20 @@ export function keyValues(list: string[] | undefined, flag: string): Record<stri
     out[item.slice(0, eq)] = item.slice(eq + 1)
   }
   return out
+}
+
+/** `--set KEY=VALUE` arguments as recipe overrides; each names its `--set` in messages. */
+export function setOverrides(list: string[] | undefined): Override[] {
+  return (list ?? []).map((arg) => {
+    const eq = arg.indexOf('=')
+    if (eq <= 0)
+      throw errors.argumentInvalid(
+        `\`--set ${arg}\` is not key=value`,
+        'e.g. `--set image.compression=gzip` or `--set sources.0.path=./other`',
+      )
+    const key = arg.slice(0, eq)
+    return { key, value: arg.slice(eq + 1), label: `\`--set ${key}\`` }
+  })
 }
 
 /** Typed reads of parsed option values. */

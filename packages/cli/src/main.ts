@@ -1,6 +1,7 @@
 // modelcar: package ML models as OCI images. Dispatches to one command; exit codes 0 done,
 // 1 the run failed, 2 the input (recipe, arguments) is wrong.
-import { EXIT_BAD_INPUT, errors } from '@modelcar/core'
+import { errors } from '@modelcar/core'
+import { EXIT_BAD_INPUT } from './exit-codes.js'
 import { addCommand } from './commands/add.js'
 import { docsCommand } from './commands/docs.js'
 import { initCommand } from './commands/init.js'

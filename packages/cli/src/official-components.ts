@@ -1,12 +1,33 @@
-// The components the CLI knows by their short names, and the base kinds beyond the core's own.
-import { createCoreRegistry, type ComponentRegistry } from '@modelcar/core'
+// The components the CLI knows by their short names, and the packages they come from (a CLI
+// installed without one of them names the package to install).
+import { createCoreRegistry, type ComponentKind, type ComponentRegistry } from '@modelcar/core'
 import { hfSource } from '@modelcar/source-hf'
 import { s3Source } from '@modelcar/source-s3'
-import { loadRegistryBase, orasSink, registrySink, skopeoSink } from '@modelcar/sink-registry'
+import { orasSink, registryBase, registrySink, skopeoSink } from '@modelcar/sink-registry'
 
 export function officialRegistry(): ComponentRegistry {
-  return createCoreRegistry().register(hfSource).register(s3Source).register(registrySink).register(skopeoSink).register(orasSink)
+  return createCoreRegistry()
+    .register(hfSource)
+    .register(s3Source)
+    .register(registrySink)
+    .register(skopeoSink)
+    .register(orasSink)
+    .register(registryBase)
 }
 
-/** Reads `base: registry:…` for runRecipe. */
-export const loadBase = loadRegistryBase
+/** Official components that live in packages of their own. */
+const OFFICIAL_PACKAGES: Readonly<Record<string, string>> = {
+  'source:hf': '@modelcar/source-hf',
+  'source:s3': '@modelcar/source-s3',
+  'sink:registry': '@modelcar/sink-registry',
+  'sink:oras': '@modelcar/sink-registry',
+  'sink:skopeo': '@modelcar/sink-registry',
+  'base:registry': '@modelcar/sink-registry',
+}
+
+/** The npm package a recipe's `type` names: an official one, a full package name, or `modelcar-<kind>-<type>`. */
+export function pluginPackageName(kind: ComponentKind, type: string): string {
+  const official = OFFICIAL_PACKAGES[`${kind}:${type}`]
+  if (official) return official
+  return type.startsWith('@') || type.includes('/') || type.startsWith('modelcar-') ? type : `modelcar-${kind}-${type}`
+}

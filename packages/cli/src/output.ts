@@ -1,6 +1,7 @@
 // Everything the CLI prints goes through here: secrets from the environment are masked, errors
 // are formatted one way, and --json turns every message into one JSON object per line.
 import { formatDiagnostic, isModelcarError, type ModelcarError } from '@modelcar/core'
+import { exitCodeOf } from './exit-codes.js'
 
 const SECRET_NAME = /TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|_KEY$|^AWS_SECRET/i
 
@@ -72,7 +73,7 @@ export class Output {
         diagnostics: err.diagnostics,
         cause: causeText(err.cause),
       })
-      return err.exitCode
+      return exitCodeOf(err)
     }
     const lines = [`error: ${err.message}`]
     if (err.diagnostics.length > 0 && err.code !== 'COMPONENT_UNKNOWN')
@@ -81,7 +82,7 @@ export class Output {
     const cause = causeText(err.cause)
     if (cause && !err.message.includes(cause)) lines.push(`  cause: ${cause}`)
     this.err.write(this.mask(`${lines.join('\n')}\n`))
-    return err.exitCode
+    return exitCodeOf(err)
   }
 }
 

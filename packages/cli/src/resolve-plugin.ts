@@ -6,9 +6,18 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { errors, pluginPackageName, type Component, type ComponentKind, type ModelcarError, type ResolvedComponent } from '@modelcar/core'
+import { readdirSync } from 'node:fs'
+import {
+  errors,
+  type Component,
+  type ComponentKind,
+  type ComponentResolver,
+  type ModelcarError,
+  type ResolvedComponent,
+} from '@modelcar/core'
+import { pluginPackageName } from './official-components.js'
 
-const KINDS = ['source', 'transform', 'sink'] as const
+const KINDS = ['source', 'transform', 'sink', 'base'] as const
 /** npm's package-name rule: a `type` such as `../x` names no package and reaches no folder. */
 const PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/
 /** Conditions Node applies to `import()`. */
@@ -19,6 +28,34 @@ interface PackageJson {
   version?: string
   main?: string
   exports?: unknown
+}
+
+/** Plugin packages for recipes: found from the recipe's folder, then beside the CLI. */
+export const pluginResolver: ComponentResolver = {
+  resolve: resolvePlugin,
+  missingHint(kind, type, fromDir) {
+    const pkg = pluginPackageName(kind, type)
+    return `a plugin is installed with \`npm install ${pkg}\` (run it in \`${fromDir}\`, the recipe's folder, where \`${pkg}\` was looked for)`
+  },
+  installed: installedPlugins,
+}
+
+/** Types of the `modelcar-<kind>-*` packages installed in node_modules of `fromDir` and the folders above it. */
+export function installedPlugins(kind: ComponentKind, fromDir: string): string[] {
+  const prefix = `modelcar-${kind}-`
+  const found = new Set<string>()
+  for (let dir = path.resolve(fromDir); ; dir = path.dirname(dir)) {
+    const names = (() => {
+      try {
+        return readdirSync(path.join(dir, 'node_modules'))
+      } catch {
+        return []
+      }
+    })()
+    for (const name of names) if (name.startsWith(prefix) && name.length > prefix.length) found.add(name.slice(prefix.length))
+    if (path.dirname(dir) === dir) break
+  }
+  return [...found].sort()
 }
 
 export async function resolvePlugin(kind: ComponentKind, type: string, fromDir: string): Promise<ResolvedComponent | undefined> {

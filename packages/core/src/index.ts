@@ -1,38 +1,81 @@
-// @modelcar/core: the public surface for the CLI and for plugin authors.
-export * from './errors.js'
+// @modelcar/core: the public surface, for plugin authors and for the CLI. Sections, from what
+// every plugin uses to what only the engine's callers need. Every export is described in
+// docs/plugins/sdk.md (a test keeps the two in step).
+
+// ---- The component contract (docs/plugins/) -------------------------------------------------
+export * from './contract/component.js'
+export { withDefault, configFor, type Config, type TWithDefault } from './contract/config.js'
+export type { ComponentContext, Logger } from './contract/context.js'
+export { silentLogger } from './contract/context.js'
+export type { ModelFile, OpenOptions } from './contract/model-file.js'
+export type { BlobWriter, BlobHint, BlobOrigin, StreamAgain } from './contract/blob.js'
+export type { BaseImage, BlobSource } from './contract/base.js'
+export type { EditedImage, ImageDocument, PlatformImage, DocumentKind } from './contract/image.js'
+export type {
+  Plan,
+  PlannedFile,
+  PlannedLayer,
+  DerivedFile,
+  StreamedFile,
+  LayeringOptions,
+  LayerStrategy,
+  Compression,
+} from './contract/plan.js'
+export { DEFAULT_MAX_LAYERS } from './contract/plan.js'
+export type { RunEvent } from './contract/events.js'
+export { ComponentRegistry, type ComponentOfKind } from './contract/registry.js'
 // Plugin authors write schemas with TypeBox; re-exported so a plugin needs no second copy of it.
 export { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox'
-export * from './components/define.js'
-export type { ComponentContext, Logger } from './components/context.js'
-export { silentLogger } from './components/context.js'
-export type { ModelFile, OpenOptions } from './components/model-file.js'
-export { ComponentRegistry } from './components/registry.js'
+
+// ---- Errors -----------------------------------------------------------------------------------
+export * from './errors/index.js'
+
+// ---- Helpers for sources: paths, selection, streams ------------------------------------------
+export { safeModelPath, normalizePrefix, joinModelPath } from './files/model-path.js'
+export { globFilter, unmatchedPatterns, type GlobFilter } from './files/glob-filter.js'
+export { selectFiles, type SelectOptions } from './files/select-files.js'
+export { skipBytes } from './streams/skip-bytes.js'
+export { mapBounded } from './pipeline/bounded.js'
+export { parseByteSize, formatBytes, BYTE_SIZE_PATTERN } from './recipe/byte-size.js'
+
+// ---- HTTP: retries, redirects, errors ---------------------------------------------------------
+export * from './http/index.js'
+
+// ---- OCI: media types, digests, layouts, images ----------------------------------------------
+export * from './oci/media-types.js'
+export type * from './oci/types.js'
+export { sha256Digest, isDigest, encodeJson } from './oci/digest.js'
+export { ImageLayout, emptyIndex } from './image/image-layout.js'
+export { loadLayoutBase, scratchBase, loadDocuments, selectRoot, parsePlatform } from './image/base-image.js'
+export { editImage, type ImageEdit, type NewLayer } from './image/edit-image.js'
+export { encodeLayer, mediaTypeFor, type EncodedLayer, type LayerFileEntry } from './layer/layer-encoder.js'
+
+// ---- Built-in components ----------------------------------------------------------------------
 export { coreComponents, createCoreRegistry } from './builtins.js'
 export { localSource } from './sources/local.js'
-export { globFilter, unmatchedPatterns } from './sources/glob-filter.js'
 export { modelcardTransform } from './transforms/modelcard.js'
 export { annotateTransform } from './transforms/annotate.js'
 export { layersTransform } from './transforms/layers.js'
 export { ociLayoutSink } from './sinks/oci-layout.js'
-export * from './plan/plan.js'
-export { planLayers } from './plan/plan-layers.js'
-export { safeModelPath, normalizePrefix, joinModelPath } from './plan/model-path.js'
-export * from './recipe/load-recipe.js'
+export { scratchBaseComponent } from './bases/scratch.js'
+export { ociLayoutBase, splitLayoutRef } from './bases/oci-layout.js'
+
+// ---- The engine: recipes and runs (for the CLI and other callers) ----------------------------
+export {
+  loadRecipe,
+  parseRecipe,
+  namedComponents,
+  type Recipe,
+  type LoadRecipeOptions,
+  type ComponentEntry,
+  type ComponentResolver,
+  type ResolvedComponent,
+  type Override,
+} from './recipe/load-recipe.js'
 export { recipeJsonSchema } from './recipe/json-schema.js'
 export { API_VERSION } from './recipe/recipe-schema.js'
-export { parseByteSize, formatBytes } from './recipe/byte-size.js'
 export { expandEnv } from './recipe/expand-env.js'
-export * from './pipeline/run-pipeline.js'
-export type { RunEvent } from './pipeline/events.js'
-export { mapBounded } from './pipeline/bounded.js'
-export { readModelFile, isRetryable } from './pipeline/read-model-file.js'
-export { skipBytes } from './pipeline/skip-bytes.js'
-export * from './oci/media-types.js'
-export type * from './oci/types.js'
-export { sha256Digest, isDigest, encodeJson } from './oci/digest.js'
-export { ImageLayout, type BlobWriter } from './oci/image-layout.js'
-export type { BlobSource } from './oci/blob-source.js'
-export { loadLayoutBase, scratchBase, loadDocuments, selectRoot, type BaseImage } from './oci/base-image.js'
-export { editImage, type EditedImage, type ImageEdit, type NewLayer, type ImageDocument } from './oci/edit-image.js'
-export { encodeLayer, type Compression, type EncodedLayer, type LayerFileEntry } from './layer/layer-encoder.js'
-export { retryAfterSeconds, sleep } from './http/retry-after.js'
+export { runRecipe, type RunOptions, type RunResult, type PlannedLayerResult } from './pipeline/run-recipe.js'
+export { sourceDateEpoch } from './pipeline/layer-history.js'
+export { readModelFile, type ReadOptions } from './pipeline/read-model-file.js'
+export { planLayers } from './plan/plan-layers.js'

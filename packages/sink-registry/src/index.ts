@@ -1,7 +1,7 @@
 // @modelcar/sink-registry: sink `registry`, registry bases, sinks `skopeo` and `oras`.
 export * from './shell/index.js'
 export { registrySink, registrySinkSchema } from './registry-sink.js'
-export { loadRegistryBase } from './registry-base.js'
+export { registryBase, registryBaseSchema } from './registry-base.js'
 export { RegistryClient } from './client/registry-client.js'
 export {
   parseImageReference,

@@ -1,35 +1,74 @@
-// `base: registry:host/repo:tag` (or `@sha256:…`): the base image read from a registry. Its
-// documents (indexes, manifests, configs) are fetched and checked here; its layers are not: they
-// reach each sink as a stream when the sink lacks them, or are mounted on the same registry.
+// Base `registry`: the base image read from a registry (`base: registry:host/repo:tag` or
+// `@sha256:…`). Its documents (indexes, manifests, configs) are fetched and checked here; its
+// layers are not: they reach each sink as a stream when the sink lacks them, or are mounted on
+// the same registry.
 import {
-  errors,
+  defineBase,
   isIndexMediaType,
   isManifestMediaType,
   loadDocuments,
+  Type,
+  withDefault,
+  errors,
   type BaseImage,
-  type BaseRef,
   type BlobSource,
   type ComponentContext,
 } from '@modelcar/core'
-import { formatImageReference, parseImageReference, registryBaseUrl } from './client/image-reference.js'
+import {
+  formatImageReference,
+  IMAGE_REFERENCE_PATTERN,
+  parseImageReference,
+  registryBaseUrl,
+  type ImageReference,
+} from './client/image-reference.js'
 import { RegistryClient } from './client/registry-client.js'
+import { registryErrors } from './client/registry-errors.js'
 import { createRegistryAuth } from './auth/index.js'
 
-/** The `loadBase` hook of runRecipe: reads `registry:` bases, leaves every other kind to the core. */
-export async function loadRegistryBase(ref: BaseRef, ctx: ComponentContext): Promise<BaseImage | undefined> {
-  if (ref.kind !== 'registry') return undefined
-  const name = `registry:${ref.ref}`
-  const r = parseImageReference(ref.ref)
-  if (!r)
-    throw errors.argumentInvalid(
-      `base \`${name}\` is not an image reference`,
-      'write `registry:HOST/REPO[:TAG|@sha256:…]`, e.g. `registry:quay.io/org/busybox:1.36`',
-    )
+export const registryBaseSchema = Type.Object(
+  {
+    ref: Type.String({
+      description:
+        'The base image: `HOST[:PORT]/REPOSITORY[:TAG|@sha256:…]` (a name without a host is on Docker Hub). Credentials come from the files podman and Docker use.',
+      pattern: IMAGE_REFERENCE_PATTERN,
+      examples: ['quay.io/org/busybox:1.36', 'docker.io/library/busybox@sha256:…'],
+    }),
+    insecure: withDefault(
+      Type.Boolean({ description: 'Speak plain HTTP to this registry (loopback registries always get it).', examples: [true] }),
+      false,
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const registryBase = defineBase({
+  type: 'registry',
+  description: 'A base image from an OCI registry (OCI or Docker media types, single or multi-arch).',
+  schema: registryBaseSchema,
+  shortForm: 'registry:HOST/REPO[:TAG|@sha256:…]',
+  fromText: (text) =>
+    text
+      ? { ref: text }
+      : { problem: 'no image is named', hint: 'write `registry:HOST/REPO[:TAG|@sha256:…]`, e.g. `registry:quay.io/org/busybox:1.36`' },
+  create(config, ctx) {
+    const r = parseImageReference(config.ref)
+    if (!r)
+      throw errors.componentInvalid(
+        'registry',
+        `\`${config.ref}\` is not an image reference`,
+        'write `HOST/REPO[:TAG|@sha256:…]`, e.g. `quay.io/org/busybox:1.36`',
+      )
+    return { load: () => loadRegistryBase(r, config.insecure, ctx) }
+  },
+})
+
+async function loadRegistryBase(r: ImageReference, insecure: boolean, ctx: ComponentContext): Promise<BaseImage> {
+  const name = `registry:${formatImageReference(r)}`
   const client = new RegistryClient({
-    baseUrl: registryBaseUrl(r.apiHost, false),
+    baseUrl: registryBaseUrl(r.apiHost, insecure),
     registry: r.registry,
     repository: r.repository,
-    auth: createRegistryAuth({ env: ctx.env, fetch: ctx.fetch, secret: ctx.secret }),
+    auth: createRegistryAuth({ env: ctx.env, fetch: ctx.fetch, secret: ctx.secret, insecureHosts: insecure ? [r.apiHost] : [] }),
     fetch: ctx.fetch,
     signal: ctx.signal,
     onRetry: (what, attempt, reason) => ctx.emit({ type: 'retry', what: `${name}: ${what}`, attempt, reason }),
@@ -37,7 +76,7 @@ export async function loadRegistryBase(ref: BaseRef, ctx: ComponentContext): Pro
   const reference = r.digest ?? r.tag!
   const top = await client.getManifest(reference)
   if (!top) {
-    throw errors.registryRefused(
+    throw registryErrors.registryRefused(
       `base \`${name}\`: ${r.digest ? 'digest' : 'tag'} \`${reference}\` is not in \`${r.registry}/${r.repository}\``,
       {
         hint: 'check the tag (`skopeo list-tags docker://REGISTRY/REPO`) and the repository name',
@@ -52,7 +91,7 @@ export async function loadRegistryBase(ref: BaseRef, ctx: ComponentContext): Pro
   }
   const root = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.byteLength }
   const blobs: BlobSource = {
-    name: `registry:${formatImageReference(r)}`,
+    name,
     async readBlob(desc) {
       if (desc.digest === top.digest) return top.bytes
       if (isIndexMediaType(desc.mediaType) || isManifestMediaType(desc.mediaType)) {
@@ -65,5 +104,12 @@ export async function loadRegistryBase(ref: BaseRef, ctx: ComponentContext): Pro
     openBlob: (desc, start) => client.readBlob(desc, start),
   }
   const documents = await loadDocuments(blobs, root)
-  return { name, root, documents, blobs, platforms: [] }
+  return {
+    name,
+    root,
+    documents,
+    blobs,
+    platforms: [],
+    registry: { registry: r.registry, repository: r.repository, reference: formatImageReference(r) },
+  }
 }

@@ -122,13 +122,12 @@ export const registrySink = defineSink({
         )
         previousLayers = await layersAtTag(client, tag).catch(() => new Map())
       },
-      async has(desc, from) {
+      async has(desc, origin) {
         if (await has(desc)) return true
-        const base = from?.base?.startsWith('registry:') ? parseImageReference(from.base.slice('registry:'.length)) : undefined
-        if (base && base.apiHost === ref.apiHost && base.repository !== ref.repository) {
-          if (await client.mount(desc.digest, base.repository)) {
+        if (origin && origin.registry === ref.registry && origin.repository !== ref.repository) {
+          if (await client.mount(desc.digest, origin.repository)) {
             present.add(desc.digest)
-            ctx.logger.info(`mounted ${desc.digest} from ${base.repository}`)
+            ctx.logger.info(`mounted ${desc.digest} from ${origin.repository}`)
             return true
           }
         }

@@ -201,7 +201,10 @@ export const hfSource = defineSource({
         }
         listed = chosen.map((e) => fileOf(e, sha!))
         // A gated repo with a token: make sure it has access before any layer is written.
-        if (gated && listed[0]) await (await listed[0].open({ start: Math.max(0, listed[0].size - 1) }))[Symbol.asyncIterator]().return?.()
+        if (gated && listed[0])
+          await ((await listed[0].open({ start: Math.max(0, listed[0].size - 1) })) as AsyncIterable<Uint8Array>)
+            [Symbol.asyncIterator]()
+            .return?.()
         yield* listed
       },
       annotations() {

@@ -1,7 +1,7 @@
 // Opens a Hub file at a byte offset: GET resolve/<commit>/<path> with a Range, following the
 // redirect to the CDN ourselves so the token never reaches another origin, and honouring
 // Retry-After on 429/503. A cut body is resumed by the engine through another open({ start }).
-import { ModelcarError, retryAfterSeconds, sleep, skipBytes } from '@modelcar/core'
+import { ModelcarError, parseRetryAfter, retryDelayMs, sleep, skipBytes } from '@modelcar/core'
 import type { HubRefusal } from './hub-errors.js'
 
 export interface OpenParams {
@@ -45,7 +45,7 @@ export async function openHubFile(p: OpenParams): Promise<AsyncIterable<Uint8Arr
     }
     if ((res.status === 429 || res.status === 503) && waits < MAX_WAITS) {
       await res.body?.cancel()
-      const seconds = retryAfterSeconds(res.headers.get('retry-after'), waits)
+      const seconds = (parseRetryAfter(res.headers.get('retry-after')) ?? retryDelayMs(waits + 1)) / 1000
       if (seconds > MAX_RETRY_AFTER_S) break
       waits++
       p.onWait?.(seconds, res.status)

@@ -2,9 +2,9 @@
 // top of the image in an OCI image layout, changed in place.
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { Value } from '@sinclair/typebox/value'
 import {
   Annotation,
+  configFor,
   errors,
   ImageLayout,
   runRecipe,
@@ -16,7 +16,7 @@ import {
 } from '@modelcar/core'
 import { keyValues, opt, parse } from '../args.js'
 import type { Command } from '../main.js'
-import { loadBase, officialRegistry } from '../official-components.js'
+import { officialRegistry } from '../official-components.js'
 import { Output } from '../output.js'
 import { ProgressView } from '../progress-view.js'
 
@@ -71,7 +71,6 @@ export const addCommand: Command = {
       process.once('SIGTERM', stop)
       try {
         const result = await runRecipe(recipe, {
-          loadBase,
           env,
           onSecret: (v) => output.addSecret(v),
           onEvent: view.on,
@@ -104,19 +103,16 @@ interface AddArgs {
 
 async function buildRecipe(a: AddArgs): Promise<Recipe> {
   const registry = officialRegistry()
-  const entry = (kind: ComponentKind, type: string, config: Record<string, unknown>): ComponentEntry => {
+  const entry = <K extends ComponentKind>(kind: K, type: string, config: Record<string, unknown>): ComponentEntry<K> => {
     const component = registry.get(kind, type)!
-    const withDefaults = Value.Default(component.schema, config) as Record<string, unknown>
-    const problem = [...Value.Errors(component.schema, withDefaults)][0]
-    if (problem) throw errors.argumentInvalid(`${type}: ${problem.path} ${problem.message}`)
-    return { kind, type, component, config: withDefaults, location: undefined }
+    return { kind, type, component, config: configFor(component, config) as Record<string, unknown>, location: undefined }
   }
   const layout = path.resolve(a.cwd, a.layoutPath)
   if (!(await fs.stat(path.join(layout, 'index.json')).catch(() => undefined))) {
     throw errors.layoutInvalid(layout, 'it has no index.json', 'create it first, e.g. `skopeo copy docker://busybox oci:LAYOUT:latest`')
   }
   const cardPath = a.modelcard ? path.resolve(a.cwd, a.modelcard) : undefined
-  const sources: ComponentEntry[] = []
+  const sources: ComponentEntry<'source'>[] = []
   let cardTarget: string | undefined
   for (const f of a.files) {
     const abs = path.resolve(a.cwd, f)
@@ -126,7 +122,7 @@ async function buildRecipe(a: AddArgs): Promise<Recipe> {
     sources.push(entry('source', 'local', st.isDirectory() ? { path: abs, into: path.basename(abs) } : { path: abs }))
     if (cardPath && abs === cardPath) cardTarget = path.basename(abs)
   }
-  const transforms: ComponentEntry[] = []
+  const transforms: ComponentEntry<'transform'>[] = []
   if (cardPath) transforms.push(entry('transform', 'modelcard', { file: cardTarget ?? cardPath }))
   if (Object.keys(a.annotations).length || Object.keys(a.labels).length)
     transforms.push(entry('transform', 'annotate', { annotations: a.annotations, labels: a.labels }))
@@ -139,7 +135,7 @@ async function buildRecipe(a: AddArgs): Promise<Recipe> {
   return {
     file: '(modelcar add)',
     dir: a.cwd,
-    base: { kind: 'oci-layout', path: layout, tag: a.tag },
+    base: entry('base', 'oci-layout', a.tag ? { path: layout, tag: a.tag } : { path: layout }),
     baseText: `oci-layout:${a.layoutPath}${a.tag ? `:${a.tag}` : ''}`,
     platforms: ['linux/amd64'],
     sources,

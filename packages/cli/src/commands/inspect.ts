@@ -5,6 +5,7 @@ import zlib from 'node:zlib'
 import tar from 'tar-stream'
 import {
   Annotation,
+  configFor,
   errors,
   formatBytes,
   isIndexMediaType,
@@ -20,7 +21,7 @@ import {
 } from '@modelcar/core'
 import { opt, parse } from '../args.js'
 import type { Command } from '../main.js'
-import { loadBase } from '../official-components.js'
+import { registryBase } from '@modelcar/sink-registry'
 import { Output } from '../output.js'
 
 const USAGE = 'inspect oci-layout:PATH[:TAG] | PATH[:TAG] | registry:HOST/REPO[:TAG|@DIGEST] [--json]'
@@ -53,9 +54,7 @@ export const inspectCommand: Command = {
           emit: () => {},
           secret: (v) => output.addSecret(v),
         }
-        const loaded = await loadBase({ kind: 'registry', ref }, ctx)
-        if (!loaded) throw errors.argumentInvalid(`\`${target}\` is not an image reference`, `usage: modelcar ${USAGE}`)
-        base = loaded
+        base = await (await registryBase.create(configFor(registryBase, { ref }), ctx)).load({ platforms: [] })
       } else {
         const { path: p, tag } = splitLayoutRef(target.replace(/^oci-layout:/, ''))
         base = await loadLayoutBase(path.resolve(p), tag, target)

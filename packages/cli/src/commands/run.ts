@@ -1,11 +1,11 @@
 // `modelcar run RECIPE [--dry-run] [--json] [--set k=v]`: runs the pipeline.
 import { errors, formatBytes, loadRecipe, runRecipe } from '@modelcar/core'
-import { opt, parse } from '../args.js'
+import { opt, parse, setOverrides } from '../args.js'
 import type { Command } from '../main.js'
-import { loadBase, officialRegistry } from '../official-components.js'
+import { officialRegistry } from '../official-components.js'
 import { Output } from '../output.js'
 import { ProgressView } from '../progress-view.js'
-import { resolvePlugin } from '../resolve-plugin.js'
+import { pluginResolver } from '../resolve-plugin.js'
 
 const USAGE = 'run RECIPE [--dry-run] [--json] [--set key=value]... [--concurrency N]'
 
@@ -33,7 +33,7 @@ export const runCommand: Command = {
       if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1))
         throw argErr(`--concurrency \`${opt.str(args, 'concurrency')}\` is not a positive whole number`)
       const registry = officialRegistry()
-      const recipe = await loadRecipe(file, { registry, env, overrides: opt.list(args, 'set'), resolve: resolvePlugin })
+      const recipe = await loadRecipe(file, { registry, env, overrides: setOverrides(opt.list(args, 'set')), resolver: pluginResolver })
       const view = new ProgressView(output)
       const controller = new AbortController()
       const stop = () => controller.abort(new Error('interrupted'))
@@ -41,7 +41,6 @@ export const runCommand: Command = {
       process.once('SIGTERM', stop)
       try {
         const result = await runRecipe(recipe, {
-          loadBase,
           env,
           onSecret: (v) => output.addSecret(v),
           dryRun: !!opt.flag(args, 'dry-run'),

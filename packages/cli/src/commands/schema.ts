@@ -2,7 +2,8 @@
 // it names are resolved (from its folder, as `run` does) and their config schemas included.
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { errors, namedComponents, pluginPackageName, recipeJsonSchema } from '@modelcar/core'
+import { errors, namedComponents, recipeJsonSchema } from '@modelcar/core'
+import { pluginPackageName } from '../official-components.js'
 import { parse } from '../args.js'
 import type { Command } from '../main.js'
 import { officialRegistry } from '../official-components.js'

@@ -1,6 +1,7 @@
 // Reference pages of components, rendered from their schemas: the schema is the documentation, so
 // these pages are generated (`modelcar docs`, `npm run docs`) and never edited by hand.
-import { coreComponents, pluginPackageName, type Component } from '@modelcar/core'
+import { coreComponents, type Component } from '@modelcar/core'
+import { pluginPackageName } from '../official-components.js'
 
 export interface DocumentedComponent {
   component: Component
@@ -53,8 +54,8 @@ export function referencePages(components: DocumentedComponent[]): Map<string, s
   return pages
 }
 
-const KIND_ORDER = { source: 0, transform: 1, sink: 2 } as const
-const TITLE = { source: 'Sources', transform: 'Transforms', sink: 'Sinks' } as const
+const KIND_ORDER = { source: 0, transform: 1, sink: 2, base: 3 } as const
+const TITLE = { source: 'Sources', transform: 'Transforms', sink: 'Sinks', base: 'Bases' } as const
 
 interface JsonSchema {
   type?: string | string[]
@@ -125,8 +126,15 @@ function componentPage(d: DocumentedComponent): string {
     lines.push('')
     if (schema.additionalProperties === false) lines.push('Any other field is an error (the recipe check names the allowed ones).', '')
   }
-  lines.push('## Example', '', '```yaml', `${LIST[c.kind]}:`, `  - type: ${c.type}`)
-  for (const [key, value] of Object.entries(exampleConfig(schema))) lines.push(...yamlField(key, value, '    '))
+  lines.push('## Example', '', '```yaml')
+  if (c.kind === 'base') {
+    // A base is one mapping, not a list entry; its short form is said above.
+    lines.push('base:', `  type: ${c.type}`)
+    for (const [key, value] of Object.entries(exampleConfig(schema))) lines.push(...yamlField(key, value, '  '))
+  } else {
+    lines.push(`${LIST[c.kind]}:`, `  - type: ${c.type}`)
+    for (const [key, value] of Object.entries(exampleConfig(schema))) lines.push(...yamlField(key, value, '    '))
+  }
   lines.push('```', '')
   return lines.join('\n')
 }

@@ -4,9 +4,11 @@ import { createHash, type Hash } from 'node:crypto'
 import zlib from 'node:zlib'
 import tar from 'tar-stream'
 import { MediaType } from '../oci/media-types.js'
-import { ModelcarError } from '../errors.js'
+import { ModelcarError } from '../errors/index.js'
 
-export type Compression = 'none' | 'gzip' | 'zstd'
+import type { Compression } from '../contract/plan.js'
+
+export type { Compression }
 
 export interface LayerFileEntry {
   /** Path inside the tar, without a leading slash: `models/tokenizer/vocab.json`. */

@@ -50,3 +50,6 @@ export const Annotation = {
   dockerReferenceDigest: 'vnd.docker.reference.digest',
   dockerReferenceType: 'vnd.docker.reference.type',
 } as const
+
+/** A tag (`org.opencontainers.image.ref.name` in a layout, a registry tag): the OCI distribution rule. */
+export const TAG_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$'

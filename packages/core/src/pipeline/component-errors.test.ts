@@ -6,11 +6,11 @@ import path from 'node:path'
 import { Type } from '@sinclair/typebox'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createCoreRegistry } from '../builtins.js'
-import { defineSink, defineSource, defineTransform } from '../components/define.js'
-import { errors, isModelcarError, ModelcarError } from '../errors.js'
+import { defineSink, defineSource, defineTransform } from '../contract/component.js'
+import { errors, isModelcarError, ModelcarError } from '../errors/index.js'
 import { ociLayoutSink } from '../sinks/oci-layout.js'
 import { parseRecipe } from '../recipe/load-recipe.js'
-import { runRecipe } from './run-pipeline.js'
+import { runRecipe } from './run-recipe.js'
 
 let dir: string
 beforeEach(async () => {
@@ -65,7 +65,7 @@ const saboteurSink = defineSink({
   description: 'An oci-layout sink that throws in the hook it is told.',
   schema: Type.Object({ failAt: Type.String({ description: 'The hook that throws.' }), path: Type.String({ description: 'Layout.' }) }),
   async create(config, ctx) {
-    const inner = await ociLayoutSink.create({ path: config.path }, ctx)
+    const inner = await ociLayoutSink.create({ path: config.path, tag: 'latest' }, ctx)
     const at = config.failAt
     return {
       ...inner,
@@ -158,7 +158,21 @@ describe('errors thrown by components', () => {
       code: 'SOURCE_PATH_MISSING',
       input: true,
       phase: 'list',
-      message: '[picky] `model` does not exist',
+      message: '[picky] list failed: `model` does not exist',
+    })
+  })
+})
+
+describe('a plugin’s own error codes', () => {
+  it('keep their code and hint, and get the component and phase', () => {
+    const own = new ModelcarError('MYSTORE_QUOTA', 'the quota of `team-a` is used up', { hint: 'ask for more', retryAfterMs: 1000 })
+    expect(errors.componentFailed('mystore', 'read', own)).toMatchObject({
+      code: 'MYSTORE_QUOTA',
+      message: '[mystore] read failed: the quota of `team-a` is used up',
+      hint: 'ask for more',
+      component: 'mystore',
+      phase: 'read',
+      retryAfterMs: 1000,
     })
   })
 })
@@ -176,7 +190,8 @@ describe('ModelcarError across copies of @modelcar/core', () => {
     expect(isModelcarError(new Error('plain'))).toBe(false)
     expect(errors.componentFailed('gcs', 'list', foreign)).toMatchObject({
       code: 'SOURCE_PATH_MISSING',
-      message: '[gcs] `x` does not exist',
+      message: '[gcs] list failed: `x` does not exist',
+      phase: 'list',
     })
   })
 })

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import type { ModelFile } from '../components/model-file.js'
+import type { ModelFile } from '../contract/model-file.js'
 import { threadedSha256 } from './hash-thread.js'
 import { readModelFile } from './read-model-file.js'
 

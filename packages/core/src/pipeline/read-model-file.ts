@@ -1,66 +1,48 @@
 // Reads a ModelFile for the encoder: exactly `size` bytes, the announced digest verified while
-// streaming, and a cut read resumed at the byte it stopped (bounded retries with backoff).
+// streaming (or the content hashed when asked), and a cut read resumed at the byte it stopped,
+// by the project's one retry policy. This is the only place a source's read is retried: sources
+// make one attempt per open().
 import { createHash, type Hash } from 'node:crypto'
-import type { ModelFile } from '../components/model-file.js'
-import { errors, isModelcarError } from '../errors.js'
-import { coalesce } from './coalesce.js'
-import { sleep } from '../http/retry-after.js'
+import type { ModelFile } from '../contract/model-file.js'
+import { errors } from '../errors/core-errors.js'
+import { DEFAULT_RETRY_POLICY, retryDelayMs, sleep, spent, type RetryPolicy } from '../http/retry-policy.js'
+import { isRetryable } from '../http/retryable.js'
+import { coalesce } from '../streams/coalesce.js'
 import { threadedSha256, type ThreadedSha256 } from './hash-thread.js'
 
 export interface ReadOptions {
   signal?: AbortSignal
   onBytes?: (n: number) => void
   onRetry?: (attempt: number, reason: string) => void
-  retries?: number
-  /** Milliseconds before retry n is 2^(n-1) times this (capped at 30 s). */
-  backoffMs?: number
+  policy?: RetryPolicy
   /**
    * The source's `type`: when given, what fails comes out as a ModelcarError naming it and the
    * phase, `open` (the source's `open()` threw) or `read` (the bytes, their size or digest).
    */
   component?: string
-}
-
-const RETRYABLE_CODES = new Set([
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-])
-
-export function isRetryable(err: unknown): boolean {
-  if (isModelcarError(err)) return err.retryable
-  const e = err as { code?: string; cause?: { code?: string }; message?: string } | undefined
-  if (!e) return false
-  if (e.code && RETRYABLE_CODES.has(e.code)) return true
-  if (e.cause?.code && RETRYABLE_CODES.has(e.cause.code)) return true
-  // undici reports a body cut mid-stream as TypeError('terminated')
-  return e.message === 'terminated'
+  /** Hash the content even when the source announced no digest, and tell the digest (`sha256:…`) once the file is read. */
+  onDigest?: (digest: string) => void
 }
 
 export async function* readModelFile(file: ModelFile, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
-  const verify = file.digest?.startsWith('sha256:')
+  const verify = file.digest?.startsWith('sha256:') ?? false
+  const policy = opts.policy ?? DEFAULT_RETRY_POLICY
   // Large files are hashed on another thread: the layer around them is hashed on this one.
-  const hash = !verify ? undefined : file.size >= THREAD_HASH_MIN_BYTES ? threadedSha256() : inline(createHash('sha256'))
-  const retries = opts.retries ?? 5
+  const hash = !verify && !opts.onDigest ? undefined : file.size >= THREAD_HASH_MIN_BYTES ? threadedSha256() : inline(createHash('sha256'))
   let offset = 0
-  let attempt = 0
+  let retry = 0
   // Inside the source's `open()`: a failure there is named `open`, not `read`.
   let opening = false
   try {
     for (;;) {
+      const startedAt = offset
       try {
         opening = true
         const stream = await file.open({ start: offset, signal: opts.signal })
         opening = false
         // HTTP bodies come in 16–64 KiB pieces; every step after this one costs per chunk, so
         // hand them on in blocks of about 1 MiB.
-        for await (const chunk of coalesce(stream as AsyncIterable<Uint8Array>)) {
+        for await (const chunk of coalesce(stream as AsyncIterable<Uint8Array> | Iterable<Uint8Array>)) {
           if (offset + chunk.byteLength > file.size) throw errors.sizeMismatch(file.path, file.size, offset + chunk.byteLength, true)
           await hash?.update(chunk)
           offset += chunk.byteLength
@@ -69,17 +51,22 @@ export async function* readModelFile(file: ModelFile, opts: ReadOptions = {}): A
         }
         break
       } catch (err) {
-        if (opts.signal?.aborted || !isRetryable(err) || attempt >= retries) throw err
+        if (opts.signal?.aborted || !isRetryable(err)) throw err
+        // A read that got bytes before it broke made progress: the count starts again, so a long
+        // download over a flaky link is not given up, while a file that fails at once is.
+        if (offset > startedAt) retry = 0
+        if (retry + 1 >= policy.attempts) throw spent(err, retry + 1)
         opening = false
-        attempt++
-        opts.onRetry?.(attempt, (err as Error).message ?? String(err))
-        await sleep(Math.min(30_000, (opts.backoffMs ?? 250) * 2 ** (attempt - 1)), opts.signal)
+        retry++
+        opts.onRetry?.(retry, (err as Error).message ?? String(err))
+        await sleep(retryDelayMs(retry, err, policy), opts.signal)
       }
     }
     if (offset !== file.size) throw errors.sizeMismatch(file.path, file.size, offset, false)
     if (hash) {
       const actual = await hash.digest()
-      if (actual !== file.digest) throw errors.digestMismatch(file.path, file.digest!, actual)
+      if (verify && actual !== file.digest) throw errors.digestMismatch(file.path, file.digest!, actual)
+      opts.onDigest?.(actual)
     }
   } catch (err) {
     if (opts.component === undefined) throw err

@@ -7,11 +7,12 @@ import path from 'node:path'
 import { Type } from '@sinclair/typebox'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createCoreRegistry } from '../builtins.js'
-import { defineSink, type BlobHint } from '../components/define.js'
-import { ModelcarError } from '../errors.js'
+import type { BlobHint } from '../contract/blob.js'
+import { defineSink } from '../contract/component.js'
+import { ModelcarError } from '../errors/index.js'
 import { parseRecipe } from '../recipe/load-recipe.js'
-import type { RunEvent } from './events.js'
-import { runRecipe } from './run-pipeline.js'
+import type { RunEvent } from '../contract/events.js'
+import { runRecipe } from './run-recipe.js'
 
 let dir: string
 beforeEach(async () => {

@@ -6,12 +6,12 @@ import { Readable } from 'node:stream'
 import { Type } from '@sinclair/typebox'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createCoreRegistry } from '../builtins.js'
-import { defineSource } from '../components/define.js'
-import type { ModelFile } from '../components/model-file.js'
-import { ModelcarError } from '../errors.js'
+import { defineSource } from '../contract/component.js'
+import type { ModelFile } from '../contract/model-file.js'
+import { ModelcarError } from '../errors/index.js'
 import { parseRecipe } from '../recipe/load-recipe.js'
-import type { RunEvent } from './events.js'
-import { runRecipe } from './run-pipeline.js'
+import type { RunEvent } from '../contract/events.js'
+import { runRecipe } from './run-recipe.js'
 
 let dir: string
 beforeEach(async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Plan, PlannedFile } from './plan.js'
+import type { Plan, PlannedFile } from '../contract/plan.js'
 import { planLayers } from './plan-layers.js'
 
 function file(target: string, size: number, modelcard = false): PlannedFile {
@@ -10,6 +10,7 @@ function plan(files: PlannedFile[], over: Partial<Plan['layering']> = {}, baseLa
   return {
     prefix: 'models',
     files,
+    derived: [],
     layering: { strategy: 'per-file', groupBelowBytes: 1 << 20, maxLayers: 127, ...over },
     compression: 'none',
     modelcardCompression: 'gzip',

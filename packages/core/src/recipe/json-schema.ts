@@ -1,8 +1,8 @@
 // The JSON Schema of recipes (`modelcar schema`), built from the recipe schema and the schema of
 // every registered component, so editors complete and check recipes.
 import type { TSchema } from '@sinclair/typebox'
-import type { ComponentKind } from '../components/define.js'
-import type { ComponentRegistry } from '../components/registry.js'
+import type { ComponentKind } from '../contract/component.js'
+import type { ComponentRegistry } from '../contract/registry.js'
 import { RecipeSchema } from './recipe-schema.js'
 
 export function recipeJsonSchema(registry: ComponentRegistry): Record<string, unknown> {
@@ -28,16 +28,29 @@ export function recipeJsonSchema(registry: ComponentRegistry): Record<string, un
     })
     return { type: 'array', items: { oneOf: variants } }
   }
-  const base = strip(RecipeSchema) as { properties: Record<string, Record<string, unknown>> }
+  const recipe = strip(RecipeSchema) as { properties: Record<string, Record<string, unknown>> }
+  const { anyOf: _anyOf, ...baseField } = recipe.properties.base!
+  const bases = registry.list('base')
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: 'modelcar recipe',
-    ...base,
+    ...recipe,
     properties: {
-      ...base.properties,
-      sources: { ...base.properties.sources, ...entriesOf('source') },
-      transforms: { ...base.properties.transforms, ...entriesOf('transform') },
-      sinks: { ...base.properties.sinks, ...entriesOf('sink') },
+      ...recipe.properties,
+      base: {
+        ...baseField,
+        anyOf: [
+          {
+            type: 'string',
+            description: `The short form: ${bases.map((b) => `\`${b.shortForm}\``).join(', ')}, or a plugin base's \`TYPE:TEXT\`.`,
+            minLength: 1,
+          },
+          entriesOf('base').items,
+        ],
+      },
+      sources: { ...recipe.properties.sources, ...entriesOf('source') },
+      transforms: { ...recipe.properties.transforms, ...entriesOf('transform') },
+      sinks: { ...recipe.properties.sinks, ...entriesOf('sink') },
     },
   }
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { Type } from '@sinclair/typebox'
 import { createCoreRegistry } from '../builtins.js'
-import { isModelcarError, type Diagnostic } from '../errors.js'
+import { defineBase } from '../contract/component.js'
+import { isModelcarError, type Diagnostic } from '../errors/index.js'
 import { parseRecipe, type LoadRecipeOptions } from './load-recipe.js'
 
 const SOURCES = 'sources:\n  - type: local\n    path: ./model\n'
@@ -73,7 +75,18 @@ describe('one diagnostic per mistake', () => {
   })
 
   it('a bad base is one problem, with the registry form of a docker:// reference', async () => {
-    const ps = await problems(VALID.replace('sources:', 'base: docker://quay.io/org/busybox:1.36\nsources:'))
+    // The registry base is the CLI's (from another package); any base called `registry` gets the hint.
+    const registry = createCoreRegistry().register(
+      defineBase({
+        type: 'registry',
+        shortForm: 'registry:REF',
+        description: 'test',
+        schema: Type.Object({}),
+        fromText: () => ({}),
+        create: () => ({ load: () => Promise.reject(new Error('unused')) }),
+      }),
+    )
+    const ps = await problems(VALID.replace('sources:', 'base: docker://quay.io/org/busybox:1.36\nsources:'), { registry })
     expect(ps).toHaveLength(1)
     expect(ps[0]).toMatchObject({
       at: '2:7',
@@ -149,9 +162,15 @@ describe('messages', () => {
   })
 })
 
-describe('--set', () => {
+/** An override as the CLI's `--set KEY=VALUE` makes it. */
+function set(arg: string) {
+  const eq = arg.indexOf('=')
+  return { key: arg.slice(0, eq), value: arg.slice(eq + 1), label: `\`--set ${arg.slice(0, eq)}\`` }
+}
+
+describe('overrides (--set)', () => {
   it('a bad override points at the key it replaced and names the --set', async () => {
-    const [p] = await problems(`${VALID}image:\n  compression: none\n`, { overrides: ['image.compression=lz4'] })
+    const [p] = await problems(`${VALID}image:\n  compression: none\n`, { overrides: [set('image.compression=lz4')] })
     expect(p).toMatchObject({
       at: '9:3',
       message: 'image.compression: `lz4` is not one of `none`, `gzip`, `zstd` (from `--set image.compression`)',
@@ -159,7 +178,7 @@ describe('--set', () => {
   })
 
   it('a key only --set has gets no place in the file', async () => {
-    const [p] = await problems(VALID, { overrides: ['image.compresion=gzip'] })
+    const [p] = await problems(VALID, { overrides: [set('image.compresion=gzip')] })
     expect(p).toMatchObject({
       at: '-',
       message: 'unknown field `compresion` in image (did you mean `compression`?) (from `--set image.compresion`)',
@@ -169,13 +188,13 @@ describe('--set', () => {
   it('fills in a key that has no value', async () => {
     const recipe = await parseRecipe(`${VALID}image:\n`, 'r.yaml', {
       registry: createCoreRegistry(),
-      overrides: ['image.compression=gzip'],
+      overrides: [set('image.compression=gzip')],
     })
     expect(recipe.image.compression).toBe('gzip')
   })
 
   it('takes text that is not YAML as a string', async () => {
-    const recipe = await parseRecipe(VALID, 'r.yaml', { registry: createCoreRegistry(), overrides: ['sources.0.path=[odd'] })
+    const recipe = await parseRecipe(VALID, 'r.yaml', { registry: createCoreRegistry(), overrides: [set('sources.0.path=[odd')] })
     expect(recipe.sources[0]!.config.path).toBe('[odd')
   })
 
@@ -183,9 +202,55 @@ describe('--set', () => {
     ['sinks.3.tag=x', '`--set sinks.3.tag`: `sinks` has 1 entry, numbered from 0'],
     ['sinks.tag=x', '`--set sinks.tag`: `sinks` is a list; select an entry by its number, e.g. `sinks.0`'],
     ['apiVersion.x=1', '`--set apiVersion.x`: `apiVersion` is a single value, not a mapping or list'],
-    ['image', '`--set image` is not key=value'],
   ])('rejects `--set %s` as a wrong argument', async (arg, message) => {
-    const run = parseRecipe(VALID, 'r.yaml', { registry: createCoreRegistry(), overrides: [arg] })
+    const run = parseRecipe(VALID, 'r.yaml', { registry: createCoreRegistry(), overrides: [set(arg)] })
     await expect(run).rejects.toMatchObject({ code: 'ARGUMENT_INVALID', message })
+  })
+})
+
+describe('hostile YAML', () => {
+  it('an alias bomb is a problem at its first alias, not a hung process', async () => {
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f', 'g', 'h'].entries())
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${'abcdefg'[i]}`).join(',')}]`)
+    const text = `apiVersion: modelcar/v1\nx-anchors:\n${levels.map((l) => `  ${l}`).join('\n')}\n${SOURCES}${SINKS}`
+    const started = performance.now()
+    const ps = await problems(text)
+    expect(performance.now() - started).toBeLessThan(5000)
+    expect(ps).toHaveLength(1)
+    expect(ps[0]).toMatchObject({ at: '4:10', message: expect.stringContaining('aliases (`*name`) expand to too many values') })
+  })
+
+  it('a few aliases are fine', async () => {
+    const recipe = await parseRecipe(`apiVersion: modelcar/v1\nsources:\n  - &src { type: local, path: ./model }\n${SINKS}`, 'r.yaml', {
+      registry: createCoreRegistry(),
+    })
+    expect(recipe.sources[0]!.config.path).toBe('./model')
+  })
+})
+
+describe('base', () => {
+  it('the short form becomes the base component’s config; a mapping is checked like any entry', async () => {
+    const short = await parseRecipe(`apiVersion: modelcar/v1\nbase: oci-layout:./base:v1\n${SOURCES}${SINKS}`, 'r.yaml', {
+      registry: createCoreRegistry(),
+    })
+    expect(short.base).toMatchObject({ type: 'oci-layout', config: { path: './base', tag: 'v1' } })
+    expect(short.baseText).toBe('oci-layout:./base:v1')
+    const long = await parseRecipe(`apiVersion: modelcar/v1\nbase:\n  type: oci-layout\n  path: ./base\n${SOURCES}${SINKS}`, 'r.yaml', {
+      registry: createCoreRegistry(),
+    })
+    expect(long.base).toMatchObject({ type: 'oci-layout', config: { path: './base' } })
+    const [p] = await problems(`apiVersion: modelcar/v1\nbase:\n  type: oci-layout\n  pth: ./base\n${SOURCES}${SINKS}`)
+    expect(p).toMatchObject({ at: '4:3', message: expect.stringContaining('unknown field `pth`') })
+  })
+
+  it('no base is scratch; another tool’s spelling gets the right one as a hint', async () => {
+    expect((await parseRecipe(VALID, 'r.yaml', { registry: createCoreRegistry() })).base.type).toBe('scratch')
+    const [p] = await problems(`apiVersion: modelcar/v1\nbase: oci:./x\n${SOURCES}${SINKS}`)
+    expect(p).toMatchObject({
+      at: '2:7',
+      message: 'base `oci:./x` is not a base image reference',
+      hint: expect.stringContaining('that is `oci-layout:./x`'),
+    })
   })
 })

@@ -44,11 +44,11 @@ export const RecipeSchema = Type.Object(
       examples: [API_VERSION],
     }),
     base: Type.Optional(
-      Type.String({
-        description: 'The image the model goes on top of: `scratch`, `oci-layout:PATH[:TAG]`, or `registry:HOST/REPO[:TAG|@sha256:…]`.',
+      Type.Union([Type.String({ minLength: 1 }), ComponentEntrySchema], {
+        description:
+          'The image the model goes on top of: `scratch`, `oci-layout:PATH[:TAG]`, `registry:HOST/REPO[:TAG|@sha256:…]` (the short form `TYPE:TEXT` of a base component), or a mapping with `type:` and the base’s fields.',
         default: 'scratch',
         examples: ['oci-layout:./download:latest', 'scratch', 'registry:quay.io/org/busybox:1.36'],
-        pattern: '^(scratch|oci-layout:.+|registry:.+)$',
       }),
     ),
     platforms: Type.Optional(

@@ -3,11 +3,12 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Type } from '@sinclair/typebox'
-import { defineSink } from '../components/define.js'
-import { errors } from '../errors.js'
-import { emptyIndex, ImageLayout } from '../oci/image-layout.js'
-import { Annotation, MediaType, toOciMediaType } from '../oci/media-types.js'
-import type { EditedImage } from '../oci/edit-image.js'
+import { defineSink } from '../contract/component.js'
+import { errors } from '../errors/index.js'
+import { emptyIndex, ImageLayout } from '../image/image-layout.js'
+import { withDefault } from '../contract/config.js'
+import type { EditedImage } from '../contract/image.js'
+import { Annotation, MediaType, TAG_PATTERN, toOciMediaType } from '../oci/media-types.js'
 import type { Descriptor, ImageIndex } from '../oci/types.js'
 
 export const ociLayoutSinkSchema = Type.Object(
@@ -17,14 +18,14 @@ export const ociLayoutSinkSchema = Type.Object(
       examples: ['./out'],
       minLength: 1,
     }),
-    tag: Type.Optional(
+    tag: withDefault(
       Type.String({
         description:
           'Tag (`org.opencontainers.image.ref.name`) of the image in the layout: letters, digits, `_`, `.` and `-`, up to 128, not starting with `.` or `-`.',
-        default: 'latest',
         examples: ['latest', 'v1'],
-        pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$',
+        pattern: TAG_PATTERN,
       }),
+      'latest',
     ),
   },
   { additionalProperties: false },
@@ -36,7 +37,7 @@ export const ociLayoutSink = defineSink({
   schema: ociLayoutSinkSchema,
   create(config, ctx) {
     const layout = new ImageLayout(path.resolve(ctx.baseDir, config.path))
-    const tag = config.tag ?? 'latest'
+    const tag = config.tag
     const check = async () => {
       const st = await fs.stat(layout.root).catch(() => undefined)
       if (!st) return
@@ -65,7 +66,7 @@ export const ociLayoutSink = defineSink({
       openBlob: ({ verify }) => layout.createBlobWriter({ verify }),
       async commit(image) {
         // Every blob on disk under its digest before index.json names it.
-        await layout.flush()
+        await layout.publish()
         for (const doc of image.documents) await layout.putBlob(doc.bytes)
         const current = (await layout.exists()) ? await layout.readIndex() : emptyIndex()
         await layout.writeIndex(nextIndex(current, image, tag))
@@ -73,7 +74,8 @@ export const ociLayoutSink = defineSink({
         return { ref: `oci-layout:${config.path}:${tag}`, digest: image.root.digest }
       },
       async abort() {
-        await layout.flush().catch(() => {})
+        // Blobs of the failed run were staged, never published: nothing of it stays.
+        await layout.discard()
         await layout.tidy()
       },
     }

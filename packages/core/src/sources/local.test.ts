@@ -2,9 +2,10 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { ComponentContext } from '../components/context.js'
-import { silentLogger } from '../components/context.js'
-import type { ModelFile } from '../components/model-file.js'
+import type { ComponentContext } from '../contract/context.js'
+import { silentLogger } from '../contract/context.js'
+import type { ModelFile } from '../contract/model-file.js'
+import { configFor } from '../contract/config.js'
 import { localSource } from './local.js'
 
 let dir: string
@@ -27,8 +28,8 @@ const ctx = (): ComponentContext => ({
   secret() {},
 })
 
-async function list(config: Parameters<typeof localSource.create>[0]): Promise<ModelFile[]> {
-  const src = await localSource.create(config, ctx())
+async function list(config: { path: string; include?: string[]; exclude?: string[]; into?: string }): Promise<ModelFile[]> {
+  const src = await localSource.create(configFor(localSource, config), ctx())
   const out: ModelFile[] = []
   for await (const f of src.list()) out.push(f)
   return out

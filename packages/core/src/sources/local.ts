@@ -5,11 +5,12 @@ import { createReadStream } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Type } from '@sinclair/typebox'
-import { defineSource } from '../components/define.js'
-import type { ModelFile } from '../components/model-file.js'
-import { errors } from '../errors.js'
-import { joinModelPath, safeModelPath } from '../plan/model-path.js'
-import { globFilter, unmatchedPatterns } from './glob-filter.js'
+import { defineSource } from '../contract/component.js'
+import { withDefault } from '../contract/config.js'
+import type { ModelFile } from '../contract/model-file.js'
+import { errors } from '../errors/index.js'
+import { joinModelPath, safeModelPath } from '../files/model-path.js'
+import { selectFiles } from '../files/select-files.js'
 
 export const localSourceSchema = Type.Object(
   {
@@ -24,12 +25,12 @@ export const localSourceSchema = Type.Object(
         examples: [['*.safetensors', '*.json']],
       }),
     ),
-    exclude: Type.Optional(
+    exclude: withDefault(
       Type.Array(Type.String(), {
         description: 'Globs of files to leave out.',
-        default: ['.git/**', '**/.git/**'],
         examples: [['*.bin', 'checkpoints/**']],
       }),
+      ['.git/**', '**/.git/**'],
     ),
     into: Type.Optional(Type.String({ description: 'Sub-folder under the image prefix to put the files in.', examples: ['extras'] })),
   },
@@ -44,7 +45,6 @@ export const localSource = defineSource({
   schema: localSourceSchema,
   create(config, ctx) {
     const root = path.resolve(ctx.baseDir, config.path)
-    const filter = globFilter(config.include, config.exclude)
     return {
       async *list() {
         let st
@@ -60,16 +60,15 @@ export const localSource = defineSource({
           return
         }
         if (!st.isDirectory()) throw errors.sourcePathMissing(config.path, 'it is neither a file nor a folder')
-        const found: ModelFile[] = []
-        const all: string[] = []
-        for await (const { rel, abs, stat } of walk(root, '', new Set([await fs.realpath(root)]))) {
-          all.push(rel)
-          if (filter(rel)) found.push(fileOf(abs, joinModelPath(config.into, safeModelPath(rel)), stat))
-        }
-        const unmatched = unmatchedPatterns(config.include, all)
-        if (unmatched.length) throw errors.sourceNothingMatched(`\`${config.path}\``, unmatched)
-        if (found.length === 0) throw errors.sourceNothingMatched(`\`${config.path}\``, config.include ?? ['**'])
-        yield* found
+        const walked: Walked[] = []
+        for await (const w of walk(root, '', new Set([await fs.realpath(root)]))) walked.push(w)
+        const chosen = selectFiles(walked, {
+          include: config.include,
+          exclude: config.exclude,
+          path: (w) => w.rel,
+          where: `\`${config.path}\``,
+        })
+        for (const w of chosen) yield fileOf(w.abs, joinModelPath(config.into, safeModelPath(w.rel)), w.stat)
       },
     }
   },

@@ -1,22 +1,23 @@
 // Transform `annotate`: manifest annotations and config labels.
 import { Type } from '@sinclair/typebox'
-import { defineTransform } from '../components/define.js'
+import { defineTransform } from '../contract/component.js'
+import { withDefault } from '../contract/config.js'
 
 export const annotateSchema = Type.Object(
   {
-    annotations: Type.Optional(
+    annotations: withDefault(
       Type.Record(Type.String(), Type.String(), {
         description: 'Added to every image manifest (`modelcar inspect` and registries show them).',
-        default: {},
         examples: [{ 'org.opencontainers.image.licenses': 'Apache-2.0' }],
       }),
+      {},
     ),
-    labels: Type.Optional(
+    labels: withDefault(
       Type.Record(Type.String(), Type.String(), {
         description: 'Added to every image config `config.Labels` (what `podman inspect` shows).',
-        default: {},
         examples: [{ team: 'ml' }],
       }),
+      {},
     ),
   },
   { additionalProperties: false },
@@ -30,8 +31,8 @@ export const annotateTransform = defineTransform({
     return {
       apply: (plan) => ({
         ...plan,
-        annotations: { ...plan.annotations, ...(config.annotations ?? {}) },
-        labels: { ...plan.labels, ...(config.labels ?? {}) },
+        annotations: { ...plan.annotations, ...config.annotations },
+        labels: { ...plan.labels, ...config.labels },
       }),
     }
   },

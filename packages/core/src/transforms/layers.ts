@@ -1,35 +1,36 @@
 // Transform `layers`: how files are grouped into layers.
 import { Type } from '@sinclair/typebox'
-import { defineTransform } from '../components/define.js'
-import { DEFAULT_MAX_LAYERS } from '../plan/plan.js'
+import { defineTransform } from '../contract/component.js'
+import { withDefault } from '../contract/config.js'
+import { DEFAULT_MAX_LAYERS } from '../contract/plan.js'
 import { BYTE_SIZE_PATTERN, parseByteSize } from '../recipe/byte-size.js'
 
 export const layersSchema = Type.Object(
   {
-    strategy: Type.Optional(
+    strategy: withDefault(
       Type.Union([Type.Literal('per-file'), Type.Literal('grouped')], {
         description:
           '`per-file`: one layer per file (weights dedupe and pull in parallel). `grouped`: files below `groupBelow` share one layer.',
-        default: 'per-file',
         examples: ['grouped'],
       }),
+      'per-file',
     ),
-    groupBelow: Type.Optional(
+    groupBelow: withDefault(
       Type.Union([Type.String({ pattern: BYTE_SIZE_PATTERN }), Type.Integer({ minimum: 0 })], {
         description: 'With `grouped`: files smaller than this share a layer (bytes, or with a unit: `64KiB`, `1MiB`).',
-        default: '1MiB',
         examples: ['1MiB'],
       }),
+      '1MiB',
     ),
-    maxLayers: Type.Optional(
+    maxLayers: withDefault(
       Type.Integer({
         description:
           'Most layers the image may have in total, base included; above it small files are grouped automatically. overlayfs mounts at most 128.',
-        default: DEFAULT_MAX_LAYERS,
         minimum: 2,
         maximum: 1000,
         examples: [DEFAULT_MAX_LAYERS],
       }),
+      DEFAULT_MAX_LAYERS,
     ),
   },
   { additionalProperties: false },
@@ -44,9 +45,9 @@ export const layersTransform = defineTransform({
       apply: (plan) => ({
         ...plan,
         layering: {
-          strategy: config.strategy ?? 'per-file',
-          groupBelowBytes: parseByteSize(config.groupBelow ?? '1MiB') ?? 1 << 20,
-          maxLayers: config.maxLayers ?? DEFAULT_MAX_LAYERS,
+          strategy: config.strategy,
+          groupBelowBytes: parseByteSize(config.groupBelow) ?? 1 << 20,
+          maxLayers: config.maxLayers,
         },
       }),
     }

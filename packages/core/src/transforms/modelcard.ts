@@ -4,9 +4,10 @@ import { createReadStream } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Type } from '@sinclair/typebox'
-import { defineTransform } from '../components/define.js'
-import { errors } from '../errors.js'
-import { safeModelPath } from '../plan/model-path.js'
+import { defineTransform } from '../contract/component.js'
+import { withDefault } from '../contract/config.js'
+import { errors } from '../errors/index.js'
+import { safeModelPath } from '../files/model-path.js'
 
 export const modelcardSchema = Type.Object(
   {
@@ -16,19 +17,19 @@ export const modelcardSchema = Type.Object(
       default: 'README.md',
       examples: ['README.md'],
     }),
-    compression: Type.Optional(
+    compression: withDefault(
       Type.Union([Type.Literal('none'), Type.Literal('gzip'), Type.Literal('zstd')], {
         description: 'Compression of the model card layer (text compresses well).',
-        default: 'gzip',
         examples: ['gzip'],
       }),
+      'gzip',
     ),
-    required: Type.Optional(
+    required: withDefault(
       Type.Boolean({
         description: 'Fail when the file is missing (otherwise the image simply has no model card).',
-        default: true,
         examples: [true],
       }),
+      true,
     ),
   },
   { additionalProperties: false },
@@ -55,7 +56,7 @@ export const modelcardTransform = defineTransform({
         const hit = wanted === undefined ? undefined : (files.find((f) => f.target === wanted) ?? files.find((f) => f.file.path === wanted))
         if (hit) {
           hit.modelcard = true
-          return { ...plan, files, modelcardCompression: config.compression ?? 'gzip' }
+          return { ...plan, files, modelcardCompression: config.compression }
         }
         const local = path.resolve(ctx.baseDir, config.file)
         const st = await fs.stat(local).catch(() => undefined)
@@ -78,7 +79,7 @@ export const modelcardTransform = defineTransform({
             open: async (opts = {}) => createReadStream(local, { start: opts.start ?? 0, signal: opts.signal }),
           },
         })
-        return { ...plan, files, modelcardCompression: config.compression ?? 'gzip' }
+        return { ...plan, files, modelcardCompression: config.compression }
       },
     }
   },

@@ -1,5 +1,6 @@
 // The docker-credential-* protocol: `docker-credential-<name> get` with the server URL on stdin,
 // JSON {ServerURL, Username, Secret} on stdout. Used for `credHelpers` and `credsStore`.
+import { authErrors } from './auth-errors.js'
 import { spawn } from 'node:child_process'
 import { errors } from '@modelcar/core'
 import type { RegistryCredentials } from './credentials.js'
@@ -25,7 +26,7 @@ export async function getFromCredentialHelper(
     if (NOT_FOUND.test(result.stdout) || NOT_FOUND.test(result.stderr)) return undefined
     // Helpers print their error on stdout; it is a message, not a secret (the secret is only in JSON).
     const said = firstLine(result.stderr) || firstLine(result.stdout)
-    throw errors.registryCredentialsUnreadable(
+    throw authErrors.registryCredentialsUnreadable(
       binary,
       `\`${binary} get\` ${result.signal ? `was killed by ${result.signal}` : `exited ${result.code}`}${said ? `: ${said}` : ''}`,
       `run \`echo ${serverUrl} | ${binary} get\` to see what the helper says`,
@@ -36,7 +37,7 @@ export async function getFromCredentialHelper(
     parsed = JSON.parse(result.stdout)
   } catch {
     // stdout may hold the secret in a broken form: do not quote it.
-    throw errors.registryCredentialsUnreadable(binary, `\`${binary} get\` did not print JSON`)
+    throw authErrors.registryCredentialsUnreadable(binary, `\`${binary} get\` did not print JSON`)
   }
   const obj = (parsed ?? {}) as { Username?: unknown; Secret?: unknown }
   const username = typeof obj.Username === 'string' ? obj.Username : ''
@@ -69,7 +70,7 @@ function runHelper(binary: string, input: string, env: Readonly<Record<string, s
       clearTimeout(timer)
       if (e.code === 'ENOENT' || e.code === 'EACCES') {
         reject(
-          errors.registryCredentialsUnreadable(
+          authErrors.registryCredentialsUnreadable(
             binary,
             e.code === 'ENOENT' ? `\`${binary}\` is not on PATH` : `\`${binary}\` is not executable`,
             `install \`${binary}\`, or remove the helper from credHelpers/credsStore in the config file that names it`,

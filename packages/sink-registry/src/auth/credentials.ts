@@ -1,5 +1,6 @@
 // Finds the credentials a user already has for a registry, in the files and order podman and
 // skopeo read (containers/image pkg/docker/config), plus Docker's credsStore.
+import { authErrors } from './auth-errors.js'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { errors } from '@modelcar/core'
@@ -82,7 +83,7 @@ async function readAuthFile(file: AuthFile): Promise<ConfigFile | undefined> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
-    throw errors.registryCredentialsUnreadable(file.path, (err as Error).message)
+    throw authErrors.registryCredentialsUnreadable(file.path, (err as Error).message)
   }
   if (!text.trim()) return undefined
   let parsed: unknown
@@ -91,14 +92,14 @@ async function readAuthFile(file: AuthFile): Promise<ConfigFile | undefined> {
   } catch (err) {
     // The parser's message quotes a bit of the text, which may be a secret: say only where.
     const at = /position (\d+)/.exec((err as Error).message)?.[1]
-    throw errors.registryCredentialsUnreadable(
+    throw authErrors.registryCredentialsUnreadable(
       file.path,
       `not valid JSON${at ? ` (at character ${at})` : ''}`,
       'fix the file, or log in again to rewrite it',
     )
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw errors.registryCredentialsUnreadable(file.path, 'not a JSON object')
+    throw authErrors.registryCredentialsUnreadable(file.path, 'not a JSON object')
   }
   if (file.legacy) return { auths: parsed as Record<string, AuthEntry> }
   return parsed as ConfigFile
@@ -163,7 +164,7 @@ function decodeEntry(entry: AuthEntry, path: string, key: string): RegistryCrede
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
     if (colon < 0 || !/^[A-Za-z0-9+/=\s]+$/.test(entry.auth)) {
-      throw errors.registryCredentialsUnreadable(
+      throw authErrors.registryCredentialsUnreadable(
         path,
         `the \`auth\` of \`${key}\` is not base64 of \`user:password\``,
         'log in again to rewrite the entry',

@@ -1,6 +1,7 @@
 // Authenticated requests to OCI registries: learns each host's scheme from its 401 challenge,
 // answers Basic with the user's credentials and Bearer with cached tokens, and keeps credentials
 // on the registry's own origin.
+import { authErrors } from './auth-errors.js'
 import { errors } from '@modelcar/core'
 import { isLoopbackHost } from '../client/image-reference.js'
 import { parseDistributionErrors } from '../client/registry-errors.js'
@@ -99,7 +100,7 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
   function assertSecureTransport(url: URL, host: string): void {
     if (url.protocol === 'https:') return
     if (isLoopbackHost(url.host) || insecure.has(url.host) || insecure.has(url.hostname) || insecure.has(host)) return
-    throw errors.registryCredentialsInsecure(host, `${url.origin}${url.pathname}`)
+    throw authErrors.registryCredentialsInsecure(host, `${url.origin}${url.pathname}`)
   }
 
   async function bearerToken(
@@ -175,26 +176,26 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
 
   /** The error for a 401 that another attempt cannot fix. */
   async function failure(host: string, sent: Sent, challenge: AuthChallenge | undefined, scopes: string[], where: string): Promise<Error> {
-    if (!challenge) return errors.registryAuthFailed(host, `the registry answered 401 without a Basic or Bearer challenge [${where}]`)
+    if (!challenge) return authErrors.registryAuthFailed(host, `the registry answered 401 without a Basic or Bearer challenge [${where}]`)
     const creds = sent.credentials ?? (await credentialsFor(host, scopes))
-    if (!creds) return errors.registryCredentialsRequired(host, where)
-    if (sent.kind === 'basic') return errors.registryCredentialsRejected(host, creds.source, where)
+    if (!creds) return authErrors.registryCredentialsRequired(host, where)
+    if (sent.kind === 'basic') return authErrors.registryCredentialsRejected(host, creds.source, where)
     if (challenge.scheme === 'basic') {
       // An identity token is only good for a token server's OAuth2 endpoint; Basic needs a password.
-      return errors.registryAuthFailed(
+      return authErrors.registryAuthFailed(
         host,
         `the registry wants a password (Basic), but \`${creds.source}\` holds only an identity token [${where}]`,
       )
     }
     if (challenge.params['error'] === 'insufficient_scope') {
-      return errors.registryAccessDenied(
+      return authErrors.registryAccessDenied(
         host,
         describeScopes(normalizeScopes(challenge.params['scope']?.split(' ') ?? scopes)),
         creds.source,
         where,
       )
     }
-    return errors.registryAuthFailed(
+    return authErrors.registryAuthFailed(
       host,
       `the registry refused a token its token server just issued (${challenge.params['error'] ?? 'no reason given'}) [${where}]`,
     )
@@ -215,7 +216,7 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
       if (res.status === 403) {
         const detail = await registryErrorCode(res)
         const creds = sent.credentials ?? (await credentialsFor(host, wanted))
-        throw errors.registryAccessDenied(host, describeScopes(wanted), creds?.source, `${where}${detail ? ` ${detail}` : ''}`)
+        throw authErrors.registryAccessDenied(host, describeScopes(wanted), creds?.source, `${where}${detail ? ` ${detail}` : ''}`)
       }
       if (res.status !== 401) {
         if (sent.token) proven.add(sent.token)
@@ -269,9 +270,9 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
       return
     }
     const creds = await credentialsFor(host, wanted)
-    if (!creds) throw errors.registryCredentialsRequired(host, `401 GET ${base.href}`)
+    if (!creds) throw authErrors.registryCredentialsRequired(host, `401 GET ${base.href}`)
     if (creds.password === undefined) {
-      throw errors.registryAuthFailed(
+      throw authErrors.registryAuthFailed(
         host,
         `the registry wants a password (Basic), but \`${creds.source}\` holds only an identity token [401 GET ${base.href}]`,
       )
@@ -298,16 +299,16 @@ export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
   async function probeScheme(base: URL): Promise<void> {
     const host = base.host
     const res = await opts.fetch(base, { method: 'GET', redirect: 'manual' }).catch((err: unknown) => {
-      throw errors.registryAuthFailed(host, `cannot reach \`${base.href}\`: ${(err as Error).message}`, true)
+      throw authErrors.registryAuthFailed(host, `cannot reach \`${base.href}\`: ${(err as Error).message}`, true)
     })
     await res.body?.cancel()
     if (res.status === 401) {
       if (!learn(host, res.headers.get('www-authenticate'))) {
-        throw errors.registryAuthFailed(host, `the registry answered 401 without a Basic or Bearer challenge [401 GET ${base.href}]`)
+        throw authErrors.registryAuthFailed(host, `the registry answered 401 without a Basic or Bearer challenge [401 GET ${base.href}]`)
       }
     } else if (res.ok) schemes.set(host, { kind: 'none' })
     else
-      throw errors.registryAuthFailed(
+      throw authErrors.registryAuthFailed(
         host,
         `\`GET ${base.href}\` answered ${res.status}; is this an OCI registry?`,
         res.status === 429 || res.status >= 500,

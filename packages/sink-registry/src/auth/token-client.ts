@@ -1,6 +1,7 @@
 // Gets a Bearer token from a registry's token server (distribution docs/spec/auth/token.md and
 // oauth.md): GET with Basic credentials or anonymously, or the OAuth2 refresh_token grant (POST)
 // when the user holds an identity token.
+import { authErrors } from './auth-errors.js'
 import { errors } from '@modelcar/core'
 import type { RegistryCredentials } from './credentials.js'
 
@@ -59,23 +60,29 @@ export async function requestToken(req: TokenRequest): Promise<Token> {
     // OAuth2 (RFC 6749 §5.2) answers a bad refresh token with 400 invalid_grant, not 401.
     const oauthError = method === 'POST' ? await oauthErrorCode(res) : (await res.body?.cancel(), undefined)
     if (res.status === 401 || oauthError === 'invalid_grant') {
-      throw creds ? errors.registryCredentialsRejected(req.host, creds.source, where) : errors.registryCredentialsRequired(req.host, where)
+      throw creds
+        ? authErrors.registryCredentialsRejected(req.host, creds.source, where)
+        : authErrors.registryCredentialsRequired(req.host, where)
     }
-    if (res.status === 403) throw errors.registryAccessDenied(req.host, describeScopes(req.scopes), creds?.source, where)
+    if (res.status === 403) throw authErrors.registryAccessDenied(req.host, describeScopes(req.scopes), creds?.source, where)
     if (res.status >= 300 && res.status < 400) {
       // Credentials are not carried across a redirect we did not ask for.
-      throw errors.registryAuthFailed(req.host, `the token server redirected [${where}]`)
+      throw authErrors.registryAuthFailed(req.host, `the token server redirected [${where}]`)
     }
-    throw errors.registryAuthFailed(req.host, `the token server answered ${res.status} [${where}]`, res.status === 429 || res.status >= 500)
+    throw authErrors.registryAuthFailed(
+      req.host,
+      `the token server answered ${res.status} [${where}]`,
+      res.status === 429 || res.status >= 500,
+    )
   }
   let body: { token?: unknown; access_token?: unknown; expires_in?: unknown; refresh_token?: unknown }
   try {
     body = (await res.json()) as typeof body
   } catch {
-    throw errors.registryAuthFailed(req.host, `the token server's answer is not JSON [${where}]`)
+    throw authErrors.registryAuthFailed(req.host, `the token server's answer is not JSON [${where}]`)
   }
   const token = typeof body.token === 'string' && body.token ? body.token : typeof body.access_token === 'string' ? body.access_token : ''
-  if (!token) throw errors.registryAuthFailed(req.host, `the token server's answer has no \`token\` [${where}]`)
+  if (!token) throw authErrors.registryAuthFailed(req.host, `the token server's answer has no \`token\` [${where}]`)
   req.secret(token)
   if (typeof body.refresh_token === 'string' && body.refresh_token) req.secret(body.refresh_token)
   const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_EXPIRES_IN_S
@@ -96,7 +103,7 @@ async function oauthErrorCode(res: Response): Promise<string | undefined> {
 
 function send(req: TokenRequest, url: URL, init: RequestInit): Promise<Response> {
   return req.fetch(url, { ...init, redirect: 'manual' }).catch((err: unknown) => {
-    throw errors.registryAuthFailed(
+    throw authErrors.registryAuthFailed(
       req.host,
       `cannot reach the token server \`${url.origin}${url.pathname}\`: ${(err as Error).message}`,
       true,

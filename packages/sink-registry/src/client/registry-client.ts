@@ -15,7 +15,7 @@ import {
   type ModelcarError,
 } from '@modelcar/core'
 import { BodyBridge } from './body-bridge.js'
-import { displayUrl, refusal, RETRY_STATUSES, retryAfterMs, unreachable, type RefusalContext } from './registry-errors.js'
+import { displayUrl, refusal, registryErrors, RETRY_STATUSES, retryAfterMs, unreachable, type RefusalContext } from './registry-errors.js'
 import type { RegistryAuth } from '../auth/index.js'
 import type { UploadStrategy } from './upload-strategy.js'
 
@@ -216,7 +216,7 @@ export class RegistryClient {
     for (let hops = 0; res.status >= 300 && res.status < 400; hops++) {
       const location = res.headers.get('location')
       await res.body?.cancel()
-      if (!location || hops >= 5) throw errors.registryRefused(`GET blob ${desc.digest}: too many redirects`)
+      if (!location || hops >= 5) throw registryErrors.registryRefused(`GET blob ${desc.digest}: too many redirects`)
       const next = new URL(location, res.url || this.url(`/v2/${this.repository}/blobs/${desc.digest}`)).href
       // A CDN gets no Authorization (the distribution spec forbids forwarding it across hosts).
       res =
@@ -308,7 +308,7 @@ export class RegistryClient {
 export function nextLocation(res: Response, requestUrl: string): string {
   const location = res.headers.get('location')
   if (!location)
-    throw errors.registryRefused(`${displayUrl(requestUrl)}: ${res.status} without a Location header`, {
+    throw registryErrors.registryRefused(`${displayUrl(requestUrl)}: ${res.status} without a Location header`, {
       hint: 'the registry does not follow the distribution spec here',
     })
   return new URL(location, requestUrl).href
@@ -324,7 +324,7 @@ export function withDigest(location: string, digest: string): string {
  * for a monolithic PUT): retryable at once, so the engine re-streams it from the source.
  */
 export function streamAgain(message: string): ModelcarError {
-  return Object.assign(errors.registryRefused(message, { retryable: true }), { retryAfterMs: 0 })
+  return Object.assign(registryErrors.registryRefused(message, { retryable: true }), { retryAfterMs: 0 })
 }
 
 /** One PATCH whose body is the stream of writes, then PUT ?digest=. No buffer, no digest up front. */
@@ -345,7 +345,7 @@ class StreamedUpload implements BlobWriter {
           // An answer before the last byte was written means the registry stopped reading.
           if (!this.closing)
             this.bridge.fail(
-              errors.registryRefused(`PATCH ${displayUrl(location)}: the registry answered ${res.status} before the upload ended`, {
+              registryErrors.registryRefused(`PATCH ${displayUrl(location)}: the registry answered ${res.status} before the upload ended`, {
                 retryable: true,
               }),
             )
@@ -365,7 +365,7 @@ class StreamedUpload implements BlobWriter {
 
   async commit(expected: { digest: string; size: number }): Promise<void> {
     if (this.sent !== expected.size)
-      throw errors.registryRefused(`upload of \`${expected.digest}\`: sent ${this.sent} bytes, expected ${expected.size}`)
+      throw registryErrors.registryRefused(`upload of \`${expected.digest}\`: sent ${this.sent} bytes, expected ${expected.size}`)
     this.closing = true
     this.bridge.close()
     const res = await this.answer
@@ -430,7 +430,7 @@ class ChunkedUpload implements BlobWriter {
   async commit(expected: { digest: string; size: number }): Promise<void> {
     await this.flush()
     if (this.offset !== expected.size)
-      throw errors.registryRefused(`upload of \`${expected.digest}\`: sent ${this.offset} bytes, expected ${expected.size}`)
+      throw registryErrors.registryRefused(`upload of \`${expected.digest}\`: sent ${this.offset} bytes, expected ${expected.size}`)
     await this.client.finishUpload(this.location, expected.digest)
   }
 

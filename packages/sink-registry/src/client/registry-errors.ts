@@ -1,7 +1,20 @@
 // Registry failures as ModelcarErrors: method, URL (without its query: upload state tokens are
 // long and useless to a person), status, the registry's own error code and message, and a hint
 // for the usual causes. Never a header or a credential.
-import { errors, isRetryable, retryAfterSeconds, type ModelcarError } from '@modelcar/core'
+import { isRetryable, ModelcarError, parseRetryAfter, type ModelcarErrorOptions } from '@modelcar/core'
+
+type RegistryErrorOptions = Pick<ModelcarErrorOptions, 'hint' | 'retryable' | 'cause' | 'retryAfterMs' | 'http'>
+
+export const registryErrors = {
+  /** A registry answered with an error status: the message names method, URL, status and the registry's own code. */
+  registryRefused(message: string, opts: RegistryErrorOptions = {}): ModelcarError {
+    return new ModelcarError('REGISTRY_REFUSED', message, opts)
+  },
+  /** No HTTP answer at all: unknown host, refused or cut connection. */
+  registryUnreachable(message: string, opts: RegistryErrorOptions = {}): ModelcarError {
+    return new ModelcarError('REGISTRY_UNREACHABLE', message, opts)
+  },
+}
 
 export interface DistributionError {
   code?: string
@@ -69,7 +82,7 @@ export async function refusal(res: Response, c: RefusalContext): Promise<Modelca
   } else if (res.status === 405 && c.method === 'PATCH') {
     hint = 'the registry refuses chunked uploads; set `upload: monolithic` on the sink'
   }
-  const err = errors.registryRefused(message, { hint, retryable: RETRY_STATUSES.has(res.status) })
+  const err = registryErrors.registryRefused(message, { hint, retryable: RETRY_STATUSES.has(res.status) })
   const after = res.headers.get('retry-after')
   if (after !== null) Object.assign(err, { retryAfterMs: retryAfterMs(after) })
   return Object.assign(err, { status: res.status, registryCodes: [...codes].filter(Boolean) })
@@ -89,7 +102,7 @@ export function unreachable(err: unknown, c: RefusalContext): ModelcarError {
         : /certificate|SSL|TLS|self.signed/i.test(detail) || code?.startsWith('ERR_TLS') || code?.includes('CERT')
           ? `TLS to \`${host}\` failed; trust the registry's CA (NODE_EXTRA_CA_CERTS), or for a test registry set \`insecure: true\` on the sink`
           : undefined
-  return errors.registryUnreachable(`${c.method} ${displayUrl(c.url)}: ${code ? `${code} ` : ''}${detail}`, {
+  return registryErrors.registryUnreachable(`${c.method} ${displayUrl(c.url)}: ${code ? `${code} ` : ''}${detail}`, {
     hint,
     retryable: isRetryable(err) || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE' || detail === 'other side closed',
     cause: err,
@@ -98,7 +111,7 @@ export function unreachable(err: unknown, c: RefusalContext): ModelcarError {
 
 /** Milliseconds from a Retry-After value (core's parsing; 1 s when unreadable), capped so a run cannot stall. */
 export function retryAfterMs(header: string): number {
-  return Math.min(retryAfterSeconds(header, 0) * 1000, 120_000)
+  return Math.min(parseRetryAfter(header) ?? 1000, 120_000)
 }
 
 function hostOf(url: string): string {

@@ -1,5 +1,6 @@
 // Runs a program a sink shells out to (skopeo, oras): no shell, the run's environment, output
 // kept for the error message. A missing program is an error that says how to install it.
+import { toolErrors } from './tool-errors.js'
 import { spawn } from 'node:child_process'
 import { errors, type ComponentContext } from '@modelcar/core'
 
@@ -28,9 +29,9 @@ export function runTool(
     child.stdout.on('data', (c: Buffer) => out.push(c))
     child.stderr.on('data', (c: Buffer) => err.push(c))
     child.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') reject(errors.toolMissing(tool.name, tool.install))
+      if (e.code === 'ENOENT') reject(toolErrors.toolMissing(tool.name, tool.install))
       else if (e.name === 'AbortError') reject(errors.aborted(ctx.signal.reason))
-      else reject(errors.toolFailed(commandLine(tool.name, args), `could not start (${e.message})`, ''))
+      else reject(toolErrors.toolFailed(commandLine(tool.name, args), `could not start (${e.message})`, ''))
     })
     child.on('close', (code, signal) => {
       const stdout = Buffer.concat(out).toString('utf8')
@@ -38,7 +39,7 @@ export function runTool(
       if (code === 0) resolve({ stdout, stderr })
       else
         reject(
-          errors.toolFailed(
+          toolErrors.toolFailed(
             commandLine(tool.name, args),
             signal ? `was killed by ${signal}` : `exited with ${code}`,
             stderr || stdout,

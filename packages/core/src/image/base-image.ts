@@ -1,26 +1,11 @@
-// The image new layers go on top of: `scratch`, or a tagged image in an OCI image layout, read as
-// a graph of JSON documents (indexes, manifests, configs). Layer blobs are not read here: they
-// travel by reference to the sinks.
-import { errors } from '../errors.js'
-import type { BlobSource } from './blob-source.js'
+// Reading a base image: the graph of its documents (indexes, manifests, configs) from wherever
+// its blobs are, the image a layout tag names, and the platforms of an image made from nothing.
+// Layer blobs are not read here: they travel by reference to the sinks.
+import { errors } from '../errors/index.js'
+import type { BaseImage, BlobSource } from '../contract/base.js'
 import { ImageLayout } from './image-layout.js'
-import { Annotation, isIndexMediaType, isManifestMediaType } from './media-types.js'
-import type { Descriptor, ImageIndex, ImageManifest, Platform } from './types.js'
-
-export interface BaseImage {
-  /** As written in the recipe: `scratch`, `oci-layout:./download:latest`. */
-  readonly name: string
-  /** The selected image (a manifest or an index); undefined for scratch. */
-  readonly root: Descriptor | undefined
-  /** Bytes of every index, manifest and config reachable from `root`, by digest. */
-  readonly documents: ReadonlyMap<string, Uint8Array>
-  /** Where layer blobs come from. */
-  readonly blobs: BlobSource | undefined
-  /** For scratch: the platforms to create. */
-  readonly platforms: Platform[]
-  /** For a layout base: the layout and the tag the image was selected by (for in-place writes). */
-  readonly layout?: { layout: ImageLayout; tag: string | undefined; index: ImageIndex }
-}
+import { Annotation, isIndexMediaType, isManifestMediaType } from '../oci/media-types.js'
+import type { Descriptor, ImageIndex, ImageManifest, Platform } from '../oci/types.js'
 
 export function parsePlatform(spec: string): Platform {
   const [os, architecture, variant] = spec.split('/')
@@ -78,7 +63,7 @@ export async function loadLayoutBase(layoutPath: string, tag: string | undefined
   const root = selectRoot(layoutPath, index, tag)
   const blobs = layoutBlobSource(layout)
   const documents = await loadDocuments(blobs, root)
-  return { name, root, documents, blobs, platforms: [], layout: { layout, tag, index } }
+  return { name, root, documents, blobs, platforms: [] }
 }
 
 /** Reads every index, manifest and config under `root` (each once). */

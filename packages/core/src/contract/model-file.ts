@@ -18,5 +18,11 @@ export interface ModelFile {
   digest?: string
   /** Provenance, e.g. `hf://org/name@<commit>/path`, `file:///abs/path`. */
   origin?: string
-  open(opts?: OpenOptions): Promise<Readable | AsyncIterable<Uint8Array>>
+  /**
+   * The bytes from `start`. Make one attempt: a failure the engine may retry (a cut connection,
+   * a 503) is a ModelcarError with `retryable` (and `retryAfterMs` when the server asked for a
+   * pause); the engine waits and calls open() again from the byte it has. Small content already
+   * in memory may come as a plain list of chunks.
+   */
+  open(opts?: OpenOptions): Promise<Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>>
 }

@@ -1,5 +1,5 @@
 // Paths of model files inside the image: relative, POSIX, and unable to escape the prefix.
-import { errors } from '../errors.js'
+import { errors } from '../errors/index.js'
 
 /** Normalizes `a//b/./c` to `a/b/c`; rejects absolute paths, `..`, NUL and empty names. */
 export function safeModelPath(p: string, what = 'model file'): string {

@@ -2,11 +2,12 @@
 // indexes included), converts Docker media types to OCI, keeps every field it does not own, keeps
 // `rootfs.diff_ids` and `history` in step, and drops what would describe an image that no longer
 // exists (attestations and referrers of a rewritten manifest).
-import { encodeJson, sha256Digest } from './digest.js'
-import type { BaseImage } from './base-image.js'
+import { encodeJson, sha256Digest } from '../oci/digest.js'
+import type { BaseImage } from '../contract/base.js'
+import type { DocumentKind, EditedImage, ImageDocument, PlatformImage } from '../contract/image.js'
 import { parseJson } from './base-image.js'
-import { Annotation, MediaType, isIndexMediaType, isManifestMediaType, toOciMediaType } from './media-types.js'
-import type { Descriptor, HistoryEntry, ImageConfig, ImageIndex, ImageManifest, Platform } from './types.js'
+import { Annotation, MediaType, isIndexMediaType, isManifestMediaType, toOciMediaType } from '../oci/media-types.js'
+import type { Descriptor, HistoryEntry, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.js'
 
 export interface NewLayer {
   descriptor: Descriptor
@@ -22,36 +23,6 @@ export interface ImageEdit {
   labels: Record<string, string>
   /** RFC 3339 time for new documents of a scratch image (SOURCE_DATE_EPOCH); omitted when undefined. */
   created?: string
-}
-
-export type DocumentKind = 'index' | 'manifest' | 'config'
-
-export interface ImageDocument {
-  kind: DocumentKind
-  descriptor: Descriptor
-  bytes: Uint8Array
-}
-
-export interface PlatformImage {
-  platform: Platform | undefined
-  descriptor: Descriptor
-  layers: Descriptor[]
-  /** How many of `edit.layers` were new to this manifest (0 when re-run on its own output). */
-  added: number
-}
-
-export interface EditedImage {
-  /** The new image: an index or a manifest (no ref name: sinks add their tag). */
-  root: Descriptor
-  /** Every index, manifest and config of the new image, children before parents. */
-  documents: ImageDocument[]
-  /** Blobs the image needs that are neither documents nor new layers: base layers and the like. */
-  baseBlobs: Descriptor[]
-  /** Old digest → new descriptor, for every document that changed. */
-  rewritten: Map<string, Descriptor>
-  /** Entries of the base that were dropped because they described a rewritten manifest. */
-  dropped: Descriptor[]
-  images: PlatformImage[]
 }
 
 const BASE_DIGEST = 'org.opencontainers.image.base.digest'
@@ -166,7 +137,7 @@ class EditorState {
     const annotations: Record<string, string> = { ...(manifest.annotations ?? {}) }
     if (!annotations[BASE_DIGEST]) {
       annotations[BASE_DIGEST] = desc.digest
-      if (this.base.name.startsWith('registry:')) annotations[BASE_NAME] = this.base.name.slice('registry:'.length)
+      if (this.base.registry) annotations[BASE_NAME] = this.base.registry.reference
     }
     return this.build(desc, manifest, config, layers, annotations, desc.platform ?? platformOf(config))
   }

@@ -1,6 +1,6 @@
 // Everything a component may use to do I/O or to tell the user something. Components never read
 // process.env or print: tests inject all of it, and the engine cancels through `signal`.
-import type { RunEvent } from '../pipeline/events.js'
+import type { RunEvent } from './events.js'
 
 export interface Logger {
   debug(message: string): void

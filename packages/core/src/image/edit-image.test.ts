@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import type { BaseImage } from './base-image.js'
-import { encodeJson, sha256Digest } from './digest.js'
+import type { BaseImage } from '../contract/base.js'
+import { encodeJson, sha256Digest } from '../oci/digest.js'
 import { editImage, type ImageEdit } from './edit-image.js'
-import { MediaType } from './media-types.js'
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from './types.js'
+import { MediaType } from '../oci/media-types.js'
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../oci/types.js'
 
 /** Builds a base image graph in memory: documents by digest, like loadLayoutBase reads them. */
 class GraphBuilder {

@@ -1,7 +1,7 @@
 // Gathers small chunks (an HTTP body arrives in pieces of 16–64 KiB) into blocks of about
 // `bytes`, so every sink writes big blocks: one write per MiB instead of one per 64 KiB.
 
-export async function* coalesce(chunks: AsyncIterable<Uint8Array>, bytes = 1 << 20): AsyncGenerator<Uint8Array> {
+export async function* coalesce(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, bytes = 1 << 20): AsyncGenerator<Uint8Array> {
   let parts: Uint8Array[] = []
   let held = 0
   const take = () => {

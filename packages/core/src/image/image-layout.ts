@@ -1,14 +1,17 @@
 // An OCI image layout on disk (oci-layout, index.json, blobs/sha256/…), read and written so that
-// it is valid at every instant: blobs land under a temporary name and are renamed once their
-// digest is checked; index.json is replaced last, atomically.
+// it is valid at every instant and holds nothing a failed run left: a new blob is written under a
+// temporary name, staged (synced, under its digest, still outside blobs/) once its digest is
+// checked, published into blobs/ only when the run commits, and dropped when it fails;
+// index.json is replaced last, atomically.
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { errors } from '../errors.js'
-import { digestHex, encodeJson, isDigest, sha256Digest } from './digest.js'
-import type { Descriptor, ImageIndex } from './types.js'
-import { MediaType } from './media-types.js'
+import { errors } from '../errors/index.js'
+import { digestHex, encodeJson, isDigest, sha256Digest } from '../oci/digest.js'
+import type { BlobWriter } from '../contract/blob.js'
+import type { Descriptor, ImageIndex } from '../oci/types.js'
+import { MediaType } from '../oci/media-types.js'
 
 const LAYOUT_FILE = { imageLayoutVersion: '1.0.0' }
 /** Temporary files live beside the blobs (same filesystem, so rename is atomic) in their own folder. */
@@ -22,20 +25,12 @@ const STALE_TMP_MS = 60 * 60 * 1000
  */
 const WRITEBACK_EVERY = 64 << 20
 
-export interface BlobWriter {
-  write(chunk: Uint8Array): Promise<void>
-  /**
-   * Checks size and digest; the blob then lands under its digest in the background (datasync,
-   * then rename). `ImageLayout.flush()` waits for it, and reports a failure.
-   */
-  commit(expected: { digest: string; size: number }): Promise<void>
-  abort(): Promise<void>
-}
-
 export class ImageLayout {
   readonly root: string
-  /** Committed blobs on their way to disk. */
+  /** Committed blobs on their way to the staging folder (datasync, then rename). */
   private landing: Promise<void>[] = []
+  /** Blobs staged by this writer and not yet published, by digest. */
+  private readonly staged = new Set<string>()
 
   constructor(root: string) {
     this.root = path.resolve(root)
@@ -92,10 +87,13 @@ export class ImageLayout {
     return createReadStream(this.blobPath(digest), { start, highWaterMark: 1 << 20 })
   }
 
-  /** True when the blob is there with the expected size (a full re-hash of large blobs is not worth it). */
+  /**
+   * True when the blob is there with the expected size (a full re-hash of large blobs is not
+   * worth it), published or staged by this writer.
+   */
   async hasBlob(desc: Pick<Descriptor, 'digest' | 'size'>): Promise<boolean> {
     try {
-      const st = await fs.stat(this.blobPath(desc.digest))
+      const st = await fs.stat(this.staged.has(desc.digest) ? this.stagedPath(desc.digest) : this.blobPath(desc.digest))
       return st.isFile() && st.size === desc.size
     } catch {
       return false
@@ -181,26 +179,27 @@ export class ImageLayout {
           )
         }
         committed = true
-        const target = this.blobPath(expected.digest)
-        // The rename still follows the datasync: a blob is never visible under its digest before
-        // its bytes are on disk. The next layer is encoded meanwhile.
+        const target = this.stagedPath(expected.digest)
+        // The rename still follows the datasync: a blob is never under its digest before its
+        // bytes are on disk. The next layer is encoded meanwhile.
         const landing = (async () => {
           try {
             await syncing
             await handle.datasync()
             await close()
             await fs.rename(tmp, target)
+            this.staged.add(expected.digest)
           } catch (err) {
             await close().catch(() => {})
             await fs.rm(tmp, { force: true })
             throw err
           }
         })()
-        landing.catch(() => {}) // reported by flush()
+        landing.catch(() => {}) // reported by publish()
         this.landing.push(landing)
       },
       abort: async () => {
-        if (committed) return // landing on its own; flush() reports how it ended
+        if (committed) return // landing on its own; publish() or discard() deals with it
         await syncing?.catch(() => {})
         await close().catch(() => {})
         await fs.rm(tmp, { force: true })
@@ -208,12 +207,31 @@ export class ImageLayout {
     }
   }
 
-  /** Waits until every committed blob is on disk under its digest; throws the first failure. */
-  async flush(): Promise<void> {
+  private stagedPath(digest: string): string {
+    return path.join(this.root, TMP_DIR, `staged-${digestHex(digest)}`)
+  }
+
+  /** Waits until every committed blob is staged; throws the first failure. */
+  private async landed(): Promise<void> {
     const landing = this.landing
     this.landing = []
     const failed = (await Promise.allSettled(landing)).find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed) throw failed.reason
+  }
+
+  /** Moves every staged blob into blobs/ (after their bytes are on disk): the run is committing. */
+  async publish(): Promise<void> {
+    await this.landed()
+    for (const digest of this.staged) await fs.rename(this.stagedPath(digest), this.blobPath(digest))
+    if (this.staged.size > 0) await this.syncDir(path.join(this.root, 'blobs', 'sha256'))
+    this.staged.clear()
+  }
+
+  /** Drops every blob staged by this writer: the run failed, and the layout stays as it was. */
+  async discard(): Promise<void> {
+    await this.landed().catch(() => {})
+    for (const digest of this.staged) await fs.rm(this.stagedPath(digest), { force: true })
+    this.staged.clear()
   }
 
   /** Writes a small blob (JSON document) if it is not there yet. */

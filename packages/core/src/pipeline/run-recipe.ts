@@ -1,0 +1,167 @@
+// The engine: recipe in, image out. Components are created, the base is read, the plan is made
+// (no model byte read yet), then each layer streams from its sources through the encoder to every
+// sink at once, derived files are built from what streamed, and the sinks commit the new image.
+// A failure leaves every sink as it was.
+import os from 'node:os'
+import type { BaseInstance, CommitResult, SinkInstance } from '../contract/component.js'
+import type { RunEvent } from '../contract/events.js'
+import type { Plan } from '../contract/plan.js'
+import { errors } from '../errors/core-errors.js'
+import { baseLayerCount } from '../image/base-image.js'
+import { editImage, type NewLayer } from '../image/edit-image.js'
+import { Annotation } from '../oci/media-types.js'
+import type { Descriptor } from '../oci/types.js'
+import type { Recipe } from '../recipe/load-recipe.js'
+import { copyBaseBlobs } from './copy-base-blobs.js'
+import { encodeLayers, type EncodedLayers } from './encode-layers.js'
+import { sourceDateEpoch, titleOf } from './layer-history.js'
+import { applyTransforms, layersOf, listSources } from './make-plan.js'
+import { contextFor, createAll, guard, type ContextSettings, type Created } from './run-context.js'
+
+export interface RunOptions {
+  env?: Readonly<Record<string, string | undefined>>
+  signal?: AbortSignal
+  onEvent?: (event: RunEvent) => void
+  /** Plan only: no model byte is read, nothing is written. */
+  dryRun?: boolean
+  /** Layers encoded at once. */
+  concurrency?: number
+  fetch?: typeof globalThis.fetch
+  /** Told every secret a component registers (a token it found), so the caller can mask it. */
+  onSecret?: (value: string) => void
+}
+
+export interface RunResult {
+  plan: Plan
+  layers: PlannedLayerResult[]
+  /** Digest of the new image (manifest or index); undefined on a dry run. */
+  digest: string | undefined
+  commits: CommitResult[]
+  bytes: number
+  seconds: number
+}
+
+export interface PlannedLayerResult {
+  title: string
+  files: string[]
+  /** Bytes of the files in it; a derived file's are known once it is built (0 on a dry run). */
+  bytes: number
+  /** A derived file's layer: built from the others once they streamed. */
+  derived?: boolean
+  descriptor?: Descriptor
+}
+
+export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<RunResult> {
+  const started = performance.now()
+  const emit = (e: RunEvent) => opts.onEvent?.(e)
+  const settings: ContextSettings = {
+    baseDir: recipe.dir,
+    env: opts.env ?? {},
+    signal: opts.signal ?? new AbortController().signal,
+    concurrency: opts.concurrency ?? defaultConcurrency(),
+    fetch: opts.fetch ?? globalThis.fetch,
+    emit,
+    secret: (value) => opts.onSecret?.(value),
+  }
+  const sources = await createAll(recipe.sources, settings)
+  const transforms = await createAll(recipe.transforms, settings)
+  const sinks = await createAll(recipe.sinks, settings)
+  for (const s of sinks) await guard(s.type, 'check', () => s.instance.check?.())
+
+  const baseType = recipe.base.component.type
+  const baseInstance = await guard(
+    baseType,
+    'create',
+    () => recipe.base.component.create(recipe.base.config as never, contextFor(baseType, settings)) as BaseInstance | Promise<BaseInstance>,
+  )
+  const base = await guard(baseType, 'load', () => baseInstance.load({ platforms: recipe.platforms }))
+  const plan = await applyTransforms(await listSources(recipe, baseLayerCount(base), sources), transforms)
+  const layers = layersOf(plan)
+  const totalBytes = plan.files.reduce((n, f) => n + f.file.size, 0)
+  emit({
+    type: 'plan',
+    files: plan.files.length,
+    layers: layers.model.length + layers.derived.length,
+    bytes: totalBytes,
+    baseLayers: plan.baseLayers,
+  })
+  const summary: PlannedLayerResult[] = [
+    ...layers.model.map((l) => ({
+      title: titleOf(l, plan.prefix),
+      files: l.files.map((f) => f.target),
+      bytes: l.files.reduce((n, f) => n + f.file.size, 0),
+    })),
+    ...layers.derived.map((l) => ({ title: titleOf(l, plan.prefix), files: l.files.map((f) => f.target), bytes: 0, derived: true })),
+  ]
+  if (opts.dryRun) return { plan, layers: summary, digest: undefined, commits: [], bytes: totalBytes, seconds: seconds(started) }
+
+  const prepared: Created<SinkInstance>[] = []
+  try {
+    for (const s of sinks) {
+      await guard(s.type, 'write', () => s.instance.prepare?.())
+      prepared.push(s)
+    }
+    const mtime = sourceDateEpoch(settings.env)
+    const encoded = await encodeLayers({ plan, layers, mtime, sinks, settings })
+    const commits = await commitImage(plan, base, encoded, sinks, settings)
+    const digest = commits.digest
+    emit({ type: 'done', digest, seconds: seconds(started), bytes: totalBytes })
+    return {
+      plan,
+      layers: summary.map((s, i) => ({
+        ...s,
+        bytes: s.derived ? encoded.derivedSizes[i - layers.model.length]! : s.bytes,
+        descriptor: encoded.layers[i]!.descriptor,
+      })),
+      digest,
+      commits: commits.results,
+      bytes: totalBytes,
+      seconds: seconds(started),
+    }
+  } catch (err) {
+    for (const s of prepared) await s.instance.abort?.().catch(() => {})
+    // Whatever a component said while being cancelled, the run was cancelled.
+    if (settings.signal.aborted) throw errors.aborted(settings.signal.reason)
+    throw err
+  }
+}
+
+/** The new image on the base, the base's blobs where they are missing, and every sink's commit. */
+async function commitImage(
+  plan: Plan,
+  base: Parameters<typeof editImage>[0],
+  encoded: EncodedLayers,
+  sinks: Created<SinkInstance>[],
+  s: ContextSettings,
+): Promise<{ digest: string; results: CommitResult[] }> {
+  const newLayers: NewLayer[] = encoded.layers
+  const manifestAnnotations = { ...plan.annotations }
+  if (encoded.modelcard) manifestAnnotations[Annotation.odhModelcard] = encoded.modelcard.digest
+  const mtime = sourceDateEpoch(s.env)
+  const image = await editImage(base, {
+    layers: newLayers,
+    manifestAnnotations,
+    labels: plan.labels,
+    created: mtime ? new Date(mtime * 1000).toISOString() : undefined,
+  })
+  for (const dropped of image.dropped) {
+    const what = dropped.annotations?.[Annotation.dockerReferenceType] ?? dropped.artifactType ?? dropped.mediaType
+    s.emit({ type: 'warning', message: `dropped \`${dropped.digest}\` (${what}): it describes the base image, not the new one` })
+  }
+  await copyBaseBlobs({ base, blobs: image.baseBlobs, sinks, concurrency: s.concurrency, emit: s.emit, signal: s.signal })
+  const results: CommitResult[] = []
+  for (const sink of sinks) {
+    const result = await guard(sink.type, 'commit', () => sink.instance.commit(image))
+    results.push(result)
+    s.emit({ type: 'commit', sink: sink.type, ref: result.ref, digest: result.digest })
+  }
+  return { digest: image.root.digest, results }
+}
+
+function seconds(started: number): number {
+  return (performance.now() - started) / 1000
+}
+
+function defaultConcurrency(): number {
+  return Math.max(2, Math.min(4, os.availableParallelism()))
+}
