@@ -47,6 +47,26 @@ describe('planLayers', () => {
     expect(planLayers(plan(files, {}, 3)).map((l) => l.files.map((f) => f.target))).toEqual(layers.map((l) => l.files.map((f) => f.target)))
   })
 
+  it('files a transform grouped by name share a layer whatever the strategy; the model card stays alone even if grouped', () => {
+    const grouped = (f: PlannedFile, layer: string) => ({ ...f, layer })
+    const layers = planLayers(
+      plan([
+        grouped(file('tok/a.json', 10), 'tokenizer'),
+        grouped(file('tok/b.json', 10), 'tokenizer'),
+        file('w.bin', 5 << 20),
+        grouped(file('README.md', 5, true), 'tokenizer'),
+      ]),
+    )
+    expect(layers.map((l) => l.files.map((f) => f.target))).toEqual([['tok/a.json', 'tok/b.json'], ['w.bin'], ['README.md']])
+    expect(layers[2]!.modelcard).toBe(true)
+  })
+
+  it('derived files count against the layer budget', () => {
+    const files = Array.from({ length: 10 }, (_, i) => file(`f${i}`, 100))
+    const p = { ...plan(files, { maxLayers: 6 }, 1), derived: [{ target: 'SUMS', source: 't', build: () => '' }] }
+    expect(planLayers(p)).toHaveLength(6 - 1 - 1)
+  })
+
   it('a base that fills the budget is an error', () => {
     expect(() => planLayers(plan([file('a', 1)], { maxLayers: 10 }, 10))).toThrow(/no room is left/)
   })

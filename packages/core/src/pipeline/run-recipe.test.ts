@@ -120,6 +120,16 @@ describe('runRecipe', () => {
     expect(good.digest).toBeDefined()
   })
 
+  it('a run that fails after a layer was written leaves no blob of it in the layout', async () => {
+    await runRecipe(await recipe('  - type: local\n    path: ./recipe.yaml'))
+    const before = await tree(path.join(dir, 'out'))
+    await fs.writeFile(path.join(dir, 'a.txt'), 'a layer that is written, then orphaned by the failure after it')
+    // One layer at a time, in path order: `a.txt` reaches the sink before `weights.bin` fails.
+    const r = await recipe('  - type: local\n    path: ./a.txt\n  - type: flaky\n    mode: explode')
+    await expect(runRecipe(r, { concurrency: 1 })).rejects.toMatchObject({ code: 'COMPONENT_FAILED' })
+    expect(await tree(path.join(dir, 'out'))).toEqual(before)
+  })
+
   it('two sources that put a file at the same path are an error before any byte moves', async () => {
     await fs.mkdir(path.join(dir, 'x'))
     await fs.writeFile(path.join(dir, 'x/recipe.yaml'), 'x')
