@@ -162,26 +162,26 @@ describe('messages', () => {
   })
 })
 
-/** An override as the CLI's `--set KEY=VALUE` makes it. */
+/** An override from `KEY=VALUE`, with core's own label (`override \`KEY\``). */
 function set(arg: string) {
   const eq = arg.indexOf('=')
-  return { key: arg.slice(0, eq), value: arg.slice(eq + 1), label: `\`--set ${arg.slice(0, eq)}\`` }
+  return { key: arg.slice(0, eq), value: arg.slice(eq + 1) }
 }
 
-describe('overrides (--set)', () => {
-  it('a bad override points at the key it replaced and names the --set', async () => {
+describe('overrides', () => {
+  it('a bad override points at the key it replaced and names the override', async () => {
     const [p] = await problems(`${VALID}image:\n  compression: none\n`, { overrides: [set('image.compression=lz4')] })
     expect(p).toMatchObject({
       at: '9:3',
-      message: 'image.compression: `lz4` is not one of `none`, `gzip`, `zstd` (from `--set image.compression`)',
+      message: 'image.compression: `lz4` is not one of `none`, `gzip`, `zstd` (from override `image.compression`)',
     })
   })
 
-  it('a key only --set has gets no place in the file', async () => {
+  it('a key only an override has gets no place in the file', async () => {
     const [p] = await problems(VALID, { overrides: [set('image.compresion=gzip')] })
     expect(p).toMatchObject({
       at: '-',
-      message: 'unknown field `compresion` in image (did you mean `compression`?) (from `--set image.compresion`)',
+      message: 'unknown field `compresion` in image (did you mean `compression`?) (from override `image.compresion`)',
     })
   })
 
@@ -199,10 +199,10 @@ describe('overrides (--set)', () => {
   })
 
   it.each([
-    ['sinks.3.tag=x', '`--set sinks.3.tag`: `sinks` has 1 entry, numbered from 0'],
-    ['sinks.tag=x', '`--set sinks.tag`: `sinks` is a list; select an entry by its number, e.g. `sinks.0`'],
-    ['apiVersion.x=1', '`--set apiVersion.x`: `apiVersion` is a single value, not a mapping or list'],
-  ])('rejects `--set %s` as a wrong argument', async (arg, message) => {
+    ['sinks.3.tag=x', 'override `sinks.3.tag`: `sinks` has 1 entry, numbered from 0'],
+    ['sinks.tag=x', 'override `sinks.tag`: `sinks` is a list; select an entry by its number, e.g. `sinks.0`'],
+    ['apiVersion.x=1', 'override `apiVersion.x`: `apiVersion` is a single value, not a mapping or list'],
+  ])('rejects the override `%s` as a wrong argument', async (arg, message) => {
     const run = parseRecipe(VALID, 'r.yaml', { registry: createCoreRegistry(), overrides: [set(arg)] })
     await expect(run).rejects.toMatchObject({ code: 'ARGUMENT_INVALID', message })
   })

@@ -1,6 +1,6 @@
 // Overrides of recipe fields by path (`image.compression` = `gzip`), applied to the YAML document
 // after `${VAR}` expansion and before validation, so a bad value is reported like one in the file.
-// How the caller spells them (the CLI's `--set`) is the caller's: it names each in `label`.
+// How the caller spells them (a command-line flag) is the caller's: it names each in `label`.
 import { parseDocument, isMap, isScalar, isSeq, type Document } from 'yaml'
 import { errors } from '../errors/core-errors.js'
 import type { JsonPath } from './yaml-document.js'
@@ -10,7 +10,7 @@ export interface Override {
   key: string
   /** The value as YAML text (`[linux/amd64]`, `gzip`); text that is not valid YAML is a string. */
   value: string
-  /** How the user wrote it, for messages: `` `--set image.compression` ``. Default: `` override `KEY` ``. */
+  /** How the user wrote it, for messages (the caller's own spelling). Default: `` override `KEY` ``. */
   label?: string
 }
 

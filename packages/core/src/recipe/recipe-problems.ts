@@ -42,7 +42,7 @@ export class RecipeProblems {
     return showValue(value)
   }
 
-  /** ` (from --set x)` when the value at `p` came from an override. */
+  /** ` (from <the override's label>)` when the value at `p` came from an override. */
   note(p: JsonPath): string {
     const set = this.overrideOf(p)
     return set ? ` (from ${overrideLabel(set.override)})` : ''
