@@ -4,7 +4,7 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRegistryAuth, type RegistryAuth } from '../../packages/sink-registry/src/auth/index.js'
+import { createRegistryAuth, type RegistryAuth } from '@modelcar/registry'
 import { startRegistry, type Registry } from '../../tools/harness/registry.js'
 import { tempDir, type TempDir } from '../../tools/harness/temp.js'
 import { run, skopeoInspect } from '../../tools/harness/tools.js'

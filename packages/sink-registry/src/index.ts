@@ -1,13 +1,5 @@
-// @modelcar/sink-registry: sink `registry`, registry bases, sinks `skopeo` and `oras`.
+// @modelcar/sink-registry: sink `registry`, base `registry`, sinks `skopeo` and `oras`. The
+// registry client and authentication they use are @modelcar/registry's.
 export * from './shell/index.js'
 export { registrySink, registrySinkSchema } from './registry-sink.js'
 export { registryBase, registryBaseSchema } from './registry-base.js'
-export { RegistryClient } from './client/registry-client.js'
-export {
-  parseImageReference,
-  formatImageReference,
-  registryBaseUrl,
-  isLoopbackHost,
-  type ImageReference,
-} from './client/image-reference.js'
-export { uploadStrategyFor, type UploadMode, type UploadStrategy } from './client/upload-strategy.js'

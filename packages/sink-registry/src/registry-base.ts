@@ -20,10 +20,10 @@ import {
   parseImageReference,
   registryBaseUrl,
   type ImageReference,
-} from './client/image-reference.js'
-import { RegistryClient } from './client/registry-client.js'
-import { registryErrors } from './client/registry-errors.js'
-import { createRegistryAuth } from './auth/index.js'
+} from '@modelcar/registry'
+import { RegistryClient } from '@modelcar/registry'
+import { registryErrors } from '@modelcar/registry'
+import { createRegistryAuth } from '@modelcar/registry'
 
 export const registryBaseSchema = Type.Object(
   {

@@ -15,10 +15,10 @@ import {
   type ImageIndex,
   type ImageManifest,
 } from '@modelcar/core'
-import { formatImageReference, IMAGE_REFERENCE_PATTERN, parseImageReference, registryBaseUrl } from './client/image-reference.js'
-import { RegistryClient, streamAgain } from './client/registry-client.js'
-import { uploadStrategyFor, type UploadStrategy } from './client/upload-strategy.js'
-import { createRegistryAuth } from './auth/index.js'
+import { formatImageReference, IMAGE_REFERENCE_PATTERN, parseImageReference, registryBaseUrl } from '@modelcar/registry'
+import { RegistryClient, streamAgain } from '@modelcar/registry'
+import { uploadStrategyFor, type UploadStrategy } from '@modelcar/registry'
+import { createRegistryAuth } from '@modelcar/registry'
 
 export const registrySinkSchema = Type.Object(
   {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isLoopbackHost } from '../client/image-reference.js'
+import { isLoopbackHost } from '@modelcar/registry'
 import { orasCopyArgs } from './oras-sink.js'
 import { destination, skopeoCopyArgs } from './skopeo-sink.js'
 import { commandLine } from './run-tool.js'

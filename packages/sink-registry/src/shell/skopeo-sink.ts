@@ -7,7 +7,7 @@ import path from 'node:path'
 import { Type } from '@sinclair/typebox'
 import { defineSink, errors } from '@modelcar/core'
 import { layoutThenCopy } from './layout-then-copy.js'
-import { isLoopbackHost } from '../client/image-reference.js'
+import { isLoopbackHost } from '@modelcar/registry'
 import { runTool, type Tool } from './run-tool.js'
 
 export const SKOPEO: Tool = {
