@@ -30,6 +30,8 @@ export interface Faults {
   status?: Record<string, Array<{ status: 429 | 503; retryAfter?: number }>>
   /** Every file body longer than floor(size * fraction) bytes is cut there, `times` times per file. */
   cutEveryFile?: { fraction: number; times: number }
+  /** Statuses answered first, in order, one per request to the JSON API (`/api/…`), before anything else. */
+  api?: Array<{ status: 429 | 500 | 503; retryAfter?: number }>
 }
 
 export interface HubEmulatorOptions {

@@ -727,6 +727,7 @@ export async function startHubEmulator(opts) {
       status: Object.fromEntries(Object.entries(f?.status ?? {}).map(([k, v]) => [k, [...v]])),
       cutEveryFile: f?.cutEveryFile ? { ...f.cutEveryFile } : undefined,
       everyCount: new Map(),
+      api: [...(f?.api ?? [])],
     }
   }
   /** Keys a fault may be registered under for this file, most specific first. */
@@ -1311,6 +1312,8 @@ export async function startHubEmulator(opts) {
     const url = new URL(req.url ?? '/', hubUrl)
     const segs = url.pathname.split('/').slice(1)
     if (segs[0] === 'api' && (segs[1] === 'models' || segs[1] === 'datasets')) {
+      const apiFault = faults.api.shift()
+      if (apiFault) throw statusFaultError(apiFault, 'hub')
       const type = segs[1] === 'models' ? 'model' : 'dataset'
       if (segs.length === 2 || (segs.length === 3 && segs[2] === '')) {
         if (req.method !== 'GET') throw new HttpError(405, 'Method Not Allowed')

@@ -509,6 +509,24 @@ describe('faults', () => {
     hub.setFaults({})
   })
 
+  it('statuses on the JSON API: one per request, in order, then the real answer', async () => {
+    hub.setFaults({ api: [{ status: 503, retryAfter: 1 }, { status: 429 }] })
+    const tree = `${hub.url}/api/models/org/public-model/tree/main`
+    const first = await fetch(tree)
+    expect([first.status, first.headers.get('retry-after'), (await first.json()) as unknown]).toEqual([
+      503,
+      '1',
+      { error: 'Service Unavailable' },
+    ])
+    expect((await fetch(tree)).status).toBe(429)
+    const ok = await fetch(tree)
+    expect([ok.status, Array.isArray(await ok.json())]).toEqual([200, true])
+    // Files are not the API: a fault list for it leaves downloads alone.
+    hub.setFaults({ api: [{ status: 503 }] })
+    expect((await fetch(`${hub.url}/org/public-model/resolve/main/config.json`)).status).toBe(200)
+    hub.setFaults({})
+  })
+
   it('a signed CDN URL expires', async () => {
     const short = await startHubEmulator({ root, cdnUrlTtlSeconds: -1 })
     try {
