@@ -11,7 +11,7 @@ import { addCommit, startHubEmulator, writeRepo, type HubEmulator } from '../../
 import { startRegistry, type Registry } from '../../tools/harness/registry.js'
 import { tempDir, type TempDir } from '../../tools/harness/temp.js'
 import { podmanRun, skopeoCopyToRegistry } from '../../tools/harness/tools.js'
-import { createCoreRegistry, loadRecipe, runRecipe, type RunEvent } from '@modelcar/core'
+import { createCoreRegistry, DEFAULT_RETRY_POLICY, loadRecipe, runRecipe, type RunEvent } from '@modelcar/core'
 import { hfSource } from '@modelcar/source-hf'
 import { assertCliBuilt, cliEnv, modelcar, printedDigest, readIndex, readJsonBlob, tagged, type ImageConfig } from '../e2e/support.js'
 
@@ -173,6 +173,92 @@ describe('source hf', () => {
   )
 
   it(
+    'a 503 with Retry-After on a download is waited for once per engine retry, never source waits × engine retries',
+    async () => {
+      const { file } = await recipe(hfEntry('acme/tiny-llm', '    include: ["config.json"]\n'), 'scratch')
+      const doc = await loadRecipe(file, { registry: createCoreRegistry().register(hfSource), env: {} })
+      const run = async () => {
+        const events: RunEvent[] = []
+        const startedAt = Date.now()
+        const outcome = await runRecipe(doc, { env: { HF_HOME: join(tmp.path, 'no-hf-home') }, onEvent: (e) => events.push(e) }).then(
+          () => undefined,
+          (err: unknown) => err as Error,
+        )
+        const gets = hub.requests.filter((r) => r.host === 'hub' && r.path.endsWith(`/resolve/${commit}/config.json`))
+        return {
+          outcome,
+          ms: Date.now() - startedAt,
+          retries: events.filter((e) => e.type === 'retry'),
+          statuses: gets.map((r) => r.status),
+        }
+      }
+      try {
+        // Two busy answers asking for a second each: each open() is one request, and each wait is the engine's.
+        hub.requests.length = 0
+        hub.setFaults({
+          status: {
+            'hub:config.json': [
+              { status: 503, retryAfter: 1 },
+              { status: 503, retryAfter: 1 },
+            ],
+          },
+        })
+        const busy = await run()
+        expect(busy.outcome).toBeUndefined()
+        expect(busy.statuses).toEqual([503, 503, 200])
+        expect(busy.retries).toHaveLength(2)
+        expect(busy.ms).toBeGreaterThanOrEqual(2000)
+
+        // A Hub that stays busy: the engine's tries in all (DEFAULT_RETRY_POLICY.attempts), not 5 waits inside each of them.
+        hub.requests.length = 0
+        hub.setFaults({ status: { 'hub:config.json': Array.from({ length: 40 }, () => ({ status: 503 as const, retryAfter: 0 })) } })
+        const down = await run()
+        expect(down.statuses).toEqual(Array.from({ length: DEFAULT_RETRY_POLICY.attempts }, () => 503))
+        expect(down.retries).toHaveLength(DEFAULT_RETRY_POLICY.attempts - 1)
+        expect(down.outcome).toMatchObject({
+          retryable: false,
+          component: 'hf',
+          phase: 'open',
+          http: { method: 'GET', status: 503 },
+          message: expect.stringMatching(
+            /^\[hf\] open failed: the Hub answered 503 for .*\/config\.json: Service Unavailable \[503, request id .*\] \(gave up after 5 tries\)$/,
+          ),
+        })
+      } finally {
+        hub.setFaults({})
+      }
+    },
+    SLOW,
+  )
+
+  it(
+    'a listing answered 503 is asked again by the same policy, and the run goes on',
+    async () => {
+      const { file } = await recipe(hfEntry('acme/tiny-llm', '    include: ["config.json"]\n'), 'scratch')
+      hub.requests.length = 0
+      hub.setFaults({
+        api: [
+          { status: 503, retryAfter: 0 },
+          { status: 429, retryAfter: 0 },
+        ],
+      })
+      try {
+        const result = await modelcar(['run', file], { env: env() })
+        expect(result.code, result.stderr).toBe(0)
+        const api = hub.requests.filter((r) => r.path.startsWith('/api/'))
+        expect(api.slice(0, 3).map((r) => [r.path.split('?')[0], r.status])).toEqual([
+          [`/api/models/acme/tiny-llm/revision/main`, 503],
+          [`/api/models/acme/tiny-llm/revision/main`, 429],
+          [`/api/models/acme/tiny-llm/revision/main`, 200],
+        ])
+      } finally {
+        hub.setFaults({})
+      }
+    },
+    SLOW,
+  )
+
+  it(
     'a private repo: found with a token that never leaves the Hub origin nor reaches any output',
     async () => {
       const { file, out } = await recipe(hfEntry('acme/private-llm'))
@@ -242,7 +328,7 @@ describe('source hf', () => {
     [
       'an include pattern that matches nothing',
       '    include: ["*.safetensors", "*.gguf"]\n',
-      /no file of model `acme\/tiny-llm` at `main` matches `\*\.gguf`/,
+      /no file in model `acme\/tiny-llm` at `main` matches `\*\.gguf`[\s\S]*there are 8 files, e\.g\. `README\.md`/,
     ],
   ])(
     '%s: a clear error, exit 2, nothing written',

@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { ModelcarError, type ComponentContext } from '@modelcar/core'
 
 export interface FoundToken {
   token: string
@@ -30,4 +31,24 @@ export async function findToken(
   const text = await fs.readFile(file, 'utf8').catch(() => undefined)
   const token = text?.trim()
   return token ? { token, from: `the token file ${file}` } : undefined
+}
+
+/**
+ * The token a run uses, if any: found as above, registered as a secret at once (so no message
+ * can show it), and refused before any request when it is not a Hub token.
+ */
+export async function hubToken(
+  configured: string | undefined,
+  ctx: Pick<ComponentContext, 'env' | 'secret'>,
+): Promise<FoundToken | undefined> {
+  const found = await findToken(configured, ctx.env)
+  if (!found) return undefined
+  ctx.secret(found.token)
+  if (!found.token.startsWith('hf_')) {
+    throw new ModelcarError('COMPONENT_INVALID', `the token from ${found.from} is not a Hugging Face token (they start with \`hf_\`)`, {
+      hint: 'create one at https://huggingface.co/settings/tokens',
+      input: true,
+    })
+  }
+  return found
 }
