@@ -1,11 +1,13 @@
 // Sink `memory`: blobs and committed images held in memory, for tests of sources, transforms and
 // the engine. It checks what a real sink checks (sizes, digests, that an image's blobs are all
-// there before it commits), so a test that passes with it has not been let off lightly.
+// there before it commits, nothing of a failed run kept), so a test that passes with it has not
+// been let off lightly.
 import {
   defineSink,
   ModelcarError,
   sha256Digest,
   Type,
+  withDefault,
   type BlobWriter,
   type Descriptor,
   type EditedImage,
@@ -26,6 +28,11 @@ export class MemoryStore {
   /** Writers opened and neither committed nor aborted (a sink must leave none after a run). */
   open = 0
 
+  /** What the store holds, as `listTarget` of the sink kit wants it: `blob:<digest>` and `tag:<tag>`. */
+  list(): string[] {
+    return [...[...this.blobs.keys()].map((d) => `blob:${d}`), ...[...this.images.keys()].map((t) => `tag:${t}`)]
+  }
+
   /** A committed blob as text (manifests, configs). */
   text(digest: string): string {
     const bytes = this.blobs.get(digest)
@@ -35,7 +42,7 @@ export class MemoryStore {
 }
 
 export const memorySinkSchema = Type.Object(
-  { tag: Type.Optional(Type.String({ description: 'Tag the committed image is kept under.', default: 'latest', examples: ['latest'] })) },
+  { tag: withDefault(Type.String({ description: 'Tag the committed image is kept under.', examples: ['latest'] }), 'latest') },
   { additionalProperties: false },
 )
 
@@ -48,12 +55,15 @@ export function memorySink(store: MemoryStore = new MemoryStore()): MemorySinkCo
     description: 'Keeps blobs and images in memory (tests).',
     schema: memorySinkSchema,
     create(config) {
-      const tag = config.tag ?? 'latest'
+      const tag = config.tag
       const inFlight = new Set<() => void>()
+      // Blobs of this run: in the store once the run commits, dropped if it fails (as on disk).
+      const staged = new Map<string, Uint8Array>()
+      const holds = (d: Pick<Descriptor, 'digest' | 'size'>) => (staged.get(d.digest) ?? store.blobs.get(d.digest))?.byteLength === d.size
       return {
         target: `memory:${tag}`,
         async has(desc) {
-          return store.blobs.get(desc.digest)?.byteLength === desc.size
+          return holds(desc)
         },
         async openBlob(): Promise<BlobWriter> {
           const chunks: Buffer[] = []
@@ -67,7 +77,7 @@ export function memorySink(store: MemoryStore = new MemoryStore()): MemorySinkCo
           inFlight.add(close)
           return {
             async write(chunk) {
-              if (done) throw new ModelcarError('COMPONENT_FAILED', 'write after commit or abort')
+              if (done) throw new ModelcarError('MEMORY_WRITER_CLOSED', 'write after commit or abort')
               chunks.push(Buffer.from(chunk))
             },
             async commit(expected) {
@@ -80,7 +90,7 @@ export function memorySink(store: MemoryStore = new MemoryStore()): MemorySinkCo
                   `blob has ${bytes.length} bytes and digest \`${digest}\`, expected ${expected.size} bytes and \`${expected.digest}\``,
                 )
               }
-              store.blobs.set(digest, bytes)
+              staged.set(digest, bytes)
             },
             async abort() {
               close()
@@ -88,15 +98,18 @@ export function memorySink(store: MemoryStore = new MemoryStore()): MemorySinkCo
           }
         },
         async commit(image) {
-          for (const doc of image.documents) store.blobs.set(doc.descriptor.digest, doc.bytes)
           const needed = [...image.baseBlobs, ...image.images.flatMap((i) => i.layers)]
-          const missing = needed.find((d) => !store.blobs.has(d.digest))
+          const missing = needed.find((d) => !holds(d))
           if (missing) throw new ModelcarError('BLOB_MISSING', `blob \`${missing.digest}\` was never written to the memory sink`)
+          for (const [digest, bytes] of staged) store.blobs.set(digest, bytes)
+          staged.clear()
+          for (const doc of image.documents) store.blobs.set(doc.descriptor.digest, doc.bytes)
           store.images.set(tag, { tag, root: image.root, image })
           return { ref: `memory:${tag}`, digest: image.root.digest }
         },
         async abort() {
           for (const close of [...inFlight]) close()
+          staged.clear()
         },
       }
     },

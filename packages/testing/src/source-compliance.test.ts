@@ -26,6 +26,17 @@ interface Defects {
   plainError?: boolean
   /** The error message carries the token. */
   leaksToken?: boolean
+  /** create() reads this variable of process.env. */
+  readsEnv?: string
+  /** open() calls a library that reads this variable of process.env. */
+  libraryReadsEnv?: string
+  /** open() of this file never settles. */
+  hangs?: string
+}
+
+/** A stand-in for a dependency that reads its own settings from process.env. */
+function libraryDefault(name: string): string | undefined {
+  return process.env[name]
 }
 
 function source(defects: Defects = {}) {
@@ -42,6 +53,8 @@ function source(defects: Defects = {}) {
     ),
     create(config, ctx) {
       if (config.token) ctx.secret(config.token)
+      // What a component must not do: its environment is ctx.env.
+      if (defects.readsEnv) void process.env[defects.readsEnv]
       return {
         async *list() {
           if (config.missing) {
@@ -57,6 +70,8 @@ function source(defects: Defects = {}) {
               size: bytes.length + (defects.sizeOff ?? 0),
               ...(name === 'config.json' && defects.digest ? { digest: defects.digest } : {}),
               async open(opts = {}) {
+                if (defects.libraryReadsEnv) libraryDefault(defects.libraryReadsEnv)
+                if (defects.hangs === name) await new Promise(() => {})
                 const start = defects.ignoresStart ? 0 : (opts.start ?? 0) + (defects.offByOne && opts.start ? 1 : 0)
                 return Readable.from([bytes.subarray(start, start + 1000), bytes.subarray(start + 1000)])
               },
@@ -144,5 +159,34 @@ describe('assertSourceCompliance', () => {
       create: () => ({ async *list() {} }),
     })
     await expect(assertSourceCompliance(undocumented, { path: 'x' })).rejects.toThrow(/schema fields without a description: path/)
+  })
+
+  it('catches a source that reads process.env, naming the variables', async () => {
+    await expect(assertSourceCompliance(source({ readsEnv: 'MYSTORE_TOKEN' }), {})).rejects.toThrow(
+      /\[fixture\] not compliant: read `MYSTORE_TOKEN` from process.env while it ran: take settings from the config or from `ctx.env`/,
+    )
+  })
+
+  it('catches a library the source calls reading process.env, unless its variables are allowed', async () => {
+    await expect(assertSourceCompliance(source({ libraryReadsEnv: 'MYLIB_REGION' }), {})).rejects.toThrow(
+      /read `MYLIB_REGION` from process.env .*list them in `allowEnv`/,
+    )
+    const report = await assertSourceCompliance(source({ libraryReadsEnv: 'MYLIB_REGION' }), {}, { allowEnv: ['MYLIB_*'] })
+    expect(report.checks).toContain('reads nothing from process.env (ctx.env only)')
+  })
+
+  it('does not blame the source for what other code reads from process.env meanwhile', async () => {
+    const elsewhere = setInterval(() => void process.env.SOMEONE_ELSES_SETTING, 1)
+    try {
+      await assertSourceCompliance(source(), {})
+    } finally {
+      clearInterval(elsewhere)
+    }
+  })
+
+  it('fails a hook that never settles with the step and a likely cause, before the test runner’s timeout', async () => {
+    await expect(assertSourceCompliance(source({ hangs: 'config.json' }), {}, { stepTimeoutMs: 200 })).rejects.toThrow(
+      /\[fixture\] not compliant: open\(\) of `config.json` at byte 0 did not settle within 200 ms: does a request never get an answer\?/,
+    )
   })
 })

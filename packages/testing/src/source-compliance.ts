@@ -1,6 +1,7 @@
 // assertSourceCompliance: what the engine relies on from a source, checked against the real
 // component. Listing is stable and byte-free, sizes and digests match the bytes, `open({ start })`
-// resumes at that byte, paths are safe, and failures are ModelcarErrors that leak no secret.
+// resumes at that byte, paths are safe, failures are ModelcarErrors that leak no secret, nothing
+// is read from process.env, and no hook hangs.
 import {
   isDigest,
   isModelcarError,
@@ -11,8 +12,10 @@ import {
   type SourceComponent,
   type SourceInstance,
 } from '@modelcar/core'
-import { checkedConfig, undocumentedFields } from './check-config.js'
+import { checkDeclaration, checkedConfig } from './check-config.js'
 import { ComplianceError } from './compliance-error.js'
+import { watchEnv } from './env-watch.js'
+import { stepRunner, type Step } from './kit-step.js'
 import { testContext, type TestContext } from './test-context.js'
 
 export interface SourceComplianceOptions {
@@ -24,6 +27,13 @@ export interface SourceComplianceOptions {
   failing?: Record<string, unknown>[]
   /** How many files to re-open at offsets (the largest first; default 3). */
   resumeFiles?: number
+  /**
+   * Variables of process.env that a library the source uses reads on its own (the AWS SDK's
+   * `AWS_EXECUTION_ENV`); `PREFIX_*` allows a family. Any other read of process.env fails the kit.
+   */
+  allowEnv?: string[]
+  /** How long one call into the source (create, list, open, one chunk) may take (default 4 s). */
+  stepTimeoutMs?: number
 }
 
 export interface ListedFile {
@@ -41,6 +51,14 @@ export interface SourceComplianceReport {
   checks: string[]
 }
 
+interface Kit {
+  component: SourceComponent
+  opts: SourceComplianceOptions
+  fail: (message: string) => never
+  step: Step
+  newContext: () => ComponentContext
+}
+
 export async function assertSourceCompliance(
   component: SourceComponent,
   config: Record<string, unknown>,
@@ -50,32 +68,85 @@ export async function assertSourceCompliance(
   const fail = (message: string): never => {
     throw new ComplianceError(type, message)
   }
-  if (component?.kind !== 'source') fail(`kind is \`${String(component?.kind)}\`, not \`source\` (use defineSource)`)
-  if (typeof component.description !== 'string' || !component.description) fail('has no `description` (one line for its reference page)')
-  const undocumented = undocumentedFields(component.schema)
-  if (undocumented.length) fail(`schema fields without a description: ${undocumented.join(', ')} (the schema is the reference page)`)
-  const checks: string[] = ['schema documents every field']
-  const newContext = opts.context ?? (() => testContext({ type }))
+  checkDeclaration(component, 'source', fail)
   const cfg = checkedConfig(component, config, 'the config')
+  const kit: Kit = {
+    component,
+    opts,
+    fail,
+    step: stepRunner(type, opts.stepTimeoutMs),
+    newContext: opts.context ?? (() => testContext({ type })),
+  }
+  const { value, reads } = await watchEnv(opts.allowEnv ?? [], () => runRules(kit, cfg))
+  const problem = reads.problem()
+  if (problem) fail(problem)
+  value.checks.push('reads nothing from process.env (ctx.env only)')
+  return value
+}
 
+async function runRules(kit: Kit, cfg: Record<string, unknown>): Promise<SourceComplianceReport> {
+  const { fail, opts } = kit
+  const checks: string[] = ['schema documents every field']
   // Two instances, each listed once (the contract: list() is called once per instance).
-  const firstCtx = newContext()
-  const first = await listAll(component, cfg, firstCtx, fail)
-  const second = await listAll(component, cfg, newContext(), fail)
-  if (first.files.length < (opts.minFiles ?? 1)) fail(`listed ${first.files.length} files, expected at least ${opts.minFiles ?? 1}`)
+  const firstCtx = kit.newContext()
+  const first = await listAll(kit, cfg, firstCtx)
+  const second = await listAll(kit, cfg, kit.newContext())
+  if (first.length < (opts.minFiles ?? 1)) fail(`listed ${first.length} files, expected at least ${opts.minFiles ?? 1}`)
+  checkStable(first, second, fail)
+  checks.push('listing is stable (paths, sizes, digests, modes, order)')
+  checkListed(first, fail)
+  checks.push('paths are relative, POSIX, normalized, unique; sizes and digests well-formed')
+
+  const files: ListedFile[] = []
+  const bytesOf = new Map<string, Buffer>()
+  for (const f of first) {
+    const bytes = await readAll(kit, f, 0)
+    if (bytes.length !== f.size) fail(`\`${f.path}\` is listed with size ${f.size} but open() yields ${bytes.length} bytes`)
+    const sha256 = sha256Digest(bytes)
+    if (f.digest !== undefined && f.digest !== sha256)
+      fail(`\`${f.path}\` is listed with digest \`${f.digest}\` but its bytes hash to \`${sha256}\``)
+    bytesOf.set(f.path, bytes)
+    files.push({ path: f.path, size: f.size, digest: f.digest, mode: f.mode, sha256 })
+  }
+  checks.push('every file yields exactly its size, and its digest when listed')
+  await checkResume(kit, first, bytesOf)
+  checks.push('open({ start }) yields exactly the bytes from start on')
+  await checkFailing(kit)
+  if (opts.failing?.length) checks.push('failures are ModelcarErrors without secrets')
+  const leaked = (firstCtx as Partial<TestContext>).secrets?.find(
+    (s) => s.length >= 4 && JSON.stringify((firstCtx as TestContext).events).includes(s),
+  )
+  if (leaked) fail('a log line or event shows a secret the source registered with ctx.secret()')
+  return { files, checks }
+}
+
+async function listAll(kit: Kit, config: Record<string, unknown>, ctx: ComponentContext): Promise<ModelFile[]> {
+  const instance: SourceInstance = await kit.step('create() with a valid config', () => kit.component.create(config as never, ctx))
+  if (!instance || typeof instance.list !== 'function') kit.fail('create() returned no instance with a list() method')
+  const files: ModelFile[] = []
+  const listing = instance.list()[Symbol.asyncIterator]()
+  for (;;) {
+    const next = await kit.step('list() with a valid config', () => listing.next())
+    if (next.done) return files
+    files.push(next.value)
+  }
+}
+
+function checkStable(first: ModelFile[], second: ModelFile[], fail: (m: string) => never): void {
   const shape = (files: ModelFile[]) => files.map((f) => `${f.path} ${f.size} ${f.digest ?? '-'} ${f.mode ?? '-'}`)
-  const a = shape(first.files)
-  const b = shape(second.files)
+  const a = shape(first)
+  const b = shape(second)
   const diff = a.findIndex((line, i) => line !== b[i])
   if (a.length !== b.length || diff >= 0) {
     fail(
       `listing is not stable: two listings of the same config differ${diff >= 0 ? ` at entry ${diff}: \`${a[diff]}\` then \`${b[diff] ?? '(nothing)'}\`` : ` in length (${a.length} then ${b.length})`}`,
     )
   }
-  checks.push('listing is stable (paths, sizes, digests, modes, order)')
+}
 
+function checkListed(files: ModelFile[], fail: (m: string) => never): void {
   const seen = new Set<string>()
-  for (const f of first.files) {
+  for (const f of files) {
     if (typeof f.path !== 'string') fail(`a listed file has no path (${String(f.path)})`)
     let safe: string | undefined
     try {
@@ -94,97 +165,60 @@ export async function assertSourceCompliance(
       fail(`\`${f.path}\` has mode ${f.mode}, not permission bits`)
     if (typeof f.open !== 'function') fail(`\`${f.path}\` has no open()`)
   }
-  checks.push('paths are relative, POSIX, normalized, unique; sizes and digests well-formed')
+}
 
-  const files: ListedFile[] = []
-  const bytesOf = new Map<string, Buffer>()
-  for (const f of first.files) {
-    const bytes = await readAll(f, 0, fail)
-    if (bytes.length !== f.size) fail(`\`${f.path}\` is listed with size ${f.size} but open() yields ${bytes.length} bytes`)
-    const sha256 = sha256Digest(bytes)
-    if (f.digest !== undefined && f.digest !== sha256)
-      fail(`\`${f.path}\` is listed with digest \`${f.digest}\` but its bytes hash to \`${sha256}\``)
-    bytesOf.set(f.path, bytes)
-    files.push({ path: f.path, size: f.size, digest: f.digest, mode: f.mode, sha256 })
+/** A file's bytes from `start`, each call into the source (open, every chunk) a step of its own. */
+async function readAll(kit: Kit, f: ModelFile, start: number): Promise<Buffer> {
+  const what = `reading \`${f.path}\` from byte ${start}`
+  const chunks: Buffer[] = []
+  const stream = await kit.step(`open() of \`${f.path}\` at byte ${start}`, () => f.open(start === 0 ? {} : { start }))
+  const it = (Symbol.asyncIterator in stream ? stream[Symbol.asyncIterator]() : stream[Symbol.iterator]()) as
+    AsyncIterator<unknown> | Iterator<unknown>
+  for (;;) {
+    const next = await kit.step(what, async () => it.next())
+    if (next.done) return Buffer.concat(chunks)
+    const chunk = next.value
+    if (!(chunk instanceof Uint8Array)) kit.fail(`\`${f.path}\` yields a ${typeof chunk} chunk, not bytes (Uint8Array/Buffer)`)
+    chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
   }
-  checks.push('every file yields exactly its size, and its digest when listed')
+}
 
-  const resumable = [...first.files].sort((x, y) => y.size - x.size).slice(0, opts.resumeFiles ?? 3)
+async function checkResume(kit: Kit, files: ModelFile[], bytesOf: Map<string, Buffer>): Promise<void> {
+  const resumable = [...files].sort((x, y) => y.size - x.size).slice(0, kit.opts.resumeFiles ?? 3)
   for (const f of resumable) {
     const whole = bytesOf.get(f.path)!
     for (const start of offsets(f.size)) {
-      const tail = await readAll(f, start, fail)
+      const tail = await readAll(kit, f, start)
       if (!tail.equals(whole.subarray(start))) {
         const got = tail.length === whole.length - start ? 'different bytes' : `${tail.length} bytes`
-        fail(
+        kit.fail(
           `\`${f.path}\` opened at start ${start} yields ${got}; expected the last ${whole.length - start} bytes of the file (is \`start\` ignored?)`,
         )
       }
     }
   }
-  checks.push('open({ start }) yields exactly the bytes from start on')
-
-  for (const [i, bad] of (opts.failing ?? []).entries()) {
-    const ctx = newContext()
-    const err = await firstFailure(component, checkedConfig(component, bad, `failing[${i}]`), ctx)
-    if (err === undefined) fail(`failing[${i}] (${JSON.stringify(bad)}) did not fail: create, list and reading every file all succeeded`)
-    if (!isModelcarError(err)) {
-      const e = err as Error
-      fail(
-        `failing[${i}] threw ${e?.constructor?.name ?? typeof err} \`${e?.message ?? String(err)}\`, not a ModelcarError: throw one (with a code, and a hint saying what would be right), e.g. \`new ModelcarError('COMPONENT_FAILED', …)\``,
-      )
-    }
-    const leaked = leakedSecret(err, ctx)
-    if (leaked) fail(`failing[${i}]: the error message shows a secret the source registered with ctx.secret()`)
-  }
-  if (opts.failing?.length) checks.push('failures are ModelcarErrors without secrets')
-  const leaked = (firstCtx as Partial<TestContext>).secrets?.find(
-    (s) => s.length >= 4 && JSON.stringify((firstCtx as TestContext).events).includes(s),
-  )
-  if (leaked) fail('a log line or event shows a secret the source registered with ctx.secret()')
-  return { files, checks }
-}
-
-async function listAll(
-  component: SourceComponent,
-  config: Record<string, unknown>,
-  ctx: ComponentContext,
-  fail: (m: string) => never,
-): Promise<{ instance: SourceInstance; files: ModelFile[] }> {
-  let instance: SourceInstance
-  try {
-    instance = await component.create(config as never, ctx)
-  } catch (err) {
-    return fail(`create() failed with a valid config: ${(err as Error)?.message ?? String(err)}`)
-  }
-  if (!instance || typeof instance.list !== 'function') fail('create() returned no instance with a list() method')
-  const files: ModelFile[] = []
-  try {
-    for await (const f of instance.list()) files.push(f)
-  } catch (err) {
-    return fail(`list() failed with a valid config: ${(err as Error)?.message ?? String(err)}`)
-  }
-  return { instance, files }
-}
-
-async function readAll(f: ModelFile, start: number, fail: (m: string) => never): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  try {
-    const stream = await f.open(start === 0 ? {} : { start })
-    for await (const chunk of stream as AsyncIterable<unknown>) {
-      if (!(chunk instanceof Uint8Array)) fail(`\`${f.path}\` yields a ${typeof chunk} chunk, not bytes (Uint8Array/Buffer)`)
-      chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-    }
-  } catch (err) {
-    if (err instanceof ComplianceError) throw err
-    return fail(`reading \`${f.path}\` from byte ${start} failed: ${(err as Error)?.message ?? String(err)}`)
-  }
-  return Buffer.concat(chunks)
 }
 
 /** Offsets a cut read could resume at: just after the start, the middle, the last byte, the end. */
 function offsets(size: number): number[] {
   return [...new Set([1, Math.floor(size / 2), size - 1, size].filter((o) => o > 0 && o <= size))]
+}
+
+async function checkFailing(kit: Kit): Promise<void> {
+  for (const [i, bad] of (kit.opts.failing ?? []).entries()) {
+    const ctx = kit.newContext()
+    const cfg = checkedConfig(kit.component, bad, `failing[${i}]`)
+    const err = await kit.step(`failing[${i}]`, () => firstFailure(kit.component, cfg, ctx))
+    if (err === undefined)
+      kit.fail(`failing[${i}] (${JSON.stringify(bad)}) did not fail: create, list and reading every file all succeeded`)
+    if (!isModelcarError(err)) {
+      const e = err as Error
+      kit.fail(
+        `failing[${i}] threw ${e?.constructor?.name ?? typeof err} \`${e?.message ?? String(err)}\`, not a ModelcarError: throw one (with a code, and a hint saying what would be right), e.g. \`new ModelcarError('MYSTORE_NOT_FOUND', …)\``,
+      )
+    }
+    if (leakedSecret(err, ctx)) kit.fail(`failing[${i}]: the error message shows a secret the source registered with ctx.secret()`)
+  }
 }
 
 async function firstFailure(component: SourceComponent, config: Record<string, unknown>, ctx: ComponentContext): Promise<unknown> {
