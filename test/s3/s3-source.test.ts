@@ -11,7 +11,7 @@ import { mkdir, open, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { S3Client } from '@aws-sdk/client-s3'
-import { ModelcarError, silentLogger, type ComponentContext, type ModelFile } from '@modelcar/core'
+import { DEFAULT_RETRY_POLICY, ModelcarError, silentLogger, type ComponentContext, type ModelFile } from '@modelcar/core'
 import { s3Source } from '@modelcar/source-s3'
 import { buildFixtures, type FixturePaths } from '../../tools/fixtures/build-fixtures.mjs'
 import { s3ErrorXml, startFaultProxy, type FaultProxy } from '../../tools/fault-proxy/fault-proxy.mjs'
@@ -250,6 +250,39 @@ describe('source s3', () => {
       expect(gets.filter((q) => q.range === 'bytes=3-').length).toBeGreaterThan(0)
       expect(gets.every((q) => q.ifMatch && /^"[0-9a-f]{32}"$/.test(q.ifMatch))).toBe(true)
       expect(proxy.requests.some((q) => q.status === 503)).toBe(true)
+    },
+    SLOW,
+  )
+
+  it(
+    'one retry policy: a busy listing and HEAD are asked again, a busy GetObject is one request per engine try',
+    async () => {
+      const slowDown = { status: 503, retryAfter: 0, body: s3ErrorXml('SlowDown', 'Please reduce your request rate.') }
+      proxy.setRules([
+        { method: 'GET', path: /list-type=2/, respond: slowDown, times: 1 },
+        { method: 'HEAD', path: /^\/models\/llm\/config\.json/, respond: slowDown, times: 1 },
+      ])
+      proxy.requests.length = 0
+      try {
+        const r = await recipe(s3Entry('models', 'llm', '    include: ["*.json"]\n', proxy.url))
+        await mustModelcar(['run', r.file], { env: env() })
+        const lists = proxy.requests.filter((q) => q.path.includes('list-type=2'))
+        expect(lists.map((q) => q.status)).toEqual([503, 200])
+        const heads = proxy.requests.filter((q) => q.method === 'HEAD' && q.path.startsWith('/models/llm/config.json'))
+        expect(heads.map((q) => q.status)).toEqual([503, 200])
+
+        // A store that keeps throttling the read: the engine's tries in all, the SDK adding none of its own.
+        proxy.setRules([{ method: 'GET', path: /^\/models\/llm\/config\.json\?/, respond: slowDown }])
+        proxy.requests.length = 0
+        const bad = await recipe(s3Entry('models', 'llm', '    include: ["config.json"]\n', proxy.url))
+        const failed = await modelcar(['run', bad.file], { env: env() })
+        expect(failed.code, failed.stderr).toBe(1)
+        expect(failed.stderr).toMatch(/the store answered 503 for `s3:\/\/models\/llm\/config\.json`.*\(gave up after 5 tries\)/)
+        const gets = proxy.requests.filter((q) => q.method === 'GET' && q.path.startsWith('/models/llm/config.json?'))
+        expect(gets).toHaveLength(DEFAULT_RETRY_POLICY.attempts)
+      } finally {
+        proxy.setRules([])
+      }
     },
     SLOW,
   )

@@ -9,6 +9,7 @@ const where: S3Where = {
   region: 'us-east-1',
   regionFrom: 'the default',
   credentialsFrom: 'AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY',
+  pathStyle: true,
 }
 const meta = (status: number) => ({ httpStatusCode: status, requestId: 'REQ123', attempts: 1, totalRetryDelay: 0 })
 const svc = (name: string, status: number, extra: object = {}) =>
@@ -73,6 +74,31 @@ describe('s3Error', () => {
     const e = s3Error(err, where)
     expect(e.message).toMatch(message)
     expect({ input: e.input, retryable: e.retryable }).toEqual({ input, retryable })
+  })
+
+  it('carries the typed http facts the SDK gives: method, the object’s URL, status, request id', () => {
+    expect(s3Error(svc('AccessDenied', 403), where, 'HEAD').http).toEqual({
+      method: 'HEAD',
+      url: 'http://s3.local/ml/llm/w.bin',
+      status: 403,
+      requestId: 'REQ123',
+    })
+    expect(s3Error(svc('AccessDenied', 403), { ...where, endpoint: '', region: 'eu-west-1', pathStyle: false }).http?.url).toBe(
+      'https://ml.s3.eu-west-1.amazonaws.com/llm/w.bin',
+    )
+    // No answer, no status: the request is still named.
+    expect(s3Error(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), where).http).toEqual({
+      method: 'GET',
+      url: 'http://s3.local/ml/llm/w.bin',
+    })
+  })
+
+  it('a throttled answer carries the Retry-After S3 sent; any refusal that no retry cures does not', () => {
+    const slow = svc('SlowDown', 503, { $response: { statusCode: 503, headers: { 'Retry-After': '3' } } })
+    expect(s3Error(slow, where)).toMatchObject({ retryable: true, retryAfterMs: 3000 })
+    expect(s3Error(svc('SlowDown', 503), where).retryAfterMs).toBeUndefined()
+    const denied = svc('AccessDenied', 403, { $response: { statusCode: 403, headers: { 'retry-after': '3' } } })
+    expect(s3Error(denied, where)).toMatchObject({ retryable: false, retryAfterMs: undefined })
   })
 
   it('a hint for denied access says which permissions and where the credentials came from', () => {
