@@ -2,8 +2,9 @@
 // the conformance kit, a token header, resume after a cut connection, and sha256 checks.
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCoreRegistry, parseRecipe, runRecipe, type RunEvent } from '@modelcar/core'
+import { configFor, createCoreRegistry, parseRecipe, runRecipe, type ModelFile, type RunEvent } from '@modelcar/core'
 import { assertSourceCompliance, memorySink, testContext } from '@modelcar/testing'
+import { startFaultProxy } from '../../../tools/fault-proxy/fault-proxy.mjs'
 import { startStaticServer, type StaticServer } from '../../../tools/static-http-server/static-http-server.mjs'
 import httpSourceDefault, { httpSource } from './index.js'
 
@@ -86,9 +87,10 @@ describe('source http', () => {
     expect([...new Set(ctx.secrets)]).toEqual([TOKEN])
     const err = await runPlan({ files: [{ url: `${locked.url}/tiny/config.json` }] }).catch((e: Error) => e)
     expect(err).toMatchObject({
-      code: 'COMPONENT_FAILED',
+      code: 'HTTP_REFUSED',
       phase: 'list',
-      message: `[http] [HEAD] ${locked.url}/tiny/config.json: 401 Unauthorized`,
+      message: `[http] list failed: [HEAD] ${locked.url}/tiny/config.json: 401 Unauthorized`,
+      http: { method: 'HEAD', url: `${locked.url}/tiny/config.json`, status: 401 },
     })
     expect((err as unknown as { hint: string }).hint).toContain('headers:')
   })
@@ -106,7 +108,7 @@ describe('source http', () => {
 
   it('keeps the query of a URL (a presigned signature) out of messages', async () => {
     const err = await runPlan({ files: [{ url: `${open.url}/tiny/gone.bin?X-Amz-Signature=abcdef123456` }] }).catch((e: Error) => e)
-    expect((err as Error).message).toBe(`[http] [HEAD] ${open.url}/tiny/gone.bin?…: 404 Not Found`)
+    expect((err as Error).message).toBe(`[http] list failed: [HEAD] ${open.url}/tiny/gone.bin: 404 Not Found`)
   })
 
   it('works with a server that ignores Range and one whose HEAD has no length', async () => {
@@ -144,11 +146,52 @@ describe('source http', () => {
     expect(from).toBeLessThanOrEqual(cutAt)
   })
 
+  it('one attempt per open(): a 503 goes to the engine with its Retry-After, and the engine asks again', async () => {
+    const proxy = await startFaultProxy({
+      target: open.url,
+      rules: [{ method: 'GET', path: '/tiny/config.json', respond: { status: 503, retryAfter: 0 }, times: 2 }],
+    })
+    try {
+      const files = [{ url: `${proxy.url}/tiny/config.json`, size: 18 }]
+      const [file] = await listed({ files })
+      await expect(file!.open()).rejects.toMatchObject({
+        code: 'HTTP_REFUSED',
+        retryable: true,
+        retryAfterMs: 0,
+        http: { method: 'GET', status: 503, url: `${proxy.url}/tiny/config.json` },
+      })
+      expect(proxy.requests).toHaveLength(1)
+      const events: RunEvent[] = []
+      await run({ files }, events)
+      expect(proxy.requests.map((r) => r.status)).toEqual([503, 503, 200])
+      expect(events.filter((e) => e.type === 'retry')).toHaveLength(1)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('a redirect to another origin goes there without the headers, which stay on their origin', async () => {
+    const proxy = await startFaultProxy({
+      target: open.url,
+      rules: [{ path: '/tiny/config.json', respond: { status: 302, headers: { location: `${locked.url}/tiny/config.json` } } }],
+    })
+    try {
+      const before = locked.requests.length
+      const err = await runPlan({ files: [{ url: `${proxy.url}/tiny/config.json` }], headers: { Authorization: TOKEN } }).catch(
+        (e: Error) => e,
+      )
+      expect((err as Error).message).toBe(`[http] list failed: [HEAD] ${locked.url}/tiny/config.json: 401 Unauthorized`)
+      expect(locked.requests.slice(before).map((r) => r.headers.authorization)).toEqual([undefined])
+    } finally {
+      await proxy.stop()
+    }
+  })
+
   it('fails the run on a sha256 mismatch, naming the file', async () => {
     const err = await run({ files: [{ url: `${open.url}/tiny/config.json`, sha256: '0'.repeat(64) }] }).catch((e: Error) => e)
     expect(err).toMatchObject({ code: 'SOURCE_DIGEST_MISMATCH', component: 'http', phase: 'read' })
     expect((err as Error).message).toMatch(
-      /^\[http\] `config.json` has digest `sha256:[0-9a-f]{64}` but the source announced `sha256:0{64}`/,
+      /^\[http\] read failed: `config.json` has digest `sha256:[0-9a-f]{64}` but the source announced `sha256:0{64}`/,
     )
   })
 
@@ -157,7 +200,7 @@ describe('source http', () => {
       code: 'COMPONENT_INVALID',
       input: true,
       phase: 'create',
-      message: '[http] give `files` (a list of URLs) or `listing` (the URL of a JSON listing)',
+      message: '[http] create failed: give `files` (a list of URLs) or `listing` (the URL of a JSON listing)',
     })
   })
 })
@@ -174,4 +217,12 @@ async function run(config: Record<string, unknown>, events: RunEvent[] = []) {
 
 async function runPlan(config: Record<string, unknown>) {
   return runRecipe(await recipeOf(config, memorySink()), { dryRun: true })
+}
+
+/** The files a config lists, with a test context (no recipe, no engine: open() is called as is). */
+async function listed(config: Record<string, unknown>): Promise<ModelFile[]> {
+  const instance = await httpSource.create(configFor(httpSource, config), testContext({ type: 'http' }))
+  const files: ModelFile[] = []
+  for await (const f of instance.list()) files.push(f)
+  return files
 }

@@ -1,15 +1,23 @@
 // Source `http`: files from plain HTTP(S) URLs, listed in the recipe or in a JSON listing file.
 // Written against the public @modelcar/core API only, as any third-party source would be: all
-// I/O through ctx.fetch, headers registered as secrets, sizes known before a byte moves (HEAD when
-// the recipe does not say), reads resumable at any byte with a Range request.
+// I/O through ctx.fetch (redirects by core's fetchFollowing, which keeps credentials on their
+// origin), headers registered as secrets, sizes known before a byte moves (HEAD when the recipe
+// does not say), one attempt per open() with a Range from any byte — the engine retries and
+// resumes, by the project's one policy. Failures are core's typed HTTP errors (httpRefusal).
 import {
   defineSource,
-  isRetryable,
+  fetchFollowing,
+  httpRefusal,
+  httpUnreachable,
+  isModelcarError,
+  isTransientNetworkError,
   mapBounded,
   ModelcarError,
+  redactUrl,
   safeModelPath,
   skipBytes,
   Type,
+  withDefault,
   type ComponentContext,
   type ModelFile,
   type Static,
@@ -63,12 +71,13 @@ export const httpSourceSchema = Type.Object(
         examples: ['https://models.example.com/tiny/listing.json'],
       }),
     ),
-    headers: Type.Optional(
+    headers: withDefault(
       Type.Record(Type.String(), Type.String(), {
         description: 'HTTP headers sent with every request, e.g. a token. Every value is treated as a secret.',
         examples: [{ Authorization: 'Bearer ${MODEL_STORE_TOKEN}' }],
         secret: true,
       }),
+      {},
     ),
     into: Type.Optional(Type.String({ description: 'Sub-folder under the image prefix to put the files in.', examples: ['tiny'] })),
   },
@@ -98,9 +107,8 @@ export const httpSource = defineSource({
         input: true,
       })
     }
-    const headers: Record<string, string> = { ...(config.headers ?? {}) }
-    for (const value of Object.values(headers)) ctx.secret(value)
-    const http = new HttpClient(ctx, headers)
+    for (const value of Object.values(config.headers)) ctx.secret(value)
+    const http = new HttpClient(ctx, config.headers)
     return {
       async *list() {
         const entries: Entry[] = (config.files ?? []).map((f) => ({
@@ -126,7 +134,7 @@ function fileOf(http: HttpClient, e: Entry, path: string, size: number): ModelFi
     path,
     size,
     ...(e.sha256 ? { digest: `sha256:${e.sha256}` } : {}),
-    origin: redact(e.url),
+    origin: redactUrl(e.url),
     async open(opts = {}) {
       const start = opts.start ?? 0
       // `bytes=SIZE-` is unsatisfiable (416): at the end there is nothing left to read.
@@ -142,21 +150,21 @@ async function readListing(http: HttpClient, url: URL): Promise<Entry[]> {
   try {
     doc = JSON.parse(text)
   } catch (err) {
-    throw new ModelcarError('COMPONENT_INVALID', `the listing ${redact(url)} is not JSON: ${(err as Error).message}`, {
+    throw new ModelcarError('COMPONENT_INVALID', `the listing ${redactUrl(url)} is not JSON: ${(err as Error).message}`, {
       hint: 'it must be `{"files": [{"path": "…"}]}`',
       input: true,
     })
   }
   const list = Array.isArray(doc) ? doc : (doc as { files?: unknown } | null)?.files
   if (!Array.isArray(list))
-    throw new ModelcarError('COMPONENT_INVALID', `the listing ${redact(url)} has no \`files\` list`, {
+    throw new ModelcarError('COMPONENT_INVALID', `the listing ${redactUrl(url)} has no \`files\` list`, {
       hint: 'it must be `{"files": [{"path": "…"}]}`',
       input: true,
     })
   return list.map((raw, i) => {
     const f = raw as { path?: unknown; url?: unknown; size?: unknown; sha256?: unknown }
     const bad = (what: string) =>
-      new ModelcarError('COMPONENT_INVALID', `the listing ${redact(url)}: files[${i}] ${what}`, {
+      new ModelcarError('COMPONENT_INVALID', `the listing ${redactUrl(url)}: files[${i}] ${what}`, {
         hint: 'each entry is `{"path": "a/b.bin", "url"?: "…", "size"?: 123, "sha256"?: "<64 hex>"}`',
         input: true,
       })
@@ -166,7 +174,7 @@ async function readListing(http: HttpClient, url: URL): Promise<Entry[]> {
     if (f.sha256 !== undefined && !(typeof f.sha256 === 'string' && /^[0-9a-f]{64}$/.test(f.sha256)))
       throw bad('has a `sha256` that is not 64 hex digits')
     const fileUrl = new URL(typeof f.url === 'string' ? f.url : (f.path as string).split('/').map(encodeURIComponent).join('/'), url)
-    if (fileUrl.protocol !== 'http:' && fileUrl.protocol !== 'https:') throw bad(`has URL \`${redact(fileUrl)}\`, not http(s)`)
+    if (fileUrl.protocol !== 'http:' && fileUrl.protocol !== 'https:') throw bad(`has URL \`${redactUrl(fileUrl)}\`, not http(s)`)
     return {
       url: fileUrl,
       path: typeof f.path === 'string' ? f.path : lastSegment(fileUrl),
@@ -192,7 +200,7 @@ class HttpClient {
     await probe.body?.cancel()
     const total = /\/(\d+)$/.exec(probe.headers.get('content-range') ?? '')?.[1]
     if (probe.status === 206 && total) return Number(total)
-    throw new ModelcarError('COMPONENT_FAILED', `[HEAD] ${redact(url)}: the server does not say the file's size (no Content-Length)`, {
+    throw new ModelcarError('COMPONENT_FAILED', `[HEAD] ${redactUrl(url)}: the server does not say the file's size (no Content-Length)`, {
       hint: 'give `size:` for this file in the recipe',
       input: true,
     })
@@ -202,7 +210,7 @@ class HttpClient {
     const res = await this.request('GET', url)
     const length = Number(res.headers.get('content-length') ?? 0)
     if (length > max)
-      throw new ModelcarError('COMPONENT_INVALID', `the listing ${redact(url)} is ${length} bytes; more than ${max} is not a listing`, {
+      throw new ModelcarError('COMPONENT_INVALID', `the listing ${redactUrl(url)} is ${length} bytes; more than ${max} is not a listing`, {
         input: true,
       })
     return res.text()
@@ -217,50 +225,38 @@ class HttpClient {
         await res.body?.cancel()
         throw new ModelcarError(
           'COMPONENT_FAILED',
-          `[GET] ${redact(url)}: asked for bytes from ${start}, got \`${res.headers.get('content-range') ?? 'no Content-Range'}\``,
+          `[GET] ${redactUrl(url)}: asked for bytes from ${start}, got \`${res.headers.get('content-range') ?? 'no Content-Range'}\``,
         )
       }
     } else if (start > 0) {
       // A server without Range support sends the whole file: drop what was already read.
-      this.ctx.logger.debug(`${redact(url)} ignores Range requests; skipping ${start} bytes to resume`)
+      this.ctx.logger.debug(`${redactUrl(url)} ignores Range requests; skipping ${start} bytes to resume`)
       skip = start
     }
     return body(res, url, skip)
   }
 
   async request(method: 'GET' | 'HEAD', url: URL, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
-    let res: Response
+    let followed
     try {
-      res = await this.ctx.fetch(url, {
-        method,
-        headers: { ...this.headers, ...extra },
-        signal: signal ?? this.ctx.signal,
-        redirect: 'follow',
-      })
+      const init = { method, headers: { ...this.headers, ...extra }, signal: signal ?? this.ctx.signal }
+      followed = await fetchFollowing(this.ctx.fetch, url, init)
     } catch (err) {
-      const code = (err as { cause?: { code?: string } }).cause?.code
-      throw new ModelcarError('COMPONENT_FAILED', `[${method}] ${redact(url)}: ${code ?? (err as Error).message}`, {
-        hint: code === 'ECONNREFUSED' || code === 'ENOTFOUND' ? 'is the server up, and the host right?' : undefined,
-        cause: err,
-        retryable: isRetryable(err),
-      })
+      throw httpUnreachable(err, method, url.href)
     }
+    // A refusal names the URL that answered (after redirects), without its query.
+    const { response: res, url: answered } = followed
     if (res.ok) return res
     const said = (await res.text().catch(() => '')).trim().slice(0, 200)
-    const requestId = res.headers.get('x-request-id')
-    throw new ModelcarError(
-      'COMPONENT_FAILED',
-      `[${method}] ${redact(url)}: ${res.status} ${res.statusText}${requestId ? ` (request id ${requestId})` : ''}${said ? `: ${said}` : ''}`,
-      {
-        hint:
-          res.status === 401 || res.status === 403
-            ? 'the server wants credentials: set `headers:` (e.g. `Authorization: Bearer ${TOKEN}`)'
-            : res.status === 404
-              ? 'check the URL'
-              : undefined,
-        retryable: res.status >= 500 || res.status === 429 || res.status === 408,
-      },
-    )
+    throw httpRefusal(res, method, answered.href, {
+      detail: said || undefined,
+      hint:
+        res.status === 401 || res.status === 403
+          ? 'the server wants credentials: set `headers:` (e.g. `Authorization: Bearer ${TOKEN}`)'
+          : res.status === 404
+            ? 'check the URL'
+            : undefined,
+    })
   }
 }
 
@@ -269,30 +265,17 @@ async function* body(res: Response, url: URL, skip: number): AsyncGenerator<Uint
   try {
     yield* skipBytes(res.body as unknown as AsyncIterable<Uint8Array>, skip)
   } catch (err) {
-    if (err instanceof ModelcarError) throw err
-    // A cut connection (isRetryable knows undici's `terminated`): the engine resumes at the byte it reached.
-    throw new ModelcarError('COMPONENT_FAILED', `[GET] ${redact(url)}: the download broke off (${(err as Error).message})`, {
+    if (isModelcarError(err)) throw err
+    // A cut connection: retryable, and the engine opens the file again at the byte it reached.
+    throw new ModelcarError('COMPONENT_FAILED', `[GET] ${redactUrl(url)}: the download broke off (${(err as Error).message})`, {
       cause: err,
-      retryable: isRetryable(err),
+      retryable: isTransientNetworkError(err),
     })
   }
 }
 
 function lastSegment(url: URL): string {
   const seg = url.pathname.split('/').filter(Boolean).at(-1)
-  if (!seg) throw new ModelcarError('COMPONENT_INVALID', `URL ${redact(url)} ends in \`/\`: give the file a \`path\``, { input: true })
+  if (!seg) throw new ModelcarError('COMPONENT_INVALID', `URL ${redactUrl(url)} ends in \`/\`: give the file a \`path\``, { input: true })
   return decodeURIComponent(seg)
-}
-
-/** A URL for messages: no user, password or query (presigned URLs carry their signature there). */
-export function redact(url: URL): string {
-  const u = new URL(url.href)
-  if (u.username || u.password) {
-    u.username = '***'
-    u.password = ''
-  }
-  const query = u.search ? '?…' : ''
-  u.search = ''
-  u.hash = ''
-  return `${u.href}${query}`
 }
