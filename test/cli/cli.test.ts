@@ -1,5 +1,5 @@
 // The CLI as a user meets it: the README's quickstart, inspect, schema, init, help and exit codes.
-import { cp, mkdir, readFile, rm } from 'node:fs/promises'
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir, type TempDir } from '../../tools/harness/temp.js'
@@ -49,6 +49,7 @@ describe('modelcar CLI', () => {
     await cp(join(REPO_ROOT, 'examples', 'quickstart'), dir, { recursive: true, filter: (src) => !src.endsWith('/out') })
     await rm(join(dir, 'out'), { recursive: true, force: true })
     const result = await mustModelcar(['run', join(dir, 'recipe.yaml'), '--dry-run'])
+    expect(result.stdout).toContain('base: scratch\n')
     expect(result.stdout).toMatch(/layers \(3\)/)
     expect(result.stdout).toContain('/models/model.safetensors')
     await expect(readFile(join(dir, 'out', 'index.json'))).rejects.toThrow()
@@ -86,7 +87,9 @@ describe('modelcar CLI', () => {
     await mkdir(join(dir, 'model'), { recursive: true })
     await cp(join(REPO_ROOT, 'examples', 'quickstart', 'model'), join(dir, 'model'), { recursive: true })
     await mustModelcar(['init', join(dir, 'recipe.yaml')])
-    expect((await mustModelcar(['validate', join(dir, 'recipe.yaml')])).stdout).toContain('valid (3 files in 3 layers)')
+    expect((await mustModelcar(['validate', join(dir, 'recipe.yaml')])).stdout).toContain('valid (3 files in 3 layers), base: scratch')
+    const event = JSON.parse((await mustModelcar(['validate', join(dir, 'recipe.yaml'), '--json'])).stdout) as Record<string, unknown>
+    expect(event).toMatchObject({ type: 'valid', base: 'scratch', files: 3, layers: 3 })
     const again = await modelcar(['init', join(dir, 'recipe.yaml')])
     expect(again.code).toBe(2)
     expect(again.stderr).toContain('--force')
@@ -102,10 +105,52 @@ describe('modelcar CLI', () => {
     const missing = await modelcar(['run', join(tmp.path, 'missing.yaml')])
     expect(missing.code).toBe(2)
     expect(missing.stderr).toMatch(/cannot be read/)
+    expect(missing.stderr).toContain('hint: give the path of a recipe file; `modelcar init recipe.yaml` writes a starter one')
+    const badNumber = await modelcar(['run', 'x.yaml', '--concurrency', '0'])
+    expect(badNumber.code).toBe(2)
+    expect(badNumber.stderr).toContain('--concurrency `0` is not a positive whole number')
     const none = await modelcar([])
     expect(none.code).toBe(2)
     expect(none.stdout).toContain('Commands:')
+    const help = await mustModelcar(['validate', '--help'])
+    expect(help.stdout).toBe('usage: modelcar validate RECIPE [--json] [--set key=value]...\n')
     const version = await mustModelcar(['--version'])
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/)
+  })
+
+  it('--json says a mistake in the arguments as one error event, with its code and hint, and exits 2', async () => {
+    const result = await modelcar(['validate', 'a.yaml', 'b.yaml', '--json'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toBe('')
+    const lines = result.stdout.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      type: 'error',
+      code: 'ARGUMENT_INVALID',
+      message: 'give one recipe file',
+      hint: 'usage: modelcar validate RECIPE [--json] [--set key=value]...',
+    })
+    const unknownFlag = await modelcar(['inspect', '--json', '--nope'])
+    expect(unknownFlag.code).toBe(2)
+    expect(JSON.parse(unknownFlag.stdout.trim())).toMatchObject({ type: 'error', code: 'ARGUMENT_INVALID' })
+  })
+
+  it('an error from the run itself (a missing base layout): its code, component, phase and hint, as text and as JSON', async () => {
+    const dir = join(tmp.path, 'no-base')
+    await mkdir(join(dir, 'model'), { recursive: true })
+    await cp(join(REPO_ROOT, 'examples', 'quickstart', 'model'), join(dir, 'model'), { recursive: true })
+    const recipe = join(dir, 'recipe.yaml')
+    await writeFile(
+      recipe,
+      'apiVersion: modelcar/v1\nbase: oci-layout:./nowhere:latest\nsources:\n  - type: local\n    path: ./model\nsinks:\n  - type: oci-layout\n    path: ./out\n',
+    )
+    const json = await modelcar(['validate', recipe, '--json'])
+    expect(json.code).toBe(2)
+    const event = JSON.parse(json.stdout.trim().split('\n').at(-1)!) as { message: string; hint: string }
+    expect(event).toMatchObject({ type: 'error', code: 'LAYOUT_INVALID', component: 'oci-layout', phase: 'load' })
+    expect(event.message).toContain(`${join(dir, 'nowhere')}\` is not a usable OCI image layout: it has no index.json`)
+    const text = await modelcar(['validate', recipe])
+    expect(text.code).toBe(2)
+    expect(text.stderr).toBe(`error: ${event.message}\n  hint: ${event.hint}\n`)
   })
 })

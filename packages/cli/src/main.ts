@@ -1,7 +1,9 @@
 // modelcar: package ML models as OCI images. Dispatches to one command; exit codes 0 done,
 // 1 the run failed, 2 the input (recipe, arguments) is wrong.
 import { errors } from '@modelcar/core'
-import { EXIT_BAD_INPUT } from './exit-codes.js'
+import type { Command } from './command-line/define-command.js'
+import { EXIT_BAD_INPUT, EXIT_DONE } from './command-line/exit-codes.js'
+import { Output } from './command-line/output.js'
 import { addCommand } from './commands/add.js'
 import { docsCommand } from './commands/docs.js'
 import { initCommand } from './commands/init.js'
@@ -9,17 +11,17 @@ import { inspectCommand } from './commands/inspect.js'
 import { runCommand } from './commands/run.js'
 import { schemaCommand } from './commands/schema.js'
 import { validateCommand } from './commands/validate.js'
-import { Output } from './output.js'
 import { VERSION } from './version.js'
 
-export interface Command {
-  name: string
-  usage: string
-  summary: string
-  run(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
-}
-
-const COMMANDS: Command[] = [runCommand, validateCommand, addCommand, inspectCommand, schemaCommand, initCommand, docsCommand]
+export const COMMANDS: readonly Command[] = [
+  runCommand,
+  validateCommand,
+  addCommand,
+  inspectCommand,
+  schemaCommand,
+  initCommand,
+  docsCommand,
+]
 
 export function usage(): string {
   return [
@@ -32,21 +34,23 @@ export function usage(): string {
   ].join('\n')
 }
 
+/** Runs `modelcar ARGV` and resolves to its exit code; what it prints goes to stdout and stderr. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [name, ...rest] = argv
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage()}\n`)
-    return name ? 0 : EXIT_BAD_INPUT
+    return name ? EXIT_DONE : EXIT_BAD_INPUT
   }
   if (name === '--version' || name === '-v') {
     process.stdout.write(`${VERSION}\n`)
-    return 0
+    return EXIT_DONE
   }
   const command = COMMANDS.find((c) => c.name === name)
   if (!command) {
-    return new Output(false, env).error(
+    new Output(false, env).error(
       errors.argumentInvalid(`unknown command \`${name}\``, `commands: ${COMMANDS.map((c) => c.name).join(', ')}`),
     )
+    return EXIT_BAD_INPUT
   }
   return command.run(rest, env)
 }

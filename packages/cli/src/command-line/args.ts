@@ -1,26 +1,6 @@
-// Argument parsing for every command: node:util parseArgs, with mistakes turned into exit-2 errors.
-import { parseArgs, type ParseArgsConfig } from 'node:util'
+// How the command line spells values: `k=v` pairs of repeated options, `--set` overrides of
+// recipe fields, whole numbers. Mistakes are ARGUMENT_INVALID errors (exit 2).
 import { errors, type Override } from '@modelcar/core'
-
-export type Options = NonNullable<ParseArgsConfig['options']>
-
-export interface Parsed {
-  values: Record<string, string | boolean | string[] | boolean[] | undefined>
-  positionals: string[]
-}
-
-export function parse(argv: string[], options: Options, usage: string): Parsed {
-  try {
-    return parseArgs({
-      args: argv,
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    }) as Parsed
-  } catch (err) {
-    throw errors.argumentInvalid((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), `usage: modelcar ${usage}`)
-  }
-}
 
 /** `k=v` pairs of repeated options such as --annotation. */
 export function keyValues(list: string[] | undefined, flag: string): Record<string, string> {
@@ -48,9 +28,11 @@ export function setOverrides(list: string[] | undefined): Override[] {
   })
 }
 
-/** Typed reads of parsed option values. */
-export const opt = {
-  str: (p: Parsed, name: string): string | undefined => (typeof p.values[name] === 'string' ? (p.values[name] as string) : undefined),
-  list: (p: Parsed, name: string): string[] | undefined => (Array.isArray(p.values[name]) ? (p.values[name] as string[]) : undefined),
-  flag: (p: Parsed, name: string): boolean => p.values[name] === true,
+/** `--NAME N` as a positive whole number; undefined when the option was not given. */
+export function positiveInteger(text: string | undefined, flag: string, usage: string): number | undefined {
+  if (text === undefined) return undefined
+  const n = Number(text)
+  if (!(Number.isInteger(n) && n >= 1))
+    throw errors.argumentInvalid(`--${flag} \`${text}\` is not a positive whole number`, `usage: modelcar ${usage}`)
+  return n
 }

@@ -1,7 +1,6 @@
 // Everything the CLI prints goes through here: secrets from the environment are masked, errors
 // are formatted one way, and --json turns every message into one JSON object per line.
 import { formatDiagnostic, isModelcarError, type ModelcarError } from '@modelcar/core'
-import { exitCodeOf } from './exit-codes.js'
 
 const SECRET_NAME = /TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|_KEY$|^AWS_SECRET/i
 
@@ -49,7 +48,8 @@ export class Output {
     this.out.write(this.mask(text))
   }
 
-  error(err: unknown): number {
+  /** Says what went wrong: one `error` event with --json, else lines on stderr. Secrets are masked. */
+  error(err: unknown): void {
     if (isModelcarError(err)) return this.modelcarError(err)
     const e = err as Error
     if (this.json) this.event({ type: 'error', code: 'INTERNAL', message: e?.message ?? String(err) })
@@ -58,10 +58,9 @@ export class Output {
       if (process.env.MODELCAR_DEBUG && e?.stack) this.err.write(this.mask(`${e.stack}\n`))
       else this.err.write('  (set MODELCAR_DEBUG=1 for the stack trace; this is a bug worth reporting)\n')
     }
-    return 1
   }
 
-  private modelcarError(err: ModelcarError): number {
+  private modelcarError(err: ModelcarError): void {
     if (this.json) {
       this.event({
         type: 'error',
@@ -71,19 +70,38 @@ export class Output {
         component: err.component,
         phase: err.phase,
         diagnostics: err.diagnostics,
+        http: err.http,
+        retryable: err.retryable || undefined,
         cause: causeText(err.cause),
       })
-      return exitCodeOf(err)
+      return
     }
-    const lines = [`error: ${err.message}`]
-    if (err.diagnostics.length > 0 && err.code !== 'COMPONENT_UNKNOWN')
-      for (const d of err.diagnostics) lines.push(`  ${formatDiagnostic(d)}`)
-    else if (err.hint) lines.push(`  hint: ${err.hint}`)
-    const cause = causeText(err.cause)
-    if (cause && !err.message.includes(cause)) lines.push(`  cause: ${cause}`)
-    this.err.write(this.mask(`${lines.join('\n')}\n`))
-    return exitCodeOf(err)
+    this.err.write(this.mask(`${errorLines(err).join('\n')}\n`))
   }
+}
+
+/**
+ * An error as a person reads it: the message, every diagnostic, the hint (unless a diagnostic
+ * already says it), what the server answered when the message does not say it, and a foreign cause.
+ */
+export function errorLines(err: ModelcarError): string[] {
+  const lines = [`error: ${err.message}`]
+  // A diagnostic that only repeats the message (no place in a file) is said once, by the message.
+  const diagnostics = err.diagnostics.filter((d) => d.location || d.message !== err.message)
+  for (const d of diagnostics) lines.push(`  ${formatDiagnostic(d)}`)
+  if (err.hint && !diagnostics.some((d) => d.hint === err.hint)) lines.push(`  hint: ${err.hint}`)
+  const http = err.http
+  if (http && !(err.message.includes(http.url) && (!http.requestId || err.message.includes(http.requestId)))) {
+    const facts = [
+      http.status === undefined ? 'no answer' : `status ${http.status}`,
+      http.requestId ? `request id ${http.requestId}` : '',
+      http.serverCodes?.length ? `server codes ${http.serverCodes.join(', ')}` : '',
+    ].filter(Boolean)
+    lines.push(`  http: [${http.method}] ${http.url}: ${facts.join(', ')}`)
+  }
+  const cause = causeText(err.cause)
+  if (cause && !err.message.includes(cause)) lines.push(`  cause: ${cause}`)
+  return lines
 }
 
 function causeText(cause: unknown): string | undefined {

@@ -14,79 +14,55 @@ import {
   type ComponentKind,
   type Recipe,
 } from '@modelcar/core'
-import { keyValues, opt, parse } from '../args.js'
-import type { Command } from '../main.js'
-import { officialRegistry } from '../official-components.js'
-import { Output } from '../output.js'
-import { ProgressView } from '../progress-view.js'
+import { keyValues } from '../command-line/args.js'
+import { defineCommand } from '../command-line/define-command.js'
+import { interruptible } from '../command-line/interrupt.js'
+import { ProgressView } from '../command-line/progress-view.js'
+import { officialRegistry } from '../components/official-components.js'
 
-const USAGE =
-  'add LAYOUT[:TAG] FILE... [--modelcard FILE] [--annotation k=v]... [--label k=v]... [--prefix /models] [--compression none|gzip] [--json]'
+const COMPRESSIONS = ['none', 'gzip', 'zstd'] as const
 
-export const addCommand: Command = {
+export const addCommand = defineCommand({
   name: 'add',
-  usage: USAGE,
+  usage:
+    'add LAYOUT[:TAG] FILE... [--modelcard FILE] [--annotation k=v]... [--label k=v]... [--prefix /models] [--compression none|gzip|zstd] [--json]',
   summary: 'add files as layers to an image layout, in place (like olot)',
-  async run(argv, env) {
-    let output = new Output(argv.includes('--json'), env)
-    try {
-      const args = parse(
-        argv,
-        {
-          modelcard: { type: 'string', short: 'm' },
-          annotation: { type: 'string', multiple: true },
-          label: { type: 'string', multiple: true },
-          prefix: { type: 'string' },
-          compression: { type: 'string' },
-          json: { type: 'boolean' },
-        },
-        USAGE,
-      )
-      if (opt.flag(args, 'help')) return (output.print(`usage: modelcar ${USAGE}`), 0)
-      output = new Output(!!opt.flag(args, 'json'), env)
-      const [layoutRef, ...files] = args.positionals
-      if (!layoutRef || (files.length === 0 && !opt.str(args, 'modelcard')))
-        throw errors.argumentInvalid('give an image layout and at least one file', `usage: modelcar ${USAGE}`)
-      if (opt.str(args, 'compression') && !['none', 'gzip', 'zstd'].includes(opt.str(args, 'compression')!)) {
-        throw errors.argumentInvalid(`--compression \`${opt.str(args, 'compression')}\` is not one of \`none\`, \`gzip\`, \`zstd\``)
-      }
-      const cwd = process.cwd()
-      const { path: layoutPath, tag } = splitLayoutRef(layoutRef)
-      const recipe = await buildRecipe({
-        cwd,
-        layoutPath,
-        tag,
-        files,
-        modelcard: opt.str(args, 'modelcard'),
-        annotations: keyValues(opt.list(args, 'annotation'), 'annotation'),
-        labels: keyValues(opt.list(args, 'label'), 'label'),
-        prefix: opt.str(args, 'prefix') ?? '/models',
-        compression: (opt.str(args, 'compression') ?? 'none') as Recipe['image']['compression'],
-      })
-      const view = new ProgressView(output)
-      // As `run` does: Ctrl-C or SIGTERM aborts the run, so the sink removes its temporary files.
-      const controller = new AbortController()
-      const stop = () => controller.abort(new Error('interrupted'))
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
-      try {
-        const result = await runRecipe(recipe, {
-          env,
-          onSecret: (v) => output.addSecret(v),
-          onEvent: view.on,
-          signal: controller.signal,
-        })
-        output.print(result.digest!)
-      } finally {
-        view.finish()
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-      }
-      return 0
-    } catch (err) {
-      return output.error(err)
-    }
+  options: {
+    modelcard: { type: 'string', short: 'm' },
+    annotation: { type: 'string', multiple: true },
+    label: { type: 'string', multiple: true },
+    prefix: { type: 'string' },
+    compression: { type: 'string' },
+    json: { type: 'boolean' },
   },
+  async run({ values, positionals }, { output, env, usageError }) {
+    const [layoutRef, ...files] = positionals
+    if (!layoutRef || (files.length === 0 && !values.modelcard)) throw usageError('give an image layout and at least one file')
+    const compression = values.compression ?? 'none'
+    if (!isCompression(compression))
+      throw errors.argumentInvalid(`--compression \`${compression}\` is not one of ${COMPRESSIONS.map((c) => `\`${c}\``).join(', ')}`)
+    const { path: layoutPath, tag } = splitLayoutRef(layoutRef)
+    const recipe = await buildRecipe({
+      cwd: process.cwd(),
+      layoutPath,
+      tag,
+      files,
+      modelcard: values.modelcard,
+      annotations: keyValues(values.annotation, 'annotation'),
+      labels: keyValues(values.label, 'label'),
+      prefix: values.prefix ?? '/models',
+      compression,
+    })
+    const view = new ProgressView(output)
+    const result = await interruptible((signal) =>
+      runRecipe(recipe, { env, onSecret: (v) => output.addSecret(v), onEvent: view.on, signal }),
+    ).finally(() => view.finish())
+    output.print(result.digest!)
+  },
+})
+
+function isCompression(text: string): text is Recipe['image']['compression'] {
+  return (COMPRESSIONS as readonly string[]).includes(text)
 }
 
 interface AddArgs {

@@ -4,46 +4,34 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { errors } from '@modelcar/core'
-import { opt, parse } from '../args.js'
+import { defineCommand } from '../command-line/define-command.js'
+import { officialRegistry } from '../components/official-components.js'
+import { loadPluginPackage } from '../components/resolve-plugin.js'
 import { officialPackageOf, referencePages, type DocumentedComponent } from '../docs/reference-pages.js'
-import type { Command } from '../main.js'
-import { officialRegistry } from '../official-components.js'
-import { Output } from '../output.js'
-import { loadPluginPackage } from '../resolve-plugin.js'
 
-const USAGE = 'docs OUT_DIR [--plugin PACKAGE]... [--check]'
-
-export const docsCommand: Command = {
+export const docsCommand = defineCommand({
   name: 'docs',
-  usage: USAGE,
+  usage: 'docs OUT_DIR [--plugin PACKAGE]... [--check]',
   summary: 'write reference pages of components from their schemas (--check: fail when they differ)',
-  async run(argv, env) {
-    const output = new Output(false, env)
-    try {
-      const args = parse(argv, { plugin: { type: 'string', multiple: true }, check: { type: 'boolean' } }, USAGE)
-      if (opt.flag(args, 'help')) return (output.print(`usage: modelcar ${USAGE}`), 0)
-      if (args.positionals.length !== 1) throw errors.argumentInvalid('give the folder to write the pages to', `usage: modelcar ${USAGE}`)
-      const outDir = path.resolve(args.positionals[0]!)
-      const pages = referencePages(await documentedComponents(opt.list(args, 'plugin') ?? [], process.cwd()))
-      if (opt.flag(args, 'check')) {
-        const stale = await staleFiles(outDir, pages)
-        if (stale.length === 0) return (output.print(`${outDir}: up to date (${pages.size} pages)`), 0)
-        output.note(
-          `${outDir} differs from the schemas: ${stale.join(', ')}\n  regenerate with \`modelcar ${argv.filter((a) => a !== '--check').join(' ')}\``,
-        )
-        return 1
-      }
-      await mkdir(outDir, { recursive: true })
-      // Pages of components that are gone go too: the folder holds exactly the generated set.
-      for (const name of await generatedFiles(outDir)) if (!pages.has(name)) await rm(path.join(outDir, name))
-      for (const [name, text] of pages) await writeFile(path.join(outDir, name), text)
-      output.print(`wrote ${pages.size} pages to ${outDir}`)
-      return 0
-    } catch (err) {
-      return output.error(err)
+  options: { plugin: { type: 'string', multiple: true }, check: { type: 'boolean' } },
+  async run({ values, positionals }, { output, usageError }) {
+    if (positionals.length !== 1) throw usageError('give the folder to write the pages to')
+    const outDir = path.resolve(positionals[0]!)
+    const pages = referencePages(await documentedComponents(values.plugin ?? [], process.cwd()))
+    if (values.check) {
+      const stale = await staleFiles(outDir, pages)
+      if (stale.length === 0) return output.print(`${outDir}: up to date (${pages.size} pages)`)
+      const again = ['docs', ...positionals, ...(values.plugin ?? []).flatMap((p) => ['--plugin', p])].join(' ')
+      output.note(`${outDir} differs from the schemas: ${stale.join(', ')}\n  regenerate with \`modelcar ${again}\``)
+      return 1
     }
+    await mkdir(outDir, { recursive: true })
+    // Pages of components that are gone go too: the folder holds exactly the generated set.
+    for (const name of await generatedFiles(outDir)) if (!pages.has(name)) await rm(path.join(outDir, name))
+    for (const [name, text] of pages) await writeFile(path.join(outDir, name), text)
+    output.print(`wrote ${pages.size} pages to ${outDir}`)
   },
-}
+})
 
 /** The official components, then every component of each plugin package (resolved from `fromDir`). */
 export async function documentedComponents(plugins: string[], fromDir: string): Promise<DocumentedComponent[]> {

@@ -1,11 +1,7 @@
 // `modelcar init [FILE]`: a starter recipe, on stdout or into a new file.
 import fs from 'node:fs/promises'
 import { errors } from '@modelcar/core'
-import { opt, parse } from '../args.js'
-import type { Command } from '../main.js'
-import { Output } from '../output.js'
-
-const USAGE = 'init [FILE] [--force]'
+import { defineCommand } from '../command-line/define-command.js'
 
 export const STARTER_RECIPE = `# modelcar recipe: \`modelcar run recipe.yaml\`. Reference: \`modelcar schema\`.
 apiVersion: modelcar/v1
@@ -31,31 +27,25 @@ sinks:
     tag: latest
 `
 
-export const initCommand: Command = {
+export const initCommand = defineCommand({
   name: 'init',
-  usage: USAGE,
+  usage: 'init [FILE] [--force]',
   summary: 'write a starter recipe',
-  async run(argv, env) {
-    const output = new Output(false, env)
-    try {
-      const args = parse(argv, { force: { type: 'boolean' } }, USAGE)
-      if (opt.flag(args, 'help')) return (output.print(`usage: modelcar ${USAGE}`), 0)
-      const [file] = args.positionals
-      if (!file) {
-        output.write(STARTER_RECIPE)
-        return 0
-      }
-      try {
-        await fs.writeFile(file, STARTER_RECIPE, { flag: opt.flag(args, 'force') ? 'w' : 'wx' })
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST')
-          throw errors.argumentInvalid(`\`${file}\` exists`, 'pass --force to overwrite it')
-        throw err
-      }
-      output.note(`wrote ${file}; edit it, then \`modelcar run ${file}\``)
-      return 0
-    } catch (err) {
-      return output.error(err)
+  options: { force: { type: 'boolean' } },
+  async run({ values, positionals }, { output, usageError }) {
+    const [file] = positionals
+    if (positionals.length > 1) throw usageError('give one file to write')
+    if (!file) {
+      output.write(STARTER_RECIPE)
+      return
     }
+    try {
+      await fs.writeFile(file, STARTER_RECIPE, { flag: values.force ? 'w' : 'wx' })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+        throw errors.argumentInvalid(`\`${file}\` exists`, 'pass --force to overwrite it')
+      throw err
+    }
+    output.note(`wrote ${file}; edit it, then \`modelcar run ${file}\``)
   },
-}
+})

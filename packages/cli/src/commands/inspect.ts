@@ -6,7 +6,6 @@ import tar from 'tar-stream'
 import {
   Annotation,
   configFor,
-  errors,
   formatBytes,
   isIndexMediaType,
   loadLayoutBase,
@@ -19,54 +18,46 @@ import {
   type ImageIndex,
   type ImageManifest,
 } from '@modelcar/core'
-import { opt, parse } from '../args.js'
-import type { Command } from '../main.js'
-import { registryBase } from '@modelcar/sink-registry'
-import { Output } from '../output.js'
+import { defineCommand } from '../command-line/define-command.js'
+import type { Output } from '../command-line/output.js'
+import { officialRegistry } from '../components/official-components.js'
 
-const USAGE = 'inspect oci-layout:PATH[:TAG] | PATH[:TAG] | registry:HOST/REPO[:TAG|@DIGEST] [--json]'
 const CARD_LINES = 20
 
-export const inspectCommand: Command = {
+export const inspectCommand = defineCommand({
   name: 'inspect',
-  usage: USAGE,
+  usage: 'inspect oci-layout:PATH[:TAG] | PATH[:TAG] | registry:HOST/REPO[:TAG|@DIGEST] [--json]',
   summary: 'show an image: platforms, layers, annotations, model card',
-  async run(argv, env) {
-    let output = new Output(argv.includes('--json'), env)
-    try {
-      const args = parse(argv, { json: { type: 'boolean' } }, USAGE)
-      if (opt.flag(args, 'help')) return (output.print(`usage: modelcar ${USAGE}`), 0)
-      output = new Output(!!opt.flag(args, 'json'), env)
-      const [target] = args.positionals
-      if (!target || args.positionals.length > 1) throw errors.argumentInvalid('give one image to inspect', `usage: modelcar ${USAGE}`)
-      let base: BaseImage
-      if (target.startsWith('registry:') || target.startsWith('docker://')) {
-        // Read like a recipe's `base: registry:…`: the documents, and the model card layer if any.
-        const ref = target.replace(/^(registry:|docker:\/\/)/, '')
-        const ctx: ComponentContext = {
-          type: 'inspect',
-          logger: silentLogger,
-          signal: new AbortController().signal,
-          concurrency: 2,
-          baseDir: process.cwd(),
-          env,
-          fetch: globalThis.fetch,
-          emit: () => {},
-          secret: (v) => output.addSecret(v),
-        }
-        base = await (await registryBase.create(configFor(registryBase, { ref }), ctx)).load({ platforms: [] })
-      } else {
-        const { path: p, tag } = splitLayoutRef(target.replace(/^oci-layout:/, ''))
-        base = await loadLayoutBase(path.resolve(p), tag, target)
-      }
-      const report = await describe(base)
-      if (output.json) output.event(report)
-      else print(output, report)
-      return 0
-    } catch (err) {
-      return output.error(err)
-    }
+  options: { json: { type: 'boolean' } },
+  async run({ positionals }, { output, env, usageError }) {
+    const [target] = positionals
+    if (!target || positionals.length > 1) throw usageError('give one image to inspect')
+    const report = await describe(await loadTarget(target, output, env))
+    if (output.json) output.event(report)
+    else print(output, report)
   },
+})
+
+/** The image `target` names, read as a recipe's base would be: its documents, blobs on demand. */
+async function loadTarget(target: string, output: Output, env: NodeJS.ProcessEnv): Promise<BaseImage> {
+  if (target.startsWith('registry:') || target.startsWith('docker://')) {
+    const ref = target.replace(/^(registry:|docker:\/\/)/, '')
+    const ctx: ComponentContext = {
+      type: 'inspect',
+      logger: silentLogger,
+      signal: new AbortController().signal,
+      concurrency: 2,
+      baseDir: process.cwd(),
+      env,
+      fetch: globalThis.fetch,
+      emit: () => {},
+      secret: (v) => output.addSecret(v),
+    }
+    const registryBase = officialRegistry().get('base', 'registry')!
+    return (await registryBase.create(configFor(registryBase, { ref }), ctx)).load({ platforms: [] })
+  }
+  const { path: p, tag } = splitLayoutRef(target.replace(/^oci-layout:/, ''))
+  return loadLayoutBase(path.resolve(p), tag, target)
 }
 
 interface ImageReport {
