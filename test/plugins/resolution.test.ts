@@ -1,11 +1,15 @@
 // Plugins through the real CLI: packages written into a recipe's node_modules (importing the
 // monorepo's built @modelcar/core, as an installed plugin imports its peer), found by bare name, by
-// package name and scoped name, from a parent folder; broken ones named with what is wrong; their
-// schemas in `validate` and `schema RECIPE`; their throws named with type and phase.
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
+// package name and scoped name, from a parent folder; installed from a folder and with `npm link`
+// (where the plugin's real folder has no core, or a second copy of its own); broken ones named with
+// what is wrong; their schemas in `validate` and `schema RECIPE`; their throws named with type and
+// phase, their own errors with code, hint, diagnostics and HTTP facts.
+import { existsSync } from 'node:fs'
+import { lstat, mkdir, readFile, realpath, symlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir, type TempDir } from '../../tools/harness/temp.js'
+import { mustRun } from '../../tools/harness/tools.js'
 import { assertCliBuilt, modelcar, mustModelcar, printedDigest, REPO_ROOT } from '../e2e/support.js'
 
 let tmp: TempDir
@@ -40,6 +44,68 @@ export default defineSource({
 })
 `
 
+/** A plugin's own error: a code of its own, a hint, a diagnostic and what the server answered. */
+const quotaJs = `
+import { defineSource, ModelcarError, Type } from '@modelcar/core'
+export default defineSource({
+  type: 'quota',
+  description: 'Test plugin quota.',
+  schema: Type.Object({}),
+  create() {
+    return {
+      async *list() {
+        throw new ModelcarError('ACME_QUOTA', 'the bucket is over its quota', {
+          hint: 'ask the store admin for more room',
+          diagnostics: [{ message: 'bucket \`models\`: 0 bytes left' }],
+          http: { method: 'GET', url: 'https://store.example/models', status: 507, requestId: 'req-42' },
+        })
+      },
+    }
+  },
+})
+`
+
+/** Titles of the layers of the image a recipe in `dir` wrote to ./out. */
+async function layerTitles(dir: string): Promise<string[]> {
+  const index = JSON.parse(await readFile(join(dir, 'out', 'index.json'), 'utf8')) as { manifests: { digest: string }[] }
+  const manifest = JSON.parse(await readFile(join(dir, 'out', 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as {
+    layers: { annotations: Record<string, string> }[]
+  }
+  return manifest.layers.map((l) => l.annotations['org.opencontainers.image.title']!)
+}
+
+/** A plugin as its author has it: a folder of its own, `@modelcar/core` a peer dependency. */
+async function pluginFolder(dir: string, name: string, indexJs: string): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  await writeFile(
+    join(dir, 'package.json'),
+    JSON.stringify({ name, version: '0.3.0', type: 'module', exports: './index.js', peerDependencies: { '@modelcar/core': '^0.1.0' } }),
+  )
+  await writeFile(join(dir, 'index.js'), indexJs)
+}
+
+/** npm as a user runs it, with its global folder (`npm link`) under `root`; offline: nothing here needs the registry. */
+function npm(args: string[], cwd: string, root: string) {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LANG: 'C.UTF-8',
+    npm_config_prefix: join(root, 'global'),
+  }
+  if (process.env.npm_config_cache) env.npm_config_cache = process.env.npm_config_cache
+  // The peer (@modelcar/core) is not published where these tests run: npm leaves it to the CLI, as
+  // it does whenever a peer is not installed in the plugin's real folder.
+  const flags = ['--no-audit', '--no-fund', '--ignore-scripts', '--offline', '--legacy-peer-deps']
+  return mustRun('npm', [...args, ...flags], { cwd, env, timeoutMs: 120_000 })
+}
+
+/** A project that uses plugins: package.json, and nothing installed yet. */
+async function app(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true })
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }))
+  return dir
+}
+
 async function recipe(dir: string, sources: string, name = 'recipe.yaml'): Promise<string> {
   await mkdir(dir, { recursive: true })
   const file = join(dir, name)
@@ -63,6 +129,7 @@ beforeAll(async () => {
   await plugin(project, 'modelcar-source-unbuilt', '', { exports: { '.': { import: './dist/index.js' } } })
   await plugin(project, 'modelcar-source-throws', "throw new Error('cannot start: missing dependency left-pad')\n")
   await plugin(project, 'modelcar-sink-onlysource', sourceJs('onlysource'))
+  await plugin(project, 'modelcar-source-quota', quotaJs)
 })
 afterAll(async () => {
   await tmp?.cleanup()
@@ -93,6 +160,21 @@ describe('plugin resolution', () => {
     expect(result.code).toBe(2)
     expect(result.stderr).toContain(`${file}:3:11: unknown source \`gcs2\``)
     expect(result.stderr).toContain(`a plugin is installed with \`npm install modelcar-source-gcs2\` (run it in \`${dirname(file)}\``)
+  })
+
+  it('an unknown type beside installed plugins: the hint lists them', async () => {
+    const file = await recipe(join(project, 'typo'), '  - type: greting\n    text: hi\n')
+    const result = await modelcar(['validate', file])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(`${file}:3:11: unknown source \`greting\``)
+    expect(result.stderr).toMatch(/installed plugins: [^\n]*`greeting`/)
+    expect(result.stderr).toMatch(/installed plugins: [^\n]*`@acme\/modelcar-source-gcs`/)
+    const schema = await modelcar(['schema', file])
+    expect(schema.code).toBe(2)
+    expect(schema.stderr).toContain('error: unknown source `greting`')
+    expect(schema.stderr).toMatch(
+      /hint: a plugin is installed with `npm install modelcar-source-greting`.*installed source plugins: [^\n]*`greeting`/,
+    )
   })
 
   it('a type that is no package name reaches no folder', async () => {
@@ -148,6 +230,81 @@ describe('plugin resolution', () => {
     expect(result.code).toBe(1)
     expect(result.stderr).toContain(`error: [fail-${hook}] ${hook} failed: ${hook} broke in fail-${hook}`)
     await expect(readFile(join(dir, 'out', 'index.json'))).rejects.toThrow()
+  })
+
+  it('a plugin’s own error keeps its code, hint, diagnostics and HTTP facts, named with type and phase', async () => {
+    const dir = join(tmp.path, 'quota')
+    await mkdir(join(dir, 'node_modules', '@modelcar'), { recursive: true })
+    await symlink(join(project, 'node_modules', 'modelcar-source-quota'), join(dir, 'node_modules', 'modelcar-source-quota'))
+    await symlink(join(REPO_ROOT, 'packages', 'core'), join(dir, 'node_modules', '@modelcar', 'core'))
+    const file = await recipe(dir, '  - type: quota\n')
+    const text = await modelcar(['run', file])
+    expect(text.code).toBe(1)
+    expect(text.stderr).toBe(
+      [
+        'error: [quota] list failed: the bucket is over its quota',
+        '  bucket `models`: 0 bytes left',
+        '  hint: ask the store admin for more room',
+        '  http: [GET] https://store.example/models: status 507, request id req-42',
+        '',
+      ].join('\n'),
+    )
+    const json = await modelcar(['run', file, '--json'])
+    expect(json.code).toBe(1)
+    expect(json.stderr).toBe('')
+    const events = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(events.at(-1)).toEqual({
+      type: 'error',
+      code: 'ACME_QUOTA',
+      message: '[quota] list failed: the bucket is over its quota',
+      hint: 'ask the store admin for more room',
+      component: 'quota',
+      phase: 'list',
+      diagnostics: [{ message: 'bucket `models`: 0 bytes left' }],
+      http: { method: 'GET', url: 'https://store.example/models', status: 507, requestId: 'req-42' },
+    })
+    await expect(readFile(join(dir, 'out', 'index.json'))).rejects.toThrow()
+  })
+
+  it('installed from a folder (`npm install ../plugin`): its real folder has no core, the recipe runs with the CLI’s', async () => {
+    const root = join(tmp.path, 'from-folder')
+    await pluginFolder(join(root, 'plugin'), 'modelcar-source-folder', sourceJs('folder'))
+    const dir = await app(join(root, 'app'))
+    await npm(['install', '../plugin'], dir, root)
+    const installed = join(dir, 'node_modules', 'modelcar-source-folder')
+    expect((await lstat(installed)).isSymbolicLink(), 'npm links a folder it installs').toBe(true)
+    expect(await realpath(installed)).toBe(await realpath(join(root, 'plugin')))
+    // Nothing on the plugin's real path holds a core: without the CLI's, its import would fail.
+    for (let d = join(root, 'plugin'); dirname(d) !== d; d = dirname(d))
+      expect(existsSync(join(d, 'node_modules', '@modelcar', 'core')), `${d}/node_modules/@modelcar/core`).toBe(false)
+    const file = await recipe(dir, '  - type: folder\n    text: from a folder\n    name: folder.txt\n')
+    printedDigest(await mustModelcar(['run', file]))
+    expect(await layerTitles(dir)).toEqual(['folder.txt'])
+  })
+
+  it('linked with `npm link`: the plugin’s own second copy of core is not loaded, the CLI’s is', async () => {
+    const root = join(tmp.path, 'linked')
+    const pluginDir = join(root, 'plugin')
+    await pluginFolder(pluginDir, 'modelcar-source-linked', sourceJs('linked'))
+    // The author's own install: a second @modelcar/core, which must not be the one that runs.
+    const own = join(pluginDir, 'node_modules', '@modelcar', 'core')
+    await mkdir(own, { recursive: true })
+    await writeFile(
+      join(own, 'package.json'),
+      JSON.stringify({ name: '@modelcar/core', version: '0.1.0', type: 'module', exports: './index.js' }),
+    )
+    await writeFile(join(own, 'index.js'), "throw new Error('the plugin’s own copy of @modelcar/core was loaded')\n")
+    await npm(['link'], pluginDir, root)
+    const dir = await app(join(root, 'app'))
+    await npm(['link', 'modelcar-source-linked'], dir, root)
+    expect(await realpath(join(dir, 'node_modules', 'modelcar-source-linked'))).toBe(await realpath(pluginDir))
+    const file = await recipe(dir, '  - type: linked\n    text: linked\n    name: linked.txt\n')
+    expect((await mustModelcar(['validate', file])).stdout).toContain('valid (1 files in 1 layers)')
+    printedDigest(await mustModelcar(['run', file]))
+    expect(await layerTitles(dir)).toEqual(['linked.txt'])
   })
 
   it('schema RECIPE includes the plugins the recipe names, under the name it uses', async () => {

@@ -3,10 +3,9 @@
 // parents'), then from the CLI's own. The package folder is found by hand rather than with
 // require.resolve: that one would also miss a package that is installed but broken (an `exports`
 // without a `require` condition, a missing dist/), and the user would be told to install it again.
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { readdirSync } from 'node:fs'
 import {
   errors,
   type Component,
@@ -15,6 +14,7 @@ import {
   type ModelcarError,
   type ResolvedComponent,
 } from '@modelcar/core'
+import { shareHostPackages } from './host-packages.js'
 import { pluginPackageName } from './official-components.js'
 
 const KINDS = ['source', 'transform', 'sink', 'base'] as const
@@ -40,22 +40,32 @@ export const pluginResolver: ComponentResolver = {
   installed: installedPlugins,
 }
 
-/** Types of the `modelcar-<kind>-*` packages installed in node_modules of `fromDir` and the folders above it. */
+/**
+ * Types of the plugin packages of `kind` installed in node_modules of `fromDir` and the folders
+ * above it: `x` for `modelcar-<kind>-x`, the full name for `@scope/modelcar-<kind>-x`.
+ */
 export function installedPlugins(kind: ComponentKind, fromDir: string): string[] {
   const prefix = `modelcar-${kind}-`
+  const isPlugin = (name: string) => name.startsWith(prefix) && name.length > prefix.length
   const found = new Set<string>()
   for (let dir = path.resolve(fromDir); ; dir = path.dirname(dir)) {
-    const names = (() => {
-      try {
-        return readdirSync(path.join(dir, 'node_modules'))
-      } catch {
-        return []
-      }
-    })()
-    for (const name of names) if (name.startsWith(prefix) && name.length > prefix.length) found.add(name.slice(prefix.length))
+    const modules = path.join(dir, 'node_modules')
+    for (const name of namesIn(modules)) {
+      if (isPlugin(name)) found.add(name.slice(prefix.length))
+      else if (name.startsWith('@'))
+        for (const scoped of namesIn(path.join(modules, name))) if (isPlugin(scoped)) found.add(`${name}/${scoped}`)
+    }
     if (path.dirname(dir) === dir) break
   }
   return [...found].sort()
+}
+
+function namesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
 }
 
 export async function resolvePlugin(kind: ComponentKind, type: string, fromDir: string): Promise<ResolvedComponent | undefined> {
@@ -109,6 +119,8 @@ export async function loadPluginPackage(name: string, fromDir: string, label = n
       'was the package built before it was packed? (`npm run build`, then `npm pack`)',
     )
   let mod: { default?: unknown }
+  // The plugin's `@modelcar/*` imports are the CLI's own packages: one core at run time.
+  shareHostPackages()
   try {
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown }
   } catch (err) {
