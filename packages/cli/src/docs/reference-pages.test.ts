@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { defineSource, Type } from '@modelcar/core'
 import httpSource from 'modelcar-source-http'
 import { staleFiles } from '../commands/docs.js'
-import { officialRegistry } from '../official-components.js'
+import { officialRegistry } from '../components/official-components.js'
 import { officialPackageOf, referencePages, type DocumentedComponent } from './reference-pages.js'
 
 const REFERENCE_DIR = fileURLToPath(new URL('../../../../docs/reference', import.meta.url))
@@ -33,7 +33,9 @@ describe('component reference pages', () => {
 
   it('documents every official component, each field with its type, default, example and secrecy', () => {
     const pages = referencePages(documented())
-    for (const c of officialRegistry().list()) expect(pages.has(`${c.type}.md`), `page of ${c.kind} ${c.type}`).toBe(true)
+    // A base's page is named for its kind: its short name is a sink's too (`oci-layout`, `registry`).
+    for (const c of officialRegistry().list())
+      expect(pages.has(c.kind === 'base' ? `base-${c.type}.md` : `${c.type}.md`), `page of ${c.kind} ${c.type}`).toBe(true)
     const demo = defineSource({
       type: 'demo',
       description: 'A demo.',
@@ -53,5 +55,19 @@ describe('component reference pages', () => {
     expect(page).toContain('| `parts[].name` | string | yes |')
     expect(page).toContain('npm install modelcar-source-demo')
     expect(page).toContain('```yaml\nsources:\n  - type: demo\n    url: https://x/y\n```')
+  })
+
+  it('documents every base with its short form and a mapping example, and lists the bases in the index', () => {
+    const pages = referencePages(documented())
+    const registry = pages.get('base-registry.md')!
+    expect(registry).toContain('# base `registry`')
+    expect(registry).toContain('Short form: `base: registry:HOST/REPO[:TAG|@sha256:…]`')
+    expect(registry).toContain('```yaml\nbase:\n  type: registry\n  ref: quay.io/org/busybox:1.36\n```')
+    expect(pages.get('base-oci-layout.md')).toContain('Short form: `base: oci-layout:PATH[:TAG]`')
+    expect(pages.get('base-scratch.md')).toContain('This component takes no fields besides `type`.')
+    const index = pages.get('README.md')!
+    expect(index).toContain('## Bases')
+    expect(index).toContain('| [`registry`](base-registry.md) |')
+    expect(index).toContain('| [`registry`](registry.md) |')
   })
 })

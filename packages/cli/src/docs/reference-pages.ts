@@ -1,7 +1,7 @@
 // Reference pages of components, rendered from their schemas: the schema is the documentation, so
 // these pages are generated (`modelcar docs`, `npm run docs`) and never edited by hand.
 import { coreComponents, type Component } from '@modelcar/core'
-import { pluginPackageName } from '../official-components.js'
+import { pluginPackageName } from '../components/official-components.js'
 
 export interface DocumentedComponent {
   component: Component
@@ -25,22 +25,18 @@ export function referencePages(components: DocumentedComponent[]): Map<string, s
   const sorted = [...components].sort(
     (a, b) => KIND_ORDER[a.component.kind] - KIND_ORDER[b.component.kind] || a.component.type.localeCompare(b.component.type),
   )
-  const fileOf = (c: Component) => {
-    // Two kinds may share a short name; the page name says which then.
-    const clash = sorted.filter((d) => d.component.type === c.type).length > 1
-    return `${clash ? `${c.kind}-` : ''}${c.type}.md`
-  }
+  const fileOf = (c: Component) => pageName(c, sorted)
   for (const d of sorted) pages.set(fileOf(d.component), componentPage(d))
   const index = [
     GENERATED_NOTE,
     '# Component reference',
     '',
-    'Every component a recipe can name under `sources:`, `transforms:` and `sinks:`, with every field of its configuration.',
-    'Official components are used by their short name; a plugin is an npm package installed next to the recipe',
-    '(see [Write your own source](../write-your-own-source.md)).',
+    'Every component a recipe can name under `sources:`, `transforms:` and `sinks:`, and as its `base:`, with every field of its',
+    'configuration. Official components are used by their short name; a plugin is an npm package installed next to the recipe',
+    '(see [Writing plugins](../plugins/README.md)).',
     '',
   ]
-  for (const kind of ['source', 'transform', 'sink'] as const) {
+  for (const kind of ['source', 'transform', 'sink', 'base'] as const) {
     const of = sorted.filter((d) => d.component.kind === kind)
     if (of.length === 0) continue
     index.push(`## ${TITLE[kind]}`, '', '| type | package | description |', '|---|---|---|')
@@ -52,6 +48,16 @@ export function referencePages(components: DocumentedComponent[]): Map<string, s
   }
   pages.set('README.md', index.join('\n'))
   return pages
+}
+
+/**
+ * The page of `c` among `all`: `base-<type>.md` for a base (its short name is usually a sink's
+ * too: `oci-layout`, `registry`), else `<type>.md`, or `<kind>-<type>.md` when two kinds share it.
+ */
+export function pageName(c: Component, all: readonly DocumentedComponent[]): string {
+  if (c.kind === 'base') return `base-${c.type}.md`
+  const clash = all.filter((d) => d.component.kind !== 'base' && d.component.type === c.type).length > 1
+  return `${clash ? `${c.kind}-` : ''}${c.type}.md`
 }
 
 const KIND_ORDER = { source: 0, transform: 1, sink: 2, base: 3 } as const
@@ -88,47 +94,12 @@ interface Row {
 function componentPage(d: DocumentedComponent): string {
   const c = d.component
   const schema = c.schema as unknown as JsonSchema
-  const rows = fieldRows(schema, '')
-  const install = d.official
-    ? d.package === '@modelcar/core'
-      ? 'Built in: every `modelcar` has it.'
-      : 'Official: `@modelcar/cli` depends on it, so every `modelcar` has it.'
-    : `A plugin: \`npm install ${d.package}\` in the recipe's folder, then \`type: ${c.type}\` (or \`type: ${d.package}\`).`
-  const lines = [
-    GENERATED_NOTE,
-    `# ${c.kind} \`${c.type}\``,
-    '',
-    c.description,
-    '',
-    `Package: \`${d.package}\`. ${install}`,
-    '',
-    '## Fields',
-    '',
-  ]
-  if (rows.length === 0) lines.push('This component takes no fields besides `type`.', '')
-  else {
-    lines.push('| field | type | required | default | description |', '|---|---|---|---|---|')
-    for (const r of rows) {
-      const notes = [
-        r.schema.description ?? '',
-        r.schema.pattern ? `Must match \`${r.schema.pattern}\`.` : '',
-        r.schema.minimum !== undefined ? `At least ${r.schema.minimum}.` : '',
-        r.schema.maximum !== undefined ? `At most ${r.schema.maximum}.` : '',
-        r.schema.secret ? '**Secret**: write it as `${VAR}`; it is masked in every message.' : '',
-        r.schema.examples?.length
-          ? `Example${r.schema.examples.length > 1 ? 's' : ''}: ${r.schema.examples.map((e) => `\`${inline(e)}\``).join(', ')}.`
-          : '',
-      ].filter(Boolean)
-      lines.push(
-        `| \`${r.field}\` | ${cell(typeText(r.schema))} | ${r.required ? 'yes' : 'no'} | ${r.schema.default === undefined ? '' : `\`${inline(r.schema.default)}\``} | ${cell(notes.join(' '))} |`,
-      )
-    }
-    lines.push('')
-    if (schema.additionalProperties === false) lines.push('Any other field is an error (the recipe check names the allowed ones).', '')
-  }
-  lines.push('## Example', '', '```yaml')
+  const lines = [GENERATED_NOTE, `# ${c.kind} \`${c.type}\``, '', c.description, '', `Package: \`${d.package}\`. ${installText(d)}`, '']
+  if (c.kind === 'base')
+    lines.push(`Short form: \`base: ${c.shortForm}\`. The long form is a mapping with \`type: ${c.type}\` and the fields below.`, '')
+  lines.push('## Fields', '', ...fieldTable(schema), '## Example', '', '```yaml')
   if (c.kind === 'base') {
-    // A base is one mapping, not a list entry; its short form is said above.
+    // A base is one mapping, not a list entry.
     lines.push('base:', `  type: ${c.type}`)
     for (const [key, value] of Object.entries(exampleConfig(schema))) lines.push(...yamlField(key, value, '  '))
   } else {
@@ -137,6 +108,41 @@ function componentPage(d: DocumentedComponent): string {
   }
   lines.push('```', '')
   return lines.join('\n')
+}
+
+/** Where the component comes from, and how a recipe gets it. */
+function installText(d: DocumentedComponent): string {
+  if (d.official)
+    return d.package === '@modelcar/core'
+      ? 'Built in: every `modelcar` has it.'
+      : 'Official: `@modelcar/cli` depends on it, so every `modelcar` has it.'
+  const c = d.component
+  const use = c.kind === 'base' ? `\`base: ${c.type}:…\`` : `\`type: ${c.type}\` (or \`type: ${d.package}\`)`
+  return `A plugin: \`npm install ${d.package}\` in the recipe's folder, then ${use}.`
+}
+
+/** The fields as a Markdown table, each with its type, default, constraints and examples. */
+function fieldTable(schema: JsonSchema): string[] {
+  const rows = fieldRows(schema, '')
+  if (rows.length === 0) return ['This component takes no fields besides `type`.', '']
+  const lines = ['| field | type | required | default | description |', '|---|---|---|---|---|']
+  for (const r of rows) {
+    const notes = [
+      r.schema.description ?? '',
+      r.schema.pattern ? `Must match \`${r.schema.pattern}\`.` : '',
+      r.schema.minimum !== undefined ? `At least ${r.schema.minimum}.` : '',
+      r.schema.maximum !== undefined ? `At most ${r.schema.maximum}.` : '',
+      r.schema.secret ? '**Secret**: write it as `${VAR}`; it is masked in every message.' : '',
+      r.schema.examples?.length
+        ? `Example${r.schema.examples.length > 1 ? 's' : ''}: ${r.schema.examples.map((e) => `\`${inline(e)}\``).join(', ')}.`
+        : '',
+    ].filter(Boolean)
+    const fallback = r.schema.default === undefined ? '' : `\`${inline(r.schema.default)}\``
+    lines.push(`| \`${r.field}\` | ${cell(typeText(r.schema))} | ${r.required ? 'yes' : 'no'} | ${fallback} | ${cell(notes.join(' '))} |`)
+  }
+  lines.push('')
+  if (schema.additionalProperties === false) lines.push('Any other field is an error (the recipe check names the allowed ones).', '')
+  return lines
 }
 
 const LIST = { source: 'sources', transform: 'transforms', sink: 'sinks' } as const
