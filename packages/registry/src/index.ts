@@ -1,5 +1,17 @@
-// @modelcar/registry: the OCI distribution client and registry authentication.
-export { RegistryClient, streamAgain } from './client/registry-client.js'
+// @modelcar/registry: an OCI distribution client on fetch and registry authentication, for the
+// registry sink and base of @modelcar/sink-registry and anything else that reads or pushes images.
+export {
+  RegistryClient,
+  nextLocation,
+  withDigest,
+  type Manifest,
+  type RegistryClientOptions,
+  type SendInit,
+} from './client/registry-client.js'
+export { openUpload, isStreamAgain } from './client/blob-uploads.js'
+export { uploadStrategyFor, type UploadMode, type UploadStrategy } from './client/upload-strategy.js'
+export { registryErrors, type RefusalContext } from './client/registry-errors.js'
+export { BodyBridge } from './client/body-bridge.js'
 export {
   parseImageReference,
   formatImageReference,
@@ -7,7 +19,6 @@ export {
   isLoopbackHost,
   IMAGE_REFERENCE_PATTERN,
   type ImageReference,
-} from './client/image-reference.js'
-export { uploadStrategyFor, type UploadMode, type UploadStrategy } from './client/upload-strategy.js'
-export { registryErrors } from './client/registry-errors.js'
+} from './distribution/image-reference.js'
+export { parseDistributionErrors, describeDistributionErrors, type DistributionError } from './distribution/error-body.js'
 export * from './auth/index.js'

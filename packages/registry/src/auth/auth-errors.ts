@@ -38,4 +38,15 @@ export const authErrors = {
   registryAuthFailed(host: string, why: string, retryable = false): ModelcarError {
     return new ModelcarError('REGISTRY_AUTH_FAILED', `authentication with \`${host}\` failed: ${why}`, { retryable })
   },
+  /** A 401 that names neither Basic nor Bearer: nothing we could answer. */
+  noChallenge(host: string, where: string): ModelcarError {
+    return authErrors.registryAuthFailed(host, `the registry answered 401 without a Basic or Bearer challenge [${where}]`)
+  },
+  /** An identity token is only good for a token server's OAuth2 endpoint; Basic needs a password. */
+  passwordWanted(host: string, source: string, where: string): ModelcarError {
+    return authErrors.registryAuthFailed(
+      host,
+      `the registry wants a password (Basic), but \`${source}\` holds only an identity token [${where}]`,
+    )
+  },
 }

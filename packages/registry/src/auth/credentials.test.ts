@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { basicAuth, expectAuthError, writeCredentialHelper, writeJson } from '../../../../test/registry-auth/support.js'
-import { authFilePaths, findCredentials, type Env } from './credentials.js'
+import { authFilePaths } from './auth-file-store.js'
+import type { Env } from './credential-store.js'
+import { findCredentials } from './credentials.js'
 
 let home: string
 let env: Env

@@ -1,192 +1,29 @@
-// Finds the credentials a user already has for a registry, in the files and order podman and
-// skopeo read (containers/image pkg/docker/config), plus Docker's credsStore.
-import { authErrors } from './auth-errors.js'
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { errors } from '@modelcar/core'
-import { getFromCredentialHelper } from './credential-helper.js'
+// Finds the credentials a user already has for a registry: the auth-file stores in the order
+// podman and skopeo read them (containers/image pkg/docker/config), each with the helpers it names.
+import { authFilePaths, authFileStore } from './auth-file-store.js'
+import type { CredentialStore, Env, RegistryCredentials } from './credential-store.js'
 
-export interface RegistryCredentials {
-  username?: string
-  password?: string
-  /** An OAuth2 refresh token (`identitytoken`, or a helper's `<token>` user): exchanged at the token server. */
-  identityToken?: string
-  /** Where they came from, for messages: a file path or `docker-credential-<helper>`. Never a secret. */
-  source: string
-}
-
-export type Env = Readonly<Record<string, string | undefined>>
-
-export interface AuthFile {
-  path: string
-  /** `~/.dockercfg`: the top level is the `auths` map itself. */
-  legacy: boolean
-}
-
-/** Docker Hub goes by several names; auth files key it as `docker.io` (containers) or the v1 URL (Docker). */
-const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
-const DOCKER_HUB_LEGACY_KEY = 'https://index.docker.io/v1/'
-
-/**
- * The auth files to read, in order. REGISTRY_AUTH_FILE replaces the whole list, as it does for
- * podman and skopeo (containers/image reads only a user-specified file).
- */
-export function authFilePaths(env: Env): AuthFile[] {
-  if (env.REGISTRY_AUTH_FILE) return [{ path: env.REGISTRY_AUTH_FILE, legacy: false }]
-  const home = env.HOME
-  const files: AuthFile[] = []
-  // Without XDG_RUNTIME_DIR containers/image uses /run/containers/<uid>; process.getuid is not the environment.
-  const runtimeDir = env.XDG_RUNTIME_DIR || (process.getuid ? `/run/containers/${process.getuid()}` : undefined)
-  if (runtimeDir)
-    files.push({ path: env.XDG_RUNTIME_DIR ? join(runtimeDir, 'containers', 'auth.json') : join(runtimeDir, 'auth.json'), legacy: false })
-  const configHome = env.XDG_CONFIG_HOME || (home ? join(home, '.config') : undefined)
-  if (configHome) files.push({ path: join(configHome, 'containers', 'auth.json'), legacy: false })
-  if (env.DOCKER_CONFIG) files.push({ path: join(env.DOCKER_CONFIG, 'config.json'), legacy: false })
-  else if (home) files.push({ path: join(home, '.docker', 'config.json'), legacy: false })
-  if (home) files.push({ path: join(home, '.dockercfg'), legacy: true })
-  return files
+/** The stores to ask, in order: one per auth file. */
+export function credentialStores(env: Env): CredentialStore[] {
+  return authFilePaths(env).map((file) => authFileStore(file, env))
 }
 
 /**
  * Credentials for a registry host ("quay.io", "127.0.0.1:5000") or a repository on it
  * ("quay.io/org/model": keys scoped to `quay.io/org/model`, then `quay.io/org`, win over `quay.io`).
- * Resolves undefined when no file or helper holds any: anonymous access.
+ * Resolves undefined when no store holds any: anonymous access.
  */
-export async function findCredentials(hostOrRepository: string, env: Env): Promise<RegistryCredentials | undefined> {
+export async function findCredentials(
+  hostOrRepository: string,
+  env: Env,
+  stores: readonly CredentialStore[] = credentialStores(env),
+): Promise<RegistryCredentials | undefined> {
   const slash = hostOrRepository.indexOf('/')
   const host = slash < 0 ? hostOrRepository : hostOrRepository.slice(0, slash)
   const repository = slash < 0 ? '' : hostOrRepository.slice(slash + 1)
-  for (const file of authFilePaths(env)) {
-    const found = await findInFile(file, host, repository, env)
+  for (const store of stores) {
+    const found = await store.get(host, repository)
     if (found) return found
   }
   return undefined
-}
-
-interface AuthEntry {
-  auth?: unknown
-  username?: unknown
-  password?: unknown
-  identitytoken?: unknown
-}
-
-interface ConfigFile {
-  auths?: Record<string, AuthEntry>
-  credHelpers?: Record<string, string>
-  credsStore?: string
-}
-
-async function readAuthFile(file: AuthFile): Promise<ConfigFile | undefined> {
-  let text: string
-  try {
-    text = await readFile(file.path, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
-    throw authErrors.registryCredentialsUnreadable(file.path, (err as Error).message)
-  }
-  if (!text.trim()) return undefined
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch (err) {
-    // The parser's message quotes a bit of the text, which may be a secret: say only where.
-    const at = /position (\d+)/.exec((err as Error).message)?.[1]
-    throw authErrors.registryCredentialsUnreadable(
-      file.path,
-      `not valid JSON${at ? ` (at character ${at})` : ''}`,
-      'fix the file, or log in again to rewrite it',
-    )
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw authErrors.registryCredentialsUnreadable(file.path, 'not a JSON object')
-  }
-  if (file.legacy) return { auths: parsed as Record<string, AuthEntry> }
-  return parsed as ConfigFile
-}
-
-async function findInFile(file: AuthFile, host: string, repository: string, env: Env): Promise<RegistryCredentials | undefined> {
-  const config = await readAuthFile(file)
-  if (!config) return undefined
-  const hub = DOCKER_HUB_NAMES.has(host)
-  const hostKeys = hub ? ['docker.io', DOCKER_HUB_LEGACY_KEY, 'index.docker.io', 'registry-1.docker.io'] : [host]
-  // Helpers get the URL Docker gives them: the v1 URL for Docker Hub, the host name otherwise.
-  const helperServerUrl = hub ? DOCKER_HUB_LEGACY_KEY : host
-
-  // 1. A helper named for this host wins over everything in the file, as in Docker and containers/image.
-  const helpers = isStringMap(config.credHelpers) ? config.credHelpers : {}
-  for (const key of hostKeys) {
-    const helper = helpers[key]
-    if (helper) return getFromCredentialHelper(helper, helperServerUrl, env)
-  }
-
-  // 2. `auths`: exact keys from the most specific repository namespace down to the host …
-  const auths = config.auths && typeof config.auths === 'object' ? config.auths : {}
-  const keys: string[] = []
-  if (!file.legacy && repository) {
-    const parts = repository.split('/')
-    for (let i = parts.length; i >= 1; i--) keys.push(`${hub ? 'docker.io' : host}/${parts.slice(0, i).join('/')}`)
-  }
-  keys.push(...hostKeys)
-  for (const key of keys) {
-    const entry = auths[key]
-    if (entry) {
-      const creds = decodeEntry(entry, file.path, key)
-      if (creds) return creds
-    }
-  }
-  // … then keys Docker once wrote as URLs (`https://host/v1/`, `http://host`), compared by host.
-  const wanted = normalizeKey(host)
-  for (const [key, entry] of Object.entries(auths)) {
-    if (keys.includes(key) || !entry || normalizeKey(key) !== wanted) continue
-    const creds = decodeEntry(entry, file.path, key)
-    if (creds) return creds
-  }
-
-  // 3. Docker's default store for everything not named in credHelpers.
-  if (typeof config.credsStore === 'string' && config.credsStore) {
-    return getFromCredentialHelper(config.credsStore, helperServerUrl, env)
-  }
-  return undefined
-}
-
-/** `https://index.docker.io/v1/` → `docker.io`; `http://host:5000/v2` → `host:5000`. */
-function normalizeKey(key: string): string {
-  const host = key.replace(/^https?:\/\//, '').split('/')[0] ?? ''
-  return DOCKER_HUB_NAMES.has(host) ? 'docker.io' : host
-}
-
-function decodeEntry(entry: AuthEntry, path: string, key: string): RegistryCredentials | undefined {
-  const identityToken = typeof entry.identitytoken === 'string' && entry.identitytoken ? entry.identitytoken : undefined
-  let username: string | undefined
-  let password: string | undefined
-  if (typeof entry.auth === 'string' && entry.auth) {
-    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
-    const colon = decoded.indexOf(':')
-    if (colon < 0 || !/^[A-Za-z0-9+/=\s]+$/.test(entry.auth)) {
-      throw authErrors.registryCredentialsUnreadable(
-        path,
-        `the \`auth\` of \`${key}\` is not base64 of \`user:password\``,
-        'log in again to rewrite the entry',
-      )
-    }
-    username = decoded.slice(0, colon)
-    password = decoded.slice(colon + 1)
-  } else if (typeof entry.username === 'string' && typeof entry.password === 'string' && entry.password) {
-    // Some tools write the pair in clear instead of `auth`.
-    username = entry.username
-    password = entry.password
-  }
-  // An empty entry (`{}`) is what `docker login` leaves when a credsStore holds the secret.
-  if (!password && !identityToken) return undefined
-  return {
-    ...(username !== undefined ? { username } : {}),
-    ...(password ? { password } : {}),
-    ...(identityToken ? { identityToken } : {}),
-    source: path,
-  }
-}
-
-function isStringMap(value: unknown): value is Record<string, string> {
-  return !!value && typeof value === 'object' && !Array.isArray(value)
 }

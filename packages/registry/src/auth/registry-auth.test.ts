@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { basicAuth, expectAuthError, writeJson } from '../../../../test/registry-auth/support.js'
-import { createRegistryAuth, normalizeScopes } from './registry-auth.js'
+import { createRegistryAuth } from './registry-auth.js'
+import { normalizeScopes } from './scopes.js'
 
 const PASSWORD = 'unit-Pass-42'
 const GOOD = `Basic ${basicAuth('u', PASSWORD)}`

@@ -1,13 +1,19 @@
-// Authenticated requests to OCI registries: learns each host's scheme from its 401 challenge,
-// answers Basic with the user's credentials and Bearer with cached tokens, and keeps credentials
-// on the registry's own origin.
+// Authenticated requests to OCI registries: answers each host's challenge (host-schemes) with the
+// user's credentials (credential stores) as Basic, or with Bearer tokens (token cache, token
+// client); redirects are followed by core's fetchFollowing, so credentials stay on the registry's
+// own origin.
+import { fetchFollowing, isReplayableBody, redactUrl, type Followed, type ModelcarError } from '@modelcar/core'
+import { parseDistributionErrors } from '../distribution/error-body.js'
+import { isLoopbackHost } from '../distribution/image-reference.js'
 import { authErrors } from './auth-errors.js'
-import { errors } from '@modelcar/core'
-import { isLoopbackHost } from '../client/image-reference.js'
-import { parseDistributionErrors } from '../client/registry-errors.js'
-import { findCredentials, type Env, type RegistryCredentials } from './credentials.js'
-import { describeScopes, parseScope, requestToken, type Token } from './token-client.js'
-import { parseWwwAuthenticate, pickChallenge, type AuthChallenge } from './www-authenticate.js'
+import { unansweredChallenge } from './auth-failure.js'
+import type { CredentialStore, Env, RegistryCredentials } from './credential-store.js'
+import { credentialStores, findCredentials } from './credentials.js'
+import { HostSchemes, type HostScheme } from './host-schemes.js'
+import { describeScopes, firstRepository, normalizeScopes } from './scopes.js'
+import { TokenCache, type CachedToken } from './token-cache.js'
+import { requestToken } from './token-client.js'
+import { parseWwwAuthenticate, pickChallenge } from './www-authenticate.js'
 
 export interface RegistryAuthOptions {
   /** ctx.env: where HOME, XDG_*, DOCKER_CONFIG, REGISTRY_AUTH_FILE and PATH (for helpers) come from. Never process.env. */
@@ -20,6 +26,8 @@ export interface RegistryAuthOptions {
    * plain HTTP only to these and to loopback; anywhere else that is an error, never a silent send.
    */
   insecureHosts?: string[]
+  /** Where credentials are looked up, in order. Default: the auth files `env` points at, with the helpers they name. */
+  stores?: readonly CredentialStore[]
   /** OAuth2 client_id sent with the refresh_token grant. Default `modelcar`. */
   clientId?: string
   /** Clock for token expiry; tests inject one. Default Date.now. */
@@ -30,13 +38,12 @@ export interface RegistryAuth {
   /**
    * Sends the request with the right Authorization for the URL's host and `scopes`. On 401 it reads
    * WWW-Authenticate, finds credentials, fetches a token and retries once when the body is
-   * replayable (none, string, Uint8Array/ArrayBuffer, URLSearchParams); a streamed body's first 401
-   * is returned as is, so the caller can `prepare` and stream again.
+   * replayable (none, string, bytes, URLSearchParams); a streamed body's first 401 is returned as
+   * is, so the caller can `prepare` and stream again.
    *
-   * Redirects are followed here (the caller's `redirect` is ignored unless it is 'manual' or
-   * 'error'): Authorization is kept only while the target has the registry's origin, so blob GETs
-   * redirected to storage or a CDN never carry it. A streamed body is sent with redirect 'error'
-   * (unless the caller asks for 'manual'): Node's fetch would otherwise keep a copy of the stream.
+   * Redirects are followed by core's fetchFollowing (`redirect: 'manual'` returns the first answer
+   * instead): Authorization is dropped as soon as a hop leaves the registry's origin, so blob GETs
+   * redirected to storage or a CDN never carry it; a streamed body is never redirected.
    *
    * Throws ModelcarError when authentication cannot succeed: REGISTRY_CREDENTIALS_REQUIRED (401,
    * no credentials), REGISTRY_CREDENTIALS_REJECTED (401 after credentials), REGISTRY_ACCESS_DENIED
@@ -50,353 +57,185 @@ export interface RegistryAuth {
   describe(host: string): Promise<string | undefined>
 }
 
-type HostScheme =
-  { kind: 'none' } | { kind: 'basic'; verified: Set<string> } | { kind: 'bearer'; realm: string; service: string | undefined }
+export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
+  const auth = new RegistryAuthenticator(opts)
+  return {
+    fetch: (url, init, scopes) => auth.fetch(url, init, scopes),
+    prepare: (registryBaseUrl, scopes) => auth.prepare(registryBaseUrl, scopes),
+    describe: async (host) => (await auth.credentialsFor(host, []))?.source,
+  }
+}
 
+/** What one request carried. */
 interface Sent {
   kind: 'none' | 'basic' | 'bearer'
-  /**
-   * A bearer token the registry has not accepted yet (just issued, or issued in prepare): a 401 with
-   * it will not go away by fetching another, so it ends in an error instead of a loop.
-   */
-  fresh: boolean
-  token?: Token
+  token?: CachedToken
   credentials?: RegistryCredentials
 }
 
-const REDIRECT = new Set([301, 302, 303, 307, 308])
-const MAX_REDIRECTS = 5
+class RegistryAuthenticator {
+  private readonly schemes: HostSchemes
+  private readonly tokens: TokenCache
+  private readonly stores: readonly CredentialStore[]
+  private readonly credentials = new Map<string, Promise<RegistryCredentials | undefined>>()
+  private readonly insecure: Set<string>
 
-export function createRegistryAuth(opts: RegistryAuthOptions): RegistryAuth {
-  const schemes = new Map<string, HostScheme>()
-  const credentials = new Map<string, Promise<RegistryCredentials | undefined>>()
-  const tokens = new Map<string, Token>()
-  const pendingTokens = new Map<string, Promise<Token>>()
-  const probes = new Map<string, Promise<void>>()
-  /** Tokens the registry has answered something other than 401 to. */
-  const proven = new WeakSet<Token>()
-  const now = opts.now ?? Date.now
-  const clientId = opts.clientId ?? 'modelcar'
-  const insecure = new Set(opts.insecureHosts ?? [])
+  constructor(private readonly opts: RegistryAuthOptions) {
+    this.schemes = new HostSchemes(opts.fetch)
+    this.tokens = new TokenCache(opts.now ?? Date.now)
+    this.stores = opts.stores ?? credentialStores(opts.env)
+    this.insecure = new Set(opts.insecureHosts ?? [])
+  }
 
-  /** Credentials for the first repository in scopes (repository-scoped auth.json keys), else for the host. */
-  function credentialsFor(host: string, scopes: string[]): Promise<RegistryCredentials | undefined> {
-    const repo = scopes.map(parseScope).find((s) => s?.type === 'repository')?.name
+  /** Credentials for the first repository in scopes (repository-scoped auth.json keys), else for the host; their secrets registered. */
+  credentialsFor(host: string, scopes: string[]): Promise<RegistryCredentials | undefined> {
+    const repo = firstRepository(scopes)
     const key = repo ? `${host}/${repo}` : host
-    let found = credentials.get(key)
+    let found = this.credentials.get(key)
     if (!found) {
-      found = findCredentials(key, opts.env).then((c) => {
-        if (c?.password) opts.secret(c.password)
-        if (c?.identityToken) opts.secret(c.identityToken)
+      found = findCredentials(key, this.opts.env, this.stores).then((c) => {
+        if (c?.password) this.opts.secret(c.password)
+        if (c?.identityToken) this.opts.secret(c.identityToken)
         return c
       })
       // A failed lookup (broken file, missing helper) is not cached: the user may fix it and retry.
-      found.catch(() => credentials.delete(key))
-      credentials.set(key, found)
+      found.catch(() => this.credentials.delete(key))
+      this.credentials.set(key, found)
     }
     return found
   }
 
-  function assertSecureTransport(url: URL, host: string): void {
-    if (url.protocol === 'https:') return
-    if (isLoopbackHost(url.host) || insecure.has(url.host) || insecure.has(url.hostname) || insecure.has(host)) return
-    throw authErrors.registryCredentialsInsecure(host, `${url.origin}${url.pathname}`)
-  }
-
-  async function bearerToken(
-    host: string,
-    scheme: Extract<HostScheme, { kind: 'bearer' }>,
-    scopes: string[],
-  ): Promise<{ token: Token; fresh: boolean; credentials: RegistryCredentials | undefined }> {
-    const key = `${host} ${scopes.join(' ')}`
-    const creds = await credentialsFor(host, scopes)
-    const cached = tokens.get(key)
-    if (cached && cached.expiresAt > now()) return { token: cached, fresh: !proven.has(cached), credentials: creds }
-    let pending = pendingTokens.get(key)
-    if (!pending) {
-      if (creds) assertSecureTransport(new URL(scheme.realm), host)
-      pending = requestToken({
-        fetch: opts.fetch,
-        secret: opts.secret,
-        host,
-        realm: scheme.realm,
-        service: scheme.service,
-        scopes,
-        credentials: creds,
-        clientId,
-        now,
-      })
-      pendingTokens.set(key, pending)
-      pending.then(
-        (t) => {
-          tokens.set(key, t)
-          pendingTokens.delete(key)
-        },
-        () => pendingTokens.delete(key),
-      )
-    }
-    return { token: await pending, fresh: true, credentials: creds }
-  }
-
-  /** The Authorization header for a request to url, from what the host's last challenge said. */
-  async function authorize(url: URL, scopes: string[]): Promise<{ header: string | undefined; sent: Sent }> {
-    const host = url.host
-    const scheme = schemes.get(host)
-    if (!scheme || scheme.kind === 'none') return { header: undefined, sent: { kind: 'none', fresh: false } }
-    if (scheme.kind === 'basic') {
-      const creds = await credentialsFor(host, scopes)
-      if (!creds || creds.password === undefined) return { header: undefined, sent: { kind: 'none', fresh: false } }
-      assertSecureTransport(url, host)
-      const basic = Buffer.from(`${creds.username ?? ''}:${creds.password}`).toString('base64')
-      opts.secret(basic)
-      return { header: `Basic ${basic}`, sent: { kind: 'basic', fresh: false, credentials: creds } }
-    }
-    const got = await bearerToken(host, scheme, scopes)
-    assertSecureTransport(url, host)
-    return {
-      header: `Bearer ${got.token.token}`,
-      sent: { kind: 'bearer', fresh: got.fresh, token: got.token, ...(got.credentials ? { credentials: got.credentials } : {}) },
-    }
-  }
-
-  /** Remembers what a 401 asked for. Returns the challenge, or undefined when it is not one we can answer. */
-  function learn(host: string, header: string | null): AuthChallenge | undefined {
-    const challenge = pickChallenge(parseWwwAuthenticate(header ?? ''))
-    if (!challenge) return undefined
-    if (challenge.scheme === 'basic') {
-      const prev = schemes.get(host)
-      if (prev?.kind !== 'basic') schemes.set(host, { kind: 'basic', verified: new Set() })
-    } else {
-      const realm = challenge.params['realm']
-      if (!realm || !/^https?:\/\//i.test(realm)) return undefined
-      schemes.set(host, { kind: 'bearer', realm, service: challenge.params['service'] })
-    }
-    return challenge
-  }
-
-  /** The error for a 401 that another attempt cannot fix. */
-  async function failure(host: string, sent: Sent, challenge: AuthChallenge | undefined, scopes: string[], where: string): Promise<Error> {
-    if (!challenge) return authErrors.registryAuthFailed(host, `the registry answered 401 without a Basic or Bearer challenge [${where}]`)
-    const creds = sent.credentials ?? (await credentialsFor(host, scopes))
-    if (!creds) return authErrors.registryCredentialsRequired(host, where)
-    if (sent.kind === 'basic') return authErrors.registryCredentialsRejected(host, creds.source, where)
-    if (challenge.scheme === 'basic') {
-      // An identity token is only good for a token server's OAuth2 endpoint; Basic needs a password.
-      return authErrors.registryAuthFailed(
-        host,
-        `the registry wants a password (Basic), but \`${creds.source}\` holds only an identity token [${where}]`,
-      )
-    }
-    if (challenge.params['error'] === 'insufficient_scope') {
-      return authErrors.registryAccessDenied(
-        host,
-        describeScopes(normalizeScopes(challenge.params['scope']?.split(' ') ?? scopes)),
-        creds.source,
-        where,
-      )
-    }
-    return authErrors.registryAuthFailed(
-      host,
-      `the registry refused a token its token server just issued (${challenge.params['error'] ?? 'no reason given'}) [${where}]`,
-    )
-  }
-
-  async function fetchWithAuth(url: string, init: RequestInit, scopes: string[]): Promise<Response> {
+  async fetch(url: string, init: RequestInit, scopes: string[]): Promise<Response> {
     const target = new URL(url)
-    const host = target.host
-    let wanted = normalizeScopes(scopes)
-    const replayable = isReplayable(init.body)
     const method = (init.method ?? 'GET').toUpperCase()
+    const replayable = isReplayableBody(init.body)
+    let wanted = normalizeScopes(scopes)
     for (let attempt = 0; ; attempt++) {
-      const { header, sent } = await authorize(target, wanted)
-      const { res, finalUrl } = await send(opts.fetch, target, init, header, replayable)
+      const { header, sent } = await this.authorize(target, wanted)
+      const { response: res, url: answered } = await this.send(target, init, header)
       // Only the registry's own answers are about its auth; a redirected target's 401/403 is the caller's.
-      if (finalUrl.origin !== target.origin) return res
-      const where = `${res.status} ${method} ${target.origin}${target.pathname}`
-      if (res.status === 403) {
-        const detail = await registryErrorCode(res)
-        const creds = sent.credentials ?? (await credentialsFor(host, wanted))
-        throw authErrors.registryAccessDenied(host, describeScopes(wanted), creds?.source, `${where}${detail ? ` ${detail}` : ''}`)
-      }
+      if (answered.origin !== target.origin) return res
+      const where = `${res.status} ${method} ${redactUrl(target)}`
+      if (res.status === 403) throw await this.denied(res, target.host, sent, wanted, where)
       if (res.status !== 401) {
-        if (sent.token) proven.add(sent.token)
+        if (sent.token) this.tokens.accepted(sent.token.token)
         return res
       }
-      const challenge = learn(host, res.headers.get('www-authenticate'))
-      const asked = challenge?.params['scope']?.split(' ').filter(Boolean) ?? []
-      const widened = normalizeScopes([...wanted, ...asked])
-      const grew = widened.join(' ') !== wanted.join(' ')
-      wanted = widened
-      if (sent.kind === 'bearer' && sent.token) {
-        // Expired early, revoked, or too narrow: this token is done either way.
-        for (const [key, t] of tokens) if (t === sent.token) tokens.delete(key)
-      }
-      const canHelp =
-        challenge !== undefined &&
-        attempt < 2 &&
-        (sent.kind === 'none'
-          ? challenge.scheme === 'bearer' || (await credentialsFor(host, wanted))?.password !== undefined
-          : sent.kind === 'bearer' && (!sent.fresh || grew))
-      if (!canHelp) {
-        await res.body?.cancel()
-        throw await failure(host, sent, challenge, wanted, where)
-      }
+      wanted = await this.afterUnauthorized(res, target.host, sent, wanted, attempt, where)
       if (!replayable) return res
       await res.body?.cancel()
     }
   }
 
-  async function prepare(registryBaseUrl: string, scopes: string[]): Promise<void> {
+  async prepare(registryBaseUrl: string, scopes: string[]): Promise<void> {
     const base = new URL('/v2/', registryBaseUrl)
-    const host = base.host
     const wanted = normalizeScopes(scopes)
-    if (!schemes.has(host)) {
-      // Uploads starting together share one probe.
-      let probe = probes.get(host)
-      if (!probe) {
-        probe = probeScheme(base)
-        probes.set(host, probe)
-        void probe.then(
-          () => probes.delete(host),
-          () => probes.delete(host),
-        )
-      }
-      await probe
+    const scheme = await this.schemes.of(base)
+    if (scheme.kind === 'bearer') await this.bearerToken(base.host, scheme, wanted)
+    else if (scheme.kind === 'basic') await this.verifyBasic(base, scheme, wanted)
+  }
+
+  /** Sends with `header` as Authorization; fetchFollowing drops it on a hop to another origin. */
+  private send(url: URL, init: RequestInit, header: string | undefined): Promise<Followed> {
+    const headers = new Headers(init.headers)
+    if (header) headers.set('authorization', header)
+    else headers.delete('authorization')
+    return fetchFollowing(this.opts.fetch, url, { ...init, headers }, { maxRedirects: init.redirect === 'manual' ? 0 : 5 })
+  }
+
+  /** The Authorization header for a request to url, from what the host's last challenge said. */
+  private async authorize(url: URL, scopes: string[]): Promise<{ header: string | undefined; sent: Sent }> {
+    const host = url.host
+    const scheme = this.schemes.get(host)
+    if (!scheme || scheme.kind === 'none') return { header: undefined, sent: { kind: 'none' } }
+    if (scheme.kind === 'basic') {
+      const creds = await this.credentialsFor(host, scopes)
+      if (!creds || creds.password === undefined) return { header: undefined, sent: { kind: 'none' } }
+      this.assertSecureTransport(url, host)
+      const basic = Buffer.from(`${creds.username ?? ''}:${creds.password}`).toString('base64')
+      this.opts.secret(basic)
+      return { header: `Basic ${basic}`, sent: { kind: 'basic', credentials: creds } }
     }
-    const scheme = schemes.get(host)!
-    if (scheme.kind === 'none') return
-    if (scheme.kind === 'bearer') {
-      await bearerToken(host, scheme, wanted)
-      return
-    }
-    const creds = await credentialsFor(host, wanted)
-    if (!creds) throw authErrors.registryCredentialsRequired(host, `401 GET ${base.href}`)
-    if (creds.password === undefined) {
-      throw authErrors.registryAuthFailed(
+    const { credentials, ...token } = await this.bearerToken(host, scheme, scopes)
+    this.assertSecureTransport(url, host)
+    return { header: `Bearer ${token.token.token}`, sent: { kind: 'bearer', token, ...(credentials ? { credentials } : {}) } }
+  }
+
+  private async bearerToken(
+    host: string,
+    scheme: Extract<HostScheme, { kind: 'bearer' }>,
+    scopes: string[],
+  ): Promise<CachedToken & { credentials: RegistryCredentials | undefined }> {
+    const credentials = await this.credentialsFor(host, scopes)
+    const got = await this.tokens.get(`${host} ${scopes.join(' ')}`, () => {
+      if (credentials) this.assertSecureTransport(new URL(scheme.realm), host)
+      return requestToken({
+        fetch: this.opts.fetch,
+        secret: this.opts.secret,
         host,
-        `the registry wants a password (Basic), but \`${creds.source}\` holds only an identity token [401 GET ${base.href}]`,
-      )
-    }
+        realm: scheme.realm,
+        service: scheme.service,
+        scopes,
+        credentials,
+        clientId: this.opts.clientId ?? 'modelcar',
+        now: this.opts.now ?? Date.now,
+      })
+    })
+    return { ...got, credentials }
+  }
+
+  private assertSecureTransport(url: URL, host: string): void {
+    if (url.protocol === 'https:') return
+    if (isLoopbackHost(url.host) || this.insecure.has(url.host) || this.insecure.has(url.hostname) || this.insecure.has(host)) return
+    throw authErrors.registryCredentialsInsecure(host, redactUrl(url))
+  }
+
+  /**
+   * A 401: learns its challenge and widens the scopes to what it asks for. Returns them when
+   * another try may pass (new credentials or token); throws the error when none can.
+   */
+  private async afterUnauthorized(res: Response, host: string, sent: Sent, wanted: string[], attempt: number, where: string) {
+    const challenge = this.schemes.learn(host, res.headers.get('www-authenticate'))
+    const asked = challenge?.params['scope']?.split(' ').filter(Boolean) ?? []
+    const widened = normalizeScopes([...wanted, ...asked])
+    const grew = widened.join(' ') !== wanted.join(' ')
+    if (sent.token) this.tokens.forget(sent.token.token)
+    const canHelp =
+      challenge !== undefined &&
+      attempt < 2 &&
+      (sent.kind === 'none'
+        ? challenge.scheme === 'bearer' || (await this.credentialsFor(host, widened))?.password !== undefined
+        : sent.kind === 'bearer' && (!sent.token?.fresh || grew))
+    if (canHelp) return widened
+    await res.body?.cancel()
+    const credentials = sent.credentials ?? (await this.credentialsFor(host, widened))
+    throw unansweredChallenge({ host, sent: sent.kind, credentials, challenge, scopes: widened, where })
+  }
+
+  /** A 403 from the registry: denied, with the registry's own code and message (read without letting a large body through). */
+  private async denied(res: Response, host: string, sent: Sent, wanted: string[], where: string): Promise<ModelcarError> {
+    const first = parseDistributionErrors((await res.text().catch(() => '')).slice(0, 4096))[0]
+    const detail = first?.code ? ` ${first.code}${first.message ? `: ${first.message}` : ''}` : ''
+    const creds = sent.credentials ?? (await this.credentialsFor(host, wanted))
+    return authErrors.registryAccessDenied(host, describeScopes(wanted), creds?.source, `${where}${detail}`)
+  }
+
+  /** Basic has no token step that would reject a wrong password, so ask `/v2/` once now rather than fail halfway through a streamed upload. */
+  private async verifyBasic(base: URL, scheme: Extract<HostScheme, { kind: 'basic' }>, wanted: string[]): Promise<void> {
+    const host = base.host
+    const where = `401 GET ${base.href}`
+    const creds = await this.credentialsFor(host, wanted)
+    if (!creds) throw authErrors.registryCredentialsRequired(host, where)
+    if (creds.password === undefined) throw authErrors.passwordWanted(host, creds.source, where)
     const verifiedKey = `${creds.source}\0${creds.username ?? ''}`
     if (scheme.verified.has(verifiedKey)) return
-    // Basic has no token step that would reject a wrong password, so ask /v2/ once now rather than
-    // fail halfway through a streamed upload.
-    const { header, sent } = await authorize(base, wanted)
-    const { res } = await send(opts.fetch, base, { method: 'GET' }, header, true)
-    await res.body?.cancel()
-    if (res.status === 401)
-      throw await failure(
-        host,
-        sent,
-        pickChallenge(parseWwwAuthenticate(res.headers.get('www-authenticate') ?? '')),
-        wanted,
-        `401 GET ${base.href}`,
-      )
-    scheme.verified.add(verifiedKey)
-  }
-
-  /** `GET /v2/` without credentials: what the registry's challenge asks for. */
-  async function probeScheme(base: URL): Promise<void> {
-    const host = base.host
-    const res = await opts.fetch(base, { method: 'GET', redirect: 'manual' }).catch((err: unknown) => {
-      throw authErrors.registryAuthFailed(host, `cannot reach \`${base.href}\`: ${(err as Error).message}`, true)
-    })
+    const { header, sent } = await this.authorize(base, wanted)
+    const { response: res } = await this.send(base, { method: 'GET' }, header)
     await res.body?.cancel()
     if (res.status === 401) {
-      if (!learn(host, res.headers.get('www-authenticate'))) {
-        throw authErrors.registryAuthFailed(host, `the registry answered 401 without a Basic or Bearer challenge [401 GET ${base.href}]`)
-      }
-    } else if (res.ok) schemes.set(host, { kind: 'none' })
-    else
-      throw authErrors.registryAuthFailed(
-        host,
-        `\`GET ${base.href}\` answered ${res.status}; is this an OCI registry?`,
-        res.status === 429 || res.status >= 500,
-      )
-  }
-
-  async function describe(host: string): Promise<string | undefined> {
-    return (await credentialsFor(host, []))?.source
-  }
-
-  return { fetch: fetchWithAuth, prepare, describe }
-}
-
-/**
- * Sends init to url with Authorization set to header, following redirects by hand so that the
- * header is dropped as soon as a hop leaves the registry's origin.
- */
-async function send(
-  fetchFn: typeof globalThis.fetch,
-  url: URL,
-  init: RequestInit,
-  header: string | undefined,
-  replayable: boolean,
-): Promise<{ res: Response; finalUrl: URL }> {
-  const headers = new Headers(init.headers)
-  if (header) headers.set('authorization', header)
-  else headers.delete('authorization')
-  if (init.redirect === 'manual' || init.redirect === 'error') return { res: await fetchFn(url, { ...init, headers }), finalUrl: url }
-  // Node's fetch keeps a copy (a tee) of a streamed body unless redirect is 'error', so that it can
-  // follow a 307/308: for a multi-GiB layer that copy grows with every unread chunk. A streamed
-  // body could not be re-sent by us anyway.
-  if (!replayable) return { res: await fetchFn(url, { ...init, headers, redirect: 'error' }), finalUrl: url }
-  let current = url
-  let method = (init.method ?? 'GET').toUpperCase()
-  let body = init.body
-  for (let hop = 0; ; hop++) {
-    const res = await fetchFn(current, { ...init, method, body, headers, redirect: 'manual' })
-    const location = res.headers.get('location')
-    if (!REDIRECT.has(res.status) || !location || hop >= MAX_REDIRECTS) return { res, finalUrl: current }
-    await res.body?.cancel()
-    if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
-      if (method !== 'HEAD') method = 'GET'
-      body = undefined
-      headers.delete('content-type')
-      headers.delete('content-length')
+      const challenge = pickChallenge(parseWwwAuthenticate(res.headers.get('www-authenticate') ?? ''))
+      throw unansweredChallenge({ host, sent: sent.kind, credentials: sent.credentials ?? creds, challenge, scopes: wanted, where })
     }
-    const next = new URL(location, current)
-    if (next.origin !== url.origin) headers.delete('authorization')
-    current = next
+    scheme.verified.add(verifiedKey)
   }
-}
-
-/** The registry's error code and message from a JSON error body, without letting a large body through. */
-async function registryErrorCode(res: Response): Promise<string> {
-  const first = parseDistributionErrors((await res.text().catch(() => '')).slice(0, 4096))[0]
-  return first?.code ? `${first.code}${first.message ? `: ${first.message}` : ''}` : ''
-}
-
-function isReplayable(body: RequestInit['body']): boolean {
-  return (
-    body === undefined ||
-    body === null ||
-    typeof body === 'string' ||
-    body instanceof Uint8Array ||
-    body instanceof ArrayBuffer ||
-    body instanceof URLSearchParams ||
-    (typeof Blob !== 'undefined' && body instanceof Blob)
-  )
-}
-
-/**
- * Sorted, and one entry per resource with its actions merged (`pull` + `push` → `pull,push`), so
- * the token cache key does not depend on the caller's order and the token server sees each repository once.
- */
-export function normalizeScopes(scopes: string[]): string[] {
-  const merged = new Map<string, Set<string>>()
-  const opaque: string[] = []
-  for (const scope of scopes) {
-    const p = parseScope(scope)
-    if (!p) {
-      if (scope) opaque.push(scope)
-      continue
-    }
-    const key = `${p.type}:${p.name}`
-    const actions = merged.get(key) ?? new Set<string>()
-    for (const a of p.actions) if (a) actions.add(a)
-    merged.set(key, actions)
-  }
-  const out = [...merged].map(([key, actions]) => `${key}:${[...actions].sort().join(',')}`)
-  return [...new Set([...out, ...opaque])].sort()
 }

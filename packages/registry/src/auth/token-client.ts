@@ -1,9 +1,10 @@
 // Gets a Bearer token from a registry's token server (distribution docs/spec/auth/token.md and
 // oauth.md): GET with Basic credentials or anonymously, or the OAuth2 refresh_token grant (POST)
 // when the user holds an identity token.
+import { redactUrl } from '@modelcar/core'
 import { authErrors } from './auth-errors.js'
-import { errors } from '@modelcar/core'
-import type { RegistryCredentials } from './credentials.js'
+import type { RegistryCredentials } from './credential-store.js'
+import { describeScopes } from './scopes.js'
 
 export interface Token {
   token: string
@@ -55,7 +56,7 @@ export async function requestToken(req: TokenRequest): Promise<Token> {
     }
     res = await send(req, realm, { method, headers })
   }
-  const where = `${res.status} ${method} ${realm.origin}${realm.pathname}`
+  const where = `${res.status} ${method} ${redactUrl(realm)}`
   if (!res.ok) {
     // OAuth2 (RFC 6749 §5.2) answers a bad refresh token with 400 invalid_grant, not 401.
     const oauthError = method === 'POST' ? await oauthErrorCode(res) : (await res.body?.cancel(), undefined)
@@ -103,28 +104,6 @@ async function oauthErrorCode(res: Response): Promise<string | undefined> {
 
 function send(req: TokenRequest, url: URL, init: RequestInit): Promise<Response> {
   return req.fetch(url, { ...init, redirect: 'manual' }).catch((err: unknown) => {
-    throw authErrors.registryAuthFailed(
-      req.host,
-      `cannot reach the token server \`${url.origin}${url.pathname}\`: ${(err as Error).message}`,
-      true,
-    )
+    throw authErrors.registryAuthFailed(req.host, `cannot reach the token server \`${redactUrl(url)}\`: ${(err as Error).message}`, true)
   })
-}
-
-/** `type:name:actions` (the name may hold `:`, a host's port); undefined when it has not three parts. */
-export function parseScope(scope: string): { type: string; name: string; actions: string[] } | undefined {
-  const first = scope.indexOf(':')
-  const last = scope.lastIndexOf(':')
-  if (first < 0 || last === first) return undefined
-  return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions: scope.slice(last + 1).split(',') }
-}
-
-/** `repository:org/model:pull,push` → "`org/model` (pull,push)", for messages. */
-export function describeScopes(scopes: string[]): string {
-  const parts = scopes.map((s) => {
-    const p = parseScope(s)
-    if (!p) return `\`${s}\``
-    return `${p.type === 'repository' ? '' : `${p.type} `}\`${p.name}\` (${p.actions.join(',')})`
-  })
-  return parts.length ? parts.join(', ') : 'the registry'
 }

@@ -1,23 +1,23 @@
 // An OCI distribution client of our own on fetch: blobs and manifests of one repository, with
-// authentication from RegistryAuth, retries (honouring Retry-After) for requests whose body can
-// be sent again, and uploads in the three shapes registries accept. Every failure is a
-// ModelcarError naming method, URL and status.
+// authentication from RegistryAuth and retries by core's one policy (Retry-After honoured) for
+// requests whose body can be sent again. Every failure is a ModelcarError naming method, URL and
+// status. Uploads (blob-uploads.ts) are built on `send`, `startUpload` and `finishUpload`.
 import { createHash } from 'node:crypto'
 import {
   errors,
+  fetchFollowing,
   isModelcarError,
   MediaType,
+  redactUrl,
   sha256Digest,
   skipBytes,
-  sleep,
-  type BlobWriter,
+  withRetries,
   type Descriptor,
   type ModelcarError,
+  type RetryPolicy,
 } from '@modelcar/core'
-import { BodyBridge } from './body-bridge.js'
-import { displayUrl, refusal, registryErrors, RETRY_STATUSES, retryAfterMs, unreachable, type RefusalContext } from './registry-errors.js'
 import type { RegistryAuth } from '../auth/index.js'
-import type { UploadStrategy } from './upload-strategy.js'
+import { registryErrors } from './registry-errors.js'
 
 const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(', ')
 
@@ -28,24 +28,28 @@ export interface RegistryClientOptions {
   registry: string
   repository: string
   auth: RegistryAuth
-  /** For redirected blob reads to another origin (a CDN), which must not get our credentials. */
+  /** For the unauthenticated reachability check. */
   fetch: typeof globalThis.fetch
   signal?: AbortSignal
   /** Also ask for push rights. */
   push?: boolean
-  /** Attempts for one request whose body can be replayed. Default 5. */
-  attempts?: number
-  /** First backoff in ms when the registry sent no Retry-After. Default 500. */
-  backoffMs?: number
-  onRetry?: (what: string, attempt: number, reason: string) => void
+  /** How requests whose body can be sent again are retried. Default: core's DEFAULT_RETRY_POLICY. */
+  policy?: RetryPolicy
+  /** Told before each wait: what is retried (`PUT https://host/v2/…`), the retry's number, why. */
+  onRetry?: (what: string, retry: number, reason: string) => void
 }
 
-interface SendInit {
+export interface SendInit {
   headers?: Record<string, string>
   body?: string | Uint8Array | ReadableStream<Uint8Array>
   /** Statuses that are answers, not failures. */
   ok: number[]
-  redirect?: RequestInit['redirect']
+}
+
+export interface Manifest {
+  bytes: Uint8Array
+  mediaType: string
+  digest: string
 }
 
 export class RegistryClient {
@@ -58,75 +62,49 @@ export class RegistryClient {
     this.scopes = [`repository:${o.repository}:${o.push ? 'pull,push' : 'pull'}`]
   }
 
-  /** Scopes for every request: this repository, plus repositories blobs are mounted from. */
-  private scopeList(): string[] {
-    return [...this.scopes, ...this.extraScopes]
+  /** `registry/repository`, for messages. */
+  get name(): string {
+    return `${this.o.registry}/${this.repository}`
   }
 
-  private url(path: string): string {
-    return /^https?:\/\//.test(path) ? path : `${this.o.baseUrl}${path}`
+  /**
+   * One request. A body that can be sent again (none, text, bytes) is retried by the policy on a
+   * cut connection and on 408/429/5xx, waiting what Retry-After asks; what it finally throws is
+   * marked not retryable, so no caller further out retries it again. A streamed body is sent once:
+   * its retryable failure goes back to the engine, which streams the blob again from the source.
+   */
+  send(method: string, path: string, init: SendInit, authenticated = true): Promise<Response> {
+    const url = /^https?:\/\//.test(path) ? path : `${this.o.baseUrl}${path}`
+    const once = () => this.sendOnce(method, url, init, authenticated)
+    if (init.body instanceof ReadableStream) return once()
+    return withRetries(once, {
+      policy: this.o.policy,
+      signal: this.o.signal,
+      onRetry: (retry, err) => this.o.onRetry?.(`${method} ${redactUrl(url)}`, retry, err instanceof Error ? err.message : String(err)),
+    })
   }
 
-  private ctx(method: string, url: string): RefusalContext {
-    return { method, url, repository: `${this.o.registry}/${this.o.repository}`, credentials: undefined }
+  private async sendOnce(method: string, url: string, init: SendInit, authenticated: boolean): Promise<Response> {
+    const req: RequestInit = { method, headers: init.headers, body: init.body, signal: this.o.signal }
+    let res: Response
+    try {
+      res = authenticated
+        ? await this.o.auth.fetch(url, req, [...this.scopes, ...this.extraScopes])
+        : (await fetchFollowing(this.o.fetch, url, req)).response
+    } catch (err) {
+      if (this.o.signal?.aborted) throw errors.aborted(this.o.signal.reason)
+      // The auth module's verdicts say themselves whether another try may help.
+      if (isModelcarError(err)) throw err
+      throw registryErrors.unreachable(err, method, url)
+    }
+    if (init.ok.includes(res.status)) return res
+    throw await this.refused(res, method, res.url || url)
   }
 
   /** A refusal with the source of the credentials in its hint (looked up only when needed). */
   private async refused(res: Response, method: string, url: string): Promise<ModelcarError> {
-    const c = this.ctx(method, url)
-    if (res.status === 401) c.credentials = await this.o.auth.describe(new URL(url).host).catch(() => undefined)
-    return refusal(res, c)
-  }
-
-  /**
-   * One request. A body that can be sent again (none, string, bytes) is retried on a cut
-   * connection and on 408/429/5xx, waiting what Retry-After says; a streamed body is not (its
-   * caller streams it again from the source).
-   */
-  async send(method: string, path: string, init: SendInit, authenticated = true): Promise<Response> {
-    const url = this.url(path)
-    const replayable = !(init.body instanceof ReadableStream)
-    const attempts = replayable ? (this.o.attempts ?? 5) : 1
-    for (let attempt = 1; ; attempt++) {
-      let res: Response
-      try {
-        const req: RequestInit & { duplex?: 'half' } = {
-          method,
-          headers: init.headers,
-          body: init.body as RequestInit['body'],
-          signal: this.o.signal,
-          redirect: init.redirect ?? 'follow',
-        }
-        if (!replayable) {
-          req.duplex = 'half'
-          // fetch clones a request it may redirect, teeing its body: the branch nobody reads
-          // would keep every chunk of the layer in memory. A stream cannot follow a redirect anyway.
-          req.redirect = 'error'
-        }
-        res = authenticated ? await this.o.auth.fetch(url, req, this.scopeList()) : await this.o.fetch(url, req)
-      } catch (err) {
-        if (this.o.signal?.aborted) throw errors.aborted(this.o.signal.reason)
-        // The auth module's own verdicts (credentials rejected, access denied) are final.
-        if (isModelcarError(err) && !err.retryable) throw err
-        const e = unreachable(err, this.ctx(method, url))
-        if (!e.retryable || attempt >= attempts) throw e
-        await this.pause(`${method} ${path}`, attempt, e.message, null)
-        continue
-      }
-      if (init.ok.includes(res.status)) return res
-      if (RETRY_STATUSES.has(res.status) && attempt < attempts) {
-        await res.body?.cancel().catch(() => {})
-        await this.pause(`${method} ${path}`, attempt, `${res.status} ${res.statusText}`, res.headers.get('retry-after'))
-        continue
-      }
-      throw await this.refused(res, method, url)
-    }
-  }
-
-  private async pause(what: string, attempt: number, reason: string, retryAfter: string | null): Promise<void> {
-    this.o.onRetry?.(what, attempt, reason)
-    const ms = retryAfter !== null ? retryAfterMs(retryAfter) : Math.min(30_000, (this.o.backoffMs ?? 500) * 2 ** (attempt - 1))
-    await sleep(ms, this.o.signal)
+    const credentials = res.status === 401 ? await this.o.auth.describe(new URL(url).host).catch(() => undefined) : undefined
+    return registryErrors.refusal(res, { method, url, repository: this.name, credentials })
   }
 
   /** GET /v2/: the registry answers, and our credentials (if it wants any) are good. */
@@ -134,12 +112,12 @@ export class RegistryClient {
     // Reachability first, with our own message (host, error code); then the auth dance.
     const res = await this.send('GET', '/v2/', { ok: [200, 401] }, false)
     await res.body?.cancel()
-    await this.o.auth.prepare(this.o.baseUrl, this.scopeList())
+    await this.prepare()
   }
 
   /** Gets credentials ready before a streamed upload (its 401 cannot be answered by sending again). */
   prepare(): Promise<void> {
-    return this.o.auth.prepare(this.o.baseUrl, this.scopeList())
+    return this.o.auth.prepare(this.o.baseUrl, [...this.scopes, ...this.extraScopes])
   }
 
   async hasBlob(digest: string): Promise<boolean> {
@@ -159,7 +137,7 @@ export class RegistryClient {
   }
 
   /** A manifest or index: its exact bytes, media type and digest (checked when asked by digest). */
-  async getManifest(reference: string): Promise<{ bytes: Uint8Array; mediaType: string; digest: string } | undefined> {
+  async getManifest(reference: string): Promise<Manifest | undefined> {
     const path = `/v2/${this.repository}/manifests/${reference}`
     const res = await this.send('GET', path, { ok: [200, 404], headers: { accept: MANIFEST_ACCEPT } })
     if (res.status === 404) {
@@ -168,14 +146,13 @@ export class RegistryClient {
     }
     const bytes = new Uint8Array(await res.arrayBuffer())
     const digest = sha256Digest(bytes)
-    if (reference.startsWith('sha256:') && digest !== reference)
-      throw errors.blobDigestMismatch(`${this.o.registry}/${this.repository}`, reference, digest)
+    if (reference.startsWith('sha256:') && digest !== reference) throw errors.blobDigestMismatch(this.name, reference, digest)
     let mediaType = res.headers.get('content-type')?.split(';')[0]?.trim() ?? ''
     try {
       const declared = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { mediaType?: string }).mediaType
       if (declared) mediaType = declared
     } catch {
-      throw errors.imageUnsupported(`the manifest \`${this.o.registry}/${this.repository}:${reference}\` is not JSON`)
+      throw errors.imageUnsupported(`the manifest \`${this.name}:${reference}\` is not JSON`)
     }
     return { bytes, mediaType, digest }
   }
@@ -190,7 +167,7 @@ export class RegistryClient {
     await res.body?.cancel()
     const digest = sha256Digest(bytes)
     const said = res.headers.get('docker-content-digest')
-    if (said && said !== digest) throw errors.blobDigestMismatch(`${this.o.registry}/${this.repository} (manifest PUT)`, digest, said)
+    if (said && said !== digest) throw errors.blobDigestMismatch(`${this.name} (manifest PUT)`, digest, said)
     return { digest, subjectProcessed: res.headers.has('oci-subject') }
   }
 
@@ -205,26 +182,10 @@ export class RegistryClient {
     return res.status === 200 && type.includes(MediaType.ociIndex)
   }
 
-  /** A blob as a stream from byte `start`; a redirect to another origin is followed without our credentials. */
+  /** A blob as a stream from byte `start`; a redirect to storage or a CDN is followed without our credentials. */
   async *readBlob(desc: Pick<Descriptor, 'digest'>, start = 0): AsyncGenerator<Uint8Array> {
     const headers: Record<string, string> = start > 0 ? { range: `bytes=${start}-` } : {}
-    let res = await this.send('GET', `/v2/${this.repository}/blobs/${desc.digest}`, {
-      ok: [200, 206, 301, 302, 303, 307, 308],
-      headers,
-      redirect: 'manual',
-    })
-    for (let hops = 0; res.status >= 300 && res.status < 400; hops++) {
-      const location = res.headers.get('location')
-      await res.body?.cancel()
-      if (!location || hops >= 5) throw registryErrors.registryRefused(`GET blob ${desc.digest}: too many redirects`)
-      const next = new URL(location, res.url || this.url(`/v2/${this.repository}/blobs/${desc.digest}`)).href
-      // A CDN gets no Authorization (the distribution spec forbids forwarding it across hosts).
-      res =
-        new URL(next).origin === new URL(this.o.baseUrl).origin
-          ? await this.send('GET', next, { ok: [200, 206, 301, 302, 303, 307, 308], headers, redirect: 'manual' })
-          : await this.o.fetch(next, { headers, redirect: 'manual', signal: this.o.signal })
-      if (res.status >= 400) throw await this.refused(res, 'GET', next)
-    }
+    const res = await this.send('GET', `/v2/${this.repository}/blobs/${desc.digest}`, { ok: [200, 206], headers })
     if (!res.body) return
     const body = res.body as unknown as AsyncIterable<Uint8Array>
     // A registry (or its CDN) that ignored the Range sends the whole blob.
@@ -240,7 +201,7 @@ export class RegistryClient {
       hash.update(c)
     }
     const digest = `sha256:${hash.digest('hex')}`
-    if (digest !== desc.digest) throw errors.blobDigestMismatch(`${this.o.registry}/${this.repository}`, desc.digest, digest)
+    if (digest !== desc.digest) throw errors.blobDigestMismatch(this.name, desc.digest, digest)
     return Buffer.concat(parts)
   }
 
@@ -256,16 +217,13 @@ export class RegistryClient {
     if (res.status === 201) return true
     // 202: an upload session we do not want.
     const location = res.headers.get('location')
-    if (location)
-      await this.send('DELETE', new URL(location, res.url).href, { ok: [200, 202, 204, 404] })
-        .then((r) => r.body?.cancel())
-        .catch(() => {})
+    if (location) await this.cancelUpload(new URL(location, res.url || this.o.baseUrl).href)
     return false
   }
 
   /** POST …/blobs/uploads/: the session's URL (absolute; query params kept exactly). */
   async startUpload(): Promise<string> {
-    const url = this.url(`/v2/${this.repository}/blobs/uploads/`)
+    const url = `${this.o.baseUrl}/v2/${this.repository}/blobs/uploads/`
     const res = await this.send('POST', url, { ok: [202], headers: { 'content-length': '0' } })
     await res.body?.cancel()
     return nextLocation(res, url)
@@ -279,9 +237,10 @@ export class RegistryClient {
     const res = await this.send('PUT', withDigest(location, digest), { ok: [201, 204], headers, body })
     await res.body?.cancel()
     const said = res.headers.get('docker-content-digest')
-    if (said && said !== digest) throw errors.blobDigestMismatch(`${this.o.registry}/${this.repository} (upload)`, digest, said)
+    if (said && said !== digest) throw errors.blobDigestMismatch(`${this.name} (upload)`, digest, said)
   }
 
+  /** Drops an upload session, as well as the registry lets us; never fails. */
   async cancelUpload(location: string): Promise<void> {
     const res = await this.send('DELETE', location, { ok: [200, 202, 204, 404, 405] }).catch(() => undefined)
     await res?.body?.cancel().catch(() => {})
@@ -292,23 +251,13 @@ export class RegistryClient {
     const location = await this.startUpload()
     await this.finishUpload(location, digest, bytes, bytes.byteLength)
   }
-
-  /** A writer for one blob in the given upload shape. */
-  async openUpload(strategy: UploadStrategy, known: { digest?: string; size?: number }): Promise<BlobWriter> {
-    if (strategy.mode === 'monolithic') {
-      if (!known.digest || known.size === undefined) return new DigestProbe()
-      return new MonolithicUpload(this, await this.startUpload(), known.digest, known.size)
-    }
-    const location = await this.startUpload()
-    return strategy.mode === 'chunked' ? new ChunkedUpload(this, location, strategy.chunkBytes) : new StreamedUpload(this, location)
-  }
 }
 
 /** Where an upload continues: the answer's Location, resolved against the request's URL. */
 export function nextLocation(res: Response, requestUrl: string): string {
   const location = res.headers.get('location')
   if (!location)
-    throw registryErrors.registryRefused(`${displayUrl(requestUrl)}: ${res.status} without a Location header`, {
+    throw registryErrors.registryRefused(`${redactUrl(requestUrl)}: ${res.status} without a Location header`, {
       hint: 'the registry does not follow the distribution spec here',
     })
   return new URL(location, requestUrl).href
@@ -317,168 +266,4 @@ export function nextLocation(res: Response, requestUrl: string): string {
 /** Appends `digest=` to an upload URL without re-encoding the query the registry gave us. */
 export function withDigest(location: string, digest: string): string {
   return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`
-}
-
-/**
- * Thrown when an upload needs the blob streamed once more with facts it did not have (the digest,
- * for a monolithic PUT): retryable at once, so the engine re-streams it from the source.
- */
-export function streamAgain(message: string): ModelcarError {
-  return Object.assign(registryErrors.registryRefused(message, { retryable: true }), { retryAfterMs: 0 })
-}
-
-/** One PATCH whose body is the stream of writes, then PUT ?digest=. No buffer, no digest up front. */
-class StreamedUpload implements BlobWriter {
-  private readonly bridge = new BodyBridge()
-  private readonly answer: Promise<Response | undefined>
-  private closing = false
-  private sent = 0
-
-  constructor(
-    private readonly client: RegistryClient,
-    private location: string,
-  ) {
-    this.answer = client
-      .send('PATCH', location, { ok: [202, 204], headers: { 'content-type': 'application/octet-stream' }, body: this.bridge.stream })
-      .then(
-        (res) => {
-          // An answer before the last byte was written means the registry stopped reading.
-          if (!this.closing)
-            this.bridge.fail(
-              registryErrors.registryRefused(`PATCH ${displayUrl(location)}: the registry answered ${res.status} before the upload ended`, {
-                retryable: true,
-              }),
-            )
-          return res
-        },
-        (err: unknown) => {
-          this.bridge.fail(err)
-          return undefined
-        },
-      )
-  }
-
-  async write(chunk: Uint8Array): Promise<void> {
-    await this.bridge.push(chunk)
-    this.sent += chunk.byteLength
-  }
-
-  async commit(expected: { digest: string; size: number }): Promise<void> {
-    if (this.sent !== expected.size)
-      throw registryErrors.registryRefused(`upload of \`${expected.digest}\`: sent ${this.sent} bytes, expected ${expected.size}`)
-    this.closing = true
-    this.bridge.close()
-    const res = await this.answer
-    if (!res) throw this.bridge.failed
-    await res.body?.cancel()
-    this.location = nextLocation(res, this.location)
-    await this.client.finishUpload(this.location, expected.digest)
-  }
-
-  async abort(): Promise<void> {
-    this.bridge.fail(new Error('upload aborted'))
-    await this.answer.catch(() => {})
-    await this.client.cancelUpload(this.location)
-  }
-}
-
-/** PATCHes of `chunkBytes` with Content-Range (each retried on its own), then PUT ?digest=. */
-class ChunkedUpload implements BlobWriter {
-  private buffer: Buffer
-  private held = 0
-  private offset = 0
-
-  constructor(
-    private readonly client: RegistryClient,
-    private location: string,
-    private readonly chunkBytes: number,
-  ) {
-    this.buffer = Buffer.allocUnsafe(chunkBytes)
-  }
-
-  async write(chunk: Uint8Array): Promise<void> {
-    let at = 0
-    while (at < chunk.byteLength) {
-      const n = Math.min(this.chunkBytes - this.held, chunk.byteLength - at)
-      this.buffer.set(chunk.subarray(at, at + n), this.held)
-      this.held += n
-      at += n
-      if (this.held === this.chunkBytes) await this.flush()
-    }
-  }
-
-  private async flush(): Promise<void> {
-    if (this.held === 0) return
-    const body = this.buffer.subarray(0, this.held)
-    const res = await this.client.send('PATCH', this.location, {
-      ok: [202, 204],
-      headers: {
-        'content-type': 'application/octet-stream',
-        'content-range': `${this.offset}-${this.offset + this.held - 1}`,
-        'content-length': String(this.held),
-      },
-      body,
-    })
-    await res.body?.cancel()
-    this.location = nextLocation(res, this.location)
-    this.offset += this.held
-    this.held = 0
-    // fetch may still hold the old bytes; a fresh buffer keeps them intact.
-    this.buffer = Buffer.allocUnsafe(this.chunkBytes)
-  }
-
-  async commit(expected: { digest: string; size: number }): Promise<void> {
-    await this.flush()
-    if (this.offset !== expected.size)
-      throw registryErrors.registryRefused(`upload of \`${expected.digest}\`: sent ${this.offset} bytes, expected ${expected.size}`)
-    await this.client.finishUpload(this.location, expected.digest)
-  }
-
-  async abort(): Promise<void> {
-    await this.client.cancelUpload(this.location)
-  }
-}
-
-/** One PUT ?digest= whose body is the stream of writes, with its Content-Length: for registries that take no PATCH. */
-class MonolithicUpload implements BlobWriter {
-  private readonly bridge = new BodyBridge()
-  private readonly answer: Promise<void>
-  private failure: unknown
-
-  constructor(
-    private readonly client: RegistryClient,
-    private readonly location: string,
-    digest: string,
-    size: number,
-  ) {
-    this.answer = client.finishUpload(location, digest, this.bridge.stream, size).catch((err: unknown) => {
-      this.failure = err
-      this.bridge.fail(err)
-    })
-  }
-
-  write(chunk: Uint8Array): Promise<void> {
-    return this.bridge.push(chunk)
-  }
-
-  async commit(): Promise<void> {
-    this.bridge.close()
-    await this.answer
-    if (this.failure) throw this.failure
-  }
-
-  async abort(): Promise<void> {
-    this.bridge.fail(new Error('upload aborted'))
-    await this.answer
-    await this.client.cancelUpload(this.location)
-  }
-}
-
-/** Reads a blob without sending it, so that the engine learns its digest and streams it again for a monolithic PUT. */
-class DigestProbe implements BlobWriter {
-  async write(): Promise<void> {}
-  async commit(expected: { digest: string }): Promise<void> {
-    throw streamAgain(`the registry takes whole blobs only: \`${expected.digest}\` is streamed again with its digest`)
-  }
-  async abort(): Promise<void> {}
 }

@@ -1,9 +1,8 @@
 // The docker-credential-* protocol: `docker-credential-<name> get` with the server URL on stdin,
-// JSON {ServerURL, Username, Secret} on stdout. Used for `credHelpers` and `credsStore`.
-import { authErrors } from './auth-errors.js'
+// JSON {ServerURL, Username, Secret} on stdout. The store behind `credHelpers` and `credsStore`.
 import { spawn } from 'node:child_process'
-import { errors } from '@modelcar/core'
-import type { RegistryCredentials } from './credentials.js'
+import { authErrors } from './auth-errors.js'
+import { DOCKER_HUB_LEGACY_KEY, DOCKER_HUB_NAMES, type CredentialStore, type Env, type RegistryCredentials } from './credential-store.js'
 
 /** Helpers talk to keychains and cloud APIs; one that hangs must not hang the run. */
 const HELPER_TIMEOUT_MS = 60_000
@@ -11,15 +10,19 @@ const HELPER_TIMEOUT_MS = 60_000
 /** What helpers print when they hold nothing for the server (docker-credential-helpers' `credentials.ErrCredentialsNotFound`). */
 const NOT_FOUND = /credentials not found/i
 
+/** The store of helper `name`: asked with the URL Docker gives helpers (the v1 URL for Docker Hub, the host otherwise). */
+export function credentialHelperStore(name: string, env: Env): CredentialStore {
+  return {
+    name: `docker-credential-${name}`,
+    get: (host) => getFromCredentialHelper(name, DOCKER_HUB_NAMES.has(host) ? DOCKER_HUB_LEGACY_KEY : host, env),
+  }
+}
+
 /**
  * Asks helper `name` for the credentials of serverUrl. Resolves undefined when the helper holds none.
  * env is the run's environment (its PATH finds the helper); nothing from process.env leaks in.
  */
-export async function getFromCredentialHelper(
-  name: string,
-  serverUrl: string,
-  env: Readonly<Record<string, string | undefined>>,
-): Promise<RegistryCredentials | undefined> {
+export async function getFromCredentialHelper(name: string, serverUrl: string, env: Env): Promise<RegistryCredentials | undefined> {
   const binary = `docker-credential-${name}`
   const result = await runHelper(binary, serverUrl, env)
   if (result.code !== 0) {
@@ -55,7 +58,7 @@ interface HelperResult {
   stderr: string
 }
 
-function runHelper(binary: string, input: string, env: Readonly<Record<string, string | undefined>>): Promise<HelperResult> {
+function runHelper(binary: string, input: string, env: Env): Promise<HelperResult> {
   const childEnv: Record<string, string> = {}
   for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v
   return new Promise((resolve, reject) => {
@@ -68,15 +71,7 @@ function runHelper(binary: string, input: string, env: Readonly<Record<string, s
     const timer = setTimeout(() => child.kill('SIGKILL'), HELPER_TIMEOUT_MS)
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer)
-      if (e.code === 'ENOENT' || e.code === 'EACCES') {
-        reject(
-          authErrors.registryCredentialsUnreadable(
-            binary,
-            e.code === 'ENOENT' ? `\`${binary}\` is not on PATH` : `\`${binary}\` is not executable`,
-            `install \`${binary}\`, or remove the helper from credHelpers/credsStore in the config file that names it`,
-          ),
-        )
-      } else reject(e)
+      reject(e.code === 'ENOENT' || e.code === 'EACCES' ? helperMissing(binary, e.code) : e)
     })
     child.on('close', (code, signal) => {
       clearTimeout(timer)
@@ -85,6 +80,14 @@ function runHelper(binary: string, input: string, env: Readonly<Record<string, s
     child.stdin.on('error', () => {})
     child.stdin.end(input)
   })
+}
+
+function helperMissing(binary: string, code: 'ENOENT' | 'EACCES'): Error {
+  return authErrors.registryCredentialsUnreadable(
+    binary,
+    code === 'ENOENT' ? `\`${binary}\` is not on PATH` : `\`${binary}\` is not executable`,
+    `install \`${binary}\`, or remove the helper from credHelpers/credsStore in the config file that names it`,
+  )
 }
 
 function firstLine(text: string): string {
