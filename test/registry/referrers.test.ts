@@ -3,6 +3,7 @@
 // refer to it, with their artifactType and annotations; pushing again adds no duplicate.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  configFor,
   encodeJson,
   MediaType,
   sha256Digest,
@@ -44,7 +45,7 @@ function image(documents: ImageDocument[]): EditedImage {
 }
 
 async function push(tag: string, img: EditedImage): Promise<void> {
-  const sink = await registrySink.create({ ref: `${registry.host}/ref/test:${tag}` }, ctx())
+  const sink = await registrySink.create(configFor(registrySink, { ref: `${registry.host}/ref/test:${tag}` }), ctx())
   await sink.check?.()
   await sink.prepare?.()
   await sink.commit(img)

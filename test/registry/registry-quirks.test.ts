@@ -111,7 +111,7 @@ describe('registry quirks', () => {
     const big = await recipe('quirk/chunked-big', '    upload: chunked\n    chunkSize: 8MiB\n')
     const failed = await modelcar(['run', big.file], { env: env() })
     expect(failed.code).toBe(1)
-    expect(failed.stderr).toMatch(/PATCH .*: 416/)
+    expect(failed.stderr).toMatch(/\[PATCH\] .*: 416/)
     expect(failed.stderr).toMatch(/4\.00MiB/)
     expect(failed.stderr).toMatch(/chunkSize/)
   })
@@ -150,7 +150,7 @@ describe('registry quirks', () => {
     const seen = retries(result.stdout)
     expect(seen.some((e) => /429/.test(e.reason ?? ''))).toBe(true)
     expect(seen.some((e) => /503/.test(e.reason ?? ''))).toBe(true)
-    expect(seen.some((e) => /PATCH .*: 503/.test(e.reason ?? '') && (e.what ?? '').includes('/models/'))).toBe(true)
+    expect(seen.some((e) => /\[PATCH\] .*: 503/.test(e.reason ?? '') && (e.what ?? '').includes('/models/'))).toBe(true)
   })
 
   it('a denied repository and a rejected manifest fail with the status, the registry code and a hint; the tag stays unset', async () => {
@@ -168,7 +168,7 @@ describe('registry quirks', () => {
     const rejected = await recipe('quirk/rejected')
     const r2 = await modelcar(['run', rejected.file], { env: env() })
     expect(r2.code).toBe(1)
-    expect(r2.stderr).toMatch(/PUT http:\/\/127\.0\.0\.1:\d+\/v2\/quirk\/rejected\/manifests\/\S+: 400 .*MANIFEST_INVALID manifest invalid/)
+    expect(r2.stderr).toMatch(/\[PUT\] http:\/\/127\.0\.0\.1:\d+\/v2\/quirk\/rejected\/manifests\/\S+: 400 .*MANIFEST_INVALID manifest invalid/)
     expect(r2.stderr).toMatch(/refused the image manifest/)
     proxy.setQuirks({})
     const res = await fetch(`${registry.url}/v2/quirk/rejected/manifests/v1`, {
