@@ -109,6 +109,30 @@ describe('official sources pass the conformance kit', () => {
       { bucket: 'models', prefix: 'tiny', endpoint: s3.url },
       {
         context: () => testContext({ type: 's3', env }),
+        // What the AWS SDK reads of process.env on its own, whatever the client is given: client
+        // options the source leaves at their defaults (defaults mode, ARN region, S3 Express,
+        // FIPS and dual-stack endpoints, auth scheme, retry mode, app id), looked up in the
+        // environment and then in the shared config file of the process's profile and home; and
+        // its Lambda recursion-detection header. Credentials, region and endpoint come from ctx.env.
+        allowEnv: [
+          'AWS_DEFAULTS_MODE',
+          'AWS_S3_USE_ARN_REGION',
+          'AWS_S3_DISABLE_EXPRESS_SESSION_AUTH',
+          'AWS_USE_FIPS_ENDPOINT',
+          'AWS_USE_DUALSTACK_ENDPOINT',
+          'AWS_AUTH_SCHEME_PREFERENCE',
+          'AWS_RETRY_MODE',
+          'AWS_SDK_UA_APP_ID',
+          'AWS_PROFILE',
+          'AWS_CONFIG_FILE',
+          'AWS_SHARED_CREDENTIALS_FILE',
+          'HOME',
+          'USERPROFILE',
+          'HOMEPATH',
+          'HOMEDRIVE',
+          'AWS_LAMBDA_FUNCTION_NAME',
+          '_X_AMZN_TRACE_ID',
+        ],
         failing: [
           { bucket: 'no-such-bucket', endpoint: s3.url },
           { bucket: 'models', prefix: 'nothing-here', endpoint: s3.url },
