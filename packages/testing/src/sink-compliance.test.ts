@@ -209,7 +209,7 @@ describe('assertSinkCompliance', () => {
     const broken: SinkComponent = {
       ...lax,
       create: async (config, ctx) => {
-        const inner = await lax.create(config, ctx)
+        const inner = await lax.create(config as never, ctx)
         return { ...inner, openBlob: async (hint) => ({ ...(await inner.openBlob(hint)), commit: async () => {} }) }
       },
     }
@@ -223,7 +223,7 @@ describe('assertSinkCompliance', () => {
     const broken: SinkComponent = {
       ...base,
       create: async (config, ctx) => {
-        const inner = await base.create(config, ctx)
+        const inner = await base.create(config as never, ctx)
         return { ...inner, commit: async (image) => ({ ...(await inner.commit(image)), digest: 'sha256:0' }) }
       },
     }
@@ -237,7 +237,7 @@ describe('assertSinkCompliance', () => {
     const wholeOnly: SinkComponent = {
       ...inner,
       create: async (config, ctx) => {
-        const sink = await inner.create(config, ctx)
+        const sink = await inner.create(config as never, ctx)
         return {
           ...sink,
           openBlob: async (hint) => {
@@ -262,7 +262,7 @@ describe('assertSinkCompliance', () => {
     const never: SinkComponent = {
       ...inner,
       create: async (config, ctx) => {
-        const sink = await inner.create(config, ctx)
+        const sink = await inner.create(config as never, ctx)
         return {
           ...sink,
           openBlob: async () => ({ write: async () => {}, abort: async () => {}, commit: async () => ({ streamAgain: 'not yet' }) }),
@@ -282,7 +282,7 @@ describe('assertSinkCompliance', () => {
         create: async (config, ctx) => {
           // What a component must not do: its environment is ctx.env.
           void process.env.MEMORY_SINK_QUOTA
-          return inner.create(config, ctx)
+          return inner.create(config as never, ctx)
         },
       }
     }
