@@ -113,7 +113,7 @@ const MEANINGS: ((r: HubRefusal, a: HubAsk) => Meaning | undefined)[] = [
     r.status === 429
       ? {
           message: `the Hub is rate limiting requests for ${redactUrl(r.url)}`,
-          hint: 'wait a little and run again; a token (HF_TOKEN) gives higher limits',
+          hint: `${r.retryAfterMs ? `it asked for a pause of ${Math.ceil(r.retryAfterMs / 1000)} s; ` : ''}wait and run again; a token (HF_TOKEN) gives higher limits`,
           input: false,
         }
       : undefined,
