@@ -1,6 +1,7 @@
 // One S3 object as the engine reads it: pinned at listing time (ETag, version id, checksum) and
-// opened at any byte offset with a ranged GetObject that must still match that ETag. A cut
-// body surfaces as a retryable error, so the engine resumes with another open({ start }).
+// opened at any byte offset with a ranged GetObject that must still match that ETag. One request
+// per open(): a throttled answer (with S3's Retry-After, if any) or a cut body surfaces as a
+// retryable error, and the engine waits and resumes with another open({ start }).
 import type { S3Client } from '@aws-sdk/client-s3'
 import { loadClientS3 } from './aws-sdk.js'
 import { ModelcarError, skipBytes } from '@modelcar/core'
