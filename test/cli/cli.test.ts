@@ -80,6 +80,12 @@ describe('modelcar CLI', () => {
     expect(titles('sources')).toEqual(expect.arrayContaining(['source `local`', 'source `hf`']))
     expect(titles('transforms')).toEqual(expect.arrayContaining(['transform `modelcard`', 'transform `annotate`', 'transform `layers`']))
     expect(titles('sinks')).toEqual(expect.arrayContaining(['sink `oci-layout`']))
+    const base = schema.properties.base as { anyOf: [{ type: string; description: string }, { oneOf: { title: string }[] }] }
+    expect(base.anyOf[0]).toMatchObject({ type: 'string' })
+    expect(base.anyOf[0].description).toContain('`registry:HOST/REPO[:TAG|@sha256:…]`')
+    expect(base.anyOf[1].oneOf.map((v) => v.title)).toEqual(
+      expect.arrayContaining(['base `scratch`', 'base `oci-layout`', 'base `registry`']),
+    )
   })
 
   it('init writes a starter recipe that validates once its model folder exists, and refuses to overwrite', async () => {

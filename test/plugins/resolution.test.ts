@@ -3,7 +3,7 @@
 // package name and scoped name, from a parent folder; installed from a folder and with `npm link`
 // (where the plugin's real folder has no core, or a second copy of its own); broken ones named with
 // what is wrong; their schemas in `validate` and `schema RECIPE`; their throws named with type and
-// phase, their own errors with code, hint, diagnostics and HTTP facts.
+// phase, their own errors with code, hint, diagnostics and HTTP facts; a base plugin in its short form.
 import { existsSync } from 'node:fs'
 import { lstat, mkdir, readFile, realpath, symlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -62,6 +62,19 @@ export default defineSource({
       },
     }
   },
+})
+`
+
+/** A base plugin: `base: tiny` (or `tiny:linux/arm64`) makes an image from nothing, as scratch does. */
+const tinyBaseJs = `
+import { defineBase, scratchBase, Type } from '@modelcar/core'
+export default defineBase({
+  type: 'tiny',
+  description: 'Test base tiny.',
+  shortForm: 'tiny[:PLATFORM]',
+  schema: Type.Object({ platform: Type.Optional(Type.String({ description: 'The one platform.', examples: ['linux/arm64'] })) }, { additionalProperties: false }),
+  fromText: (text) => (text ? { platform: text } : {}),
+  create: (config) => ({ load: async () => scratchBase([config.platform ?? 'linux/amd64']) }),
 })
 `
 
@@ -130,6 +143,7 @@ beforeAll(async () => {
   await plugin(project, 'modelcar-source-throws', "throw new Error('cannot start: missing dependency left-pad')\n")
   await plugin(project, 'modelcar-sink-onlysource', sourceJs('onlysource'))
   await plugin(project, 'modelcar-source-quota', quotaJs)
+  await plugin(project, 'modelcar-base-tiny', tinyBaseJs)
 })
 afterAll(async () => {
   await tmp?.cleanup()
@@ -305,6 +319,33 @@ describe('plugin resolution', () => {
     expect((await mustModelcar(['validate', file])).stdout).toContain('valid (1 files in 1 layers)')
     printedDigest(await mustModelcar(['run', file]))
     expect(await layerTitles(dir)).toEqual(['linked.txt'])
+  })
+
+  it('a base from a plugin: its short form runs, and schema and docs include it', async () => {
+    const dir = join(project, 'tiny-base')
+    await mkdir(dir, { recursive: true })
+    const file = join(dir, 'recipe.yaml')
+    await writeFile(
+      file,
+      'apiVersion: modelcar/v1\nbase: tiny:linux/arm64\nsources:\n  - type: greeting\n    text: hi\nsinks:\n  - type: oci-layout\n    path: ./out\n',
+    )
+    expect((await mustModelcar(['run', file, '--dry-run'])).stdout).toContain('base: tiny:linux/arm64\n')
+    printedDigest(await mustModelcar(['run', file]))
+    // One platform: index.json names the manifest itself; its config says the architecture.
+    const json = async <T>(...parts: string[]) => JSON.parse(await readFile(join(dir, 'out', ...parts), 'utf8')) as T
+    const blob = <T>(digest: string) => json<T>('blobs', 'sha256', digest.slice(7))
+    const index = await json<{ manifests: { digest: string }[] }>('index.json')
+    const manifest = await blob<{ config: { digest: string } }>(index.manifests[0]!.digest)
+    expect((await blob<{ architecture: string }>(manifest.config.digest)).architecture).toBe('arm64')
+    const schema = JSON.parse((await mustModelcar(['schema', file])).stdout) as {
+      properties: { base: { anyOf: [unknown, { oneOf: { title: string }[] }] } }
+    }
+    expect(schema.properties.base.anyOf[1].oneOf.map((v) => v.title)).toEqual(expect.arrayContaining(['base `tiny`', 'base `registry`']))
+    const out = join(tmp.path, 'base-docs')
+    await mustModelcar(['docs', out, '--plugin', 'modelcar-base-tiny'], { cwd: project })
+    const page = await readFile(join(out, 'base-tiny.md'), 'utf8')
+    expect(page).toContain('Short form: `base: tiny[:PLATFORM]`')
+    expect(page).toContain("A plugin: `npm install modelcar-base-tiny` in the recipe's folder, then `base: tiny:…`.")
   })
 
   it('schema RECIPE includes the plugins the recipe names, under the name it uses', async () => {
