@@ -70,3 +70,17 @@ describe('registryBaseUrl', () => {
     for (const h of ['localhost.evil.com', '127.0.0.1.nip.io', '10.0.0.1:5000', '[::2]']) expect(isLoopbackHost(h), h).toBe(false)
   })
 })
+
+describe('isLoopbackHost', () => {
+  it.each([
+    ['localhost', true],
+    ['localhost:5000', true],
+    ['127.0.0.1:5000', true],
+    ['127.1.2.3', true],
+    ['[::1]:5000', true],
+    ['quay.io', false],
+    ['127.0.0.1.nip.io', false],
+    ['10.0.0.1:5000', false],
+    ['localhost.example.com', false],
+  ])('%s → %s', (host, loopback) => expect(isLoopbackHost(host)).toBe(loopback))
+})

@@ -3,7 +3,7 @@
 // (oras copies an index together with its manifests).
 import path from 'node:path'
 import { Type } from '@sinclair/typebox'
-import { defineSink } from '@modelcar/core'
+import { defineSink, withDefault } from '@modelcar/core'
 import { layoutThenCopy } from './layout-then-copy.js'
 import { isLoopbackHost } from '@modelcar/registry'
 import { runTool, type Tool } from './run-tool.js'
@@ -28,9 +28,7 @@ export const orasSinkSchema = Type.Object(
           'Talk plain HTTP to the registry (`--to-plain-http`). Default: true for a registry on the loopback interface (`localhost`, `127.0.0.1`), false elsewhere.',
       }),
     ),
-    insecure: Type.Optional(
-      Type.Boolean({ description: 'Accept a TLS certificate that does not verify (`--to-insecure`).', default: false }),
-    ),
+    insecure: withDefault(Type.Boolean({ description: 'Accept a TLS certificate that does not verify (`--to-insecure`).' }), false),
     registryConfig: Type.Optional(
       Type.String({
         description:
@@ -39,9 +37,7 @@ export const orasSinkSchema = Type.Object(
         minLength: 1,
       }),
     ),
-    concurrency: Type.Optional(
-      Type.Integer({ description: 'Blobs oras uploads at once (`--concurrency`).', default: 3, minimum: 1, maximum: 64 }),
-    ),
+    concurrency: withDefault(Type.Integer({ description: 'Blobs oras uploads at once (`--concurrency`).', minimum: 1, maximum: 64 }), 3),
     layout: Type.Optional(
       Type.String({
         description:
@@ -81,9 +77,9 @@ export const orasSink = defineSink({
             tag,
             ref: config.ref,
             plainHttp: config.plainHttp ?? isLoopbackHost(host),
-            insecure: config.insecure ?? false,
+            insecure: config.insecure,
             registryConfig: config.registryConfig && path.resolve(ctx.baseDir, config.registryConfig),
-            concurrency: config.concurrency ?? 3,
+            concurrency: config.concurrency,
             extra: config.args ?? [],
           }),
           ctx,

@@ -1,22 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { isLoopbackHost } from '@modelcar/registry'
 import { orasCopyArgs } from './oras-sink.js'
 import { destination, skopeoCopyArgs } from './skopeo-sink.js'
 import { commandLine } from './run-tool.js'
-
-describe('isLoopbackHost', () => {
-  it.each([
-    ['localhost', true],
-    ['localhost:5000', true],
-    ['127.0.0.1:5000', true],
-    ['127.1.2.3', true],
-    ['[::1]:5000', true],
-    ['quay.io', false],
-    ['127.0.0.1.nip.io', false],
-    ['10.0.0.1:5000', false],
-    ['localhost.example.com', false],
-  ])('%s → %s', (host, loopback) => expect(isLoopbackHost(host)).toBe(loopback))
-})
 
 describe('skopeo destination', () => {
   it('defaults to docker:// and keeps a transport it is given', () => {

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { Type } from '@sinclair/typebox'
-import { defineSink, errors } from '@modelcar/core'
+import { defineSink, errors, withDefault } from '@modelcar/core'
 import { layoutThenCopy } from './layout-then-copy.js'
 import { isLoopbackHost } from '@modelcar/registry'
 import { runTool, type Tool } from './run-tool.js'
@@ -42,8 +42,9 @@ export const skopeoSinkSchema = Type.Object(
         minLength: 1,
       }),
     ),
-    retryTimes: Type.Optional(
-      Type.Integer({ description: 'How often skopeo retries a failed transfer (`--retry-times`).', default: 3, minimum: 0, maximum: 20 }),
+    retryTimes: withDefault(
+      Type.Integer({ description: 'How often skopeo retries a failed transfer (`--retry-times`).', minimum: 0, maximum: 20 }),
+      3,
     ),
     layout: Type.Optional(
       Type.String({
@@ -92,7 +93,7 @@ export const skopeoSink = defineSink({
               dest,
               tlsVerify,
               digestFile,
-              retryTimes: config.retryTimes ?? 3,
+              retryTimes: config.retryTimes,
               authfile: config.authfile && path.resolve(ctx.baseDir, config.authfile),
               extra: config.args ?? [],
             }),
