@@ -120,6 +120,7 @@ describe('modelcar CLI', () => {
     expect(none.stdout).toContain('Commands:')
     const help = await mustModelcar(['validate', '--help'])
     expect(help.stdout).toBe('usage: modelcar validate RECIPE [--json] [--set key=value]...\n')
+    expect((await mustModelcar(['run', '--json', '-h'])).stdout).toMatch(/^usage: modelcar run RECIPE /)
     const version = await mustModelcar(['--version'])
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/)
   })

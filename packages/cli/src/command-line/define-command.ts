@@ -3,7 +3,7 @@
 // code. A command keeps only its own work.
 import { parseArgs } from 'node:util'
 import { errors } from '@modelcar/core'
-import { exitCodeOf } from './exit-codes.js'
+import { EXIT_DONE, exitCodeOf } from './exit-codes.js'
 import { Output } from './output.js'
 
 export type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & {}
@@ -34,7 +34,7 @@ export interface CommandSpec<O extends Options> {
   summary: string
   /** parseArgs options; a `json` boolean option makes the command speak JSON with `--json`. */
   options: O
-  /** The command's work; resolves to the exit code (0 when nothing is returned). */
+  /** The command's work; resolves to the exit code (0 when nothing is returned). What it throws is printed, and exits 1 or 2. */
   run(args: Parsed<O>, io: CommandIO): Promise<number | void>
 }
 
@@ -59,13 +59,14 @@ export function defineCommand<const O extends Options>(spec: CommandSpec<O>): Co
         const args = parse(argv, spec.options, spec.usage)
         // parseArgs types the values only for concrete options; here they are any command's.
         const values = args.values as { help?: boolean; json?: boolean }
+        // Help is for people, with --json too.
         if (values.help) {
-          output.print(`usage: modelcar ${spec.usage}`)
-          return 0
+          new Output(false, env).print(`usage: modelcar ${spec.usage}`)
+          return EXIT_DONE
         }
         output = new Output(speaksJson && values.json === true, env)
         const usageError = (message: string) => errors.argumentInvalid(message, `usage: modelcar ${spec.usage}`)
-        return (await spec.run(args, { output, env, usageError })) ?? 0
+        return (await spec.run(args, { output, env, usageError })) ?? EXIT_DONE
       } catch (err) {
         output.error(err)
         return exitCodeOf(err)
