@@ -112,3 +112,46 @@ describe('modelcar run → registry with token auth', () => {
     expect(run.stdout + run.stderr).not.toContain('not-alices-pw')
   })
 })
+
+describe('modelcar run → registry whose tokens lapse mid-push', () => {
+  it('tokens the registry stops taking long before expires_in are replaced, and the push completes', async () => {
+    // The registry stops taking a JWT 1 s after issue (distribution allows 60 s past exp) while
+    // expires_in says 300: the cache keeps it until a 401. A replayable request is then sent again
+    // with a new token; a streamed PATCH that meets the 401 (when it starts late enough: timing, so
+    // not asserted; registry-client.test.ts covers it) gets the layer streamed again.
+    const lapsing = await startTokenServer({
+      users: { [ALICE.user]: { password: ALICE.password, access: { '*': ['pull', 'push'] } } },
+      expiresInSeconds: 300,
+      jwtLifetimeSeconds: -59,
+    })
+    const lapsingRegistry = await startRegistry({ token: lapsing.registryAuth })
+    try {
+      const big = await writeModel(join(tmp.path, 'model-64m'), { weightsBytes: 64 << 20 })
+      const dir = join(tmp.path, 'lapse')
+      await mkdir(dir, { recursive: true })
+      const file = join(dir, 'recipe.yaml')
+      const ref = `${lapsingRegistry.host}/m/x:v1`
+      await writeFile(
+        file,
+        `apiVersion: modelcar/v1\nbase: oci-layout:${fixtures.multiarch}:latest\nsources:\n  - type: local\n    path: ${big.root}\nsinks:\n  - type: registry\n    ref: ${ref}\n`,
+      )
+      const authFile = await writeJson(join(dir, 'auth.json'), {
+        auths: { [lapsingRegistry.host]: { auth: basicAuth(ALICE.user, ALICE.password) } },
+      })
+      const result = await mustModelcar(['run', file, '--json'], { env: cliEnv({ REGISTRY_AUTH_FILE: authFile, HOME: dir }) })
+      const again = result.stdout.split('\n').filter((l) => l.includes('streaming it again') && l.includes('credentials again'))
+      console.info(`lapsed tokens: ${lapsing.requests.length} token requests, ${again.length} layer(s) streamed again after a 401`)
+      expect(lapsing.requests.length).toBeGreaterThan(1)
+      const done = result.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { type: string; digest?: string })
+        .find((e) => e.type === 'done')
+      const { rawText } = await skopeoInspect(`docker://${ref}`, { creds: ALICE })
+      expect(sha256(rawText)).toBe(done?.digest)
+    } finally {
+      await lapsingRegistry.stop()
+      await lapsing.stop()
+    }
+  })
+})
