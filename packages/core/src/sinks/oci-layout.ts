@@ -65,8 +65,13 @@ export const ociLayoutSink = defineSink({
       has: (desc) => layout.hasBlob(desc),
       openBlob: ({ verify }) => layout.createBlobWriter({ verify }),
       async commit(image) {
-        // Every blob on disk under its digest before index.json names it.
+        // Every blob on disk under its digest before index.json names it, and none missing: an
+        // index naming a blob the layout lacks is a broken layout.
         await layout.publish()
+        for (const d of [...image.baseBlobs, ...image.images.flatMap((i) => i.layers)]) {
+          if (!(await layout.hasBlob(d)))
+            throw errors.blobMissing(d.digest, `the image layout \`${layout.root}\` (it was never written to this sink)`)
+        }
         for (const doc of image.documents) await layout.putBlob(doc.bytes)
         const current = (await layout.exists()) ? await layout.readIndex() : emptyIndex()
         await layout.writeIndex(nextIndex(current, image, tag))
