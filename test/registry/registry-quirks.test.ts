@@ -168,7 +168,9 @@ describe('registry quirks', () => {
     const rejected = await recipe('quirk/rejected')
     const r2 = await modelcar(['run', rejected.file], { env: env() })
     expect(r2.code).toBe(1)
-    expect(r2.stderr).toMatch(/\[PUT\] http:\/\/127\.0\.0\.1:\d+\/v2\/quirk\/rejected\/manifests\/\S+: 400 .*MANIFEST_INVALID manifest invalid/)
+    expect(r2.stderr).toMatch(
+      /\[PUT\] http:\/\/127\.0\.0\.1:\d+\/v2\/quirk\/rejected\/manifests\/\S+: 400 .*MANIFEST_INVALID manifest invalid/,
+    )
     expect(r2.stderr).toMatch(/refused the image manifest/)
     proxy.setQuirks({})
     const res = await fetch(`${registry.url}/v2/quirk/rejected/manifests/v1`, {

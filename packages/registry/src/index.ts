@@ -1,17 +1,9 @@
 // @modelcar/registry: an OCI distribution client on fetch and registry authentication, for the
 // registry sink and base of @modelcar/sink-registry and anything else that reads or pushes images.
-export {
-  RegistryClient,
-  nextLocation,
-  withDigest,
-  type Manifest,
-  type RegistryClientOptions,
-  type SendInit,
-} from './client/registry-client.js'
-export { openUpload, isStreamAgain } from './client/blob-uploads.js'
+export { RegistryClient, type Manifest, type RegistryClientOptions, type SendInit } from './client/registry-client.js'
+export { openUpload } from './client/blob-uploads.js'
 export { uploadStrategyFor, type UploadMode, type UploadStrategy } from './client/upload-strategy.js'
 export { registryErrors, type RefusalContext } from './client/registry-errors.js'
-export { BodyBridge } from './client/body-bridge.js'
 export {
   parseImageReference,
   formatImageReference,

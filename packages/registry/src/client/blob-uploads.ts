@@ -22,7 +22,7 @@ export async function openUpload(
   return strategy.mode === 'chunked' ? new ChunkedUpload(client, location, strategy.chunkBytes) : new StreamedUpload(client, location)
 }
 
-export function isStreamAgain(value: unknown): value is StreamAgain {
+function isStreamAgain(value: unknown): value is StreamAgain {
   return typeof value === 'object' && value !== null && typeof (value as { streamAgain?: unknown }).streamAgain === 'string'
 }
 
