@@ -96,7 +96,10 @@ describe('fixtures', () => {
       expect(raw.layers?.map((l) => l.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar+gzip'])
       expect([inspect.Os, inspect.Architecture]).toEqual(['linux', 'amd64'])
 
-      const config = await readJsonBlob<{ created?: string; config?: unknown; history?: unknown[]; rootfs: { diff_ids: string[] } }>(fixtures.single, raw.config!.digest)
+      const config = await readJsonBlob<{ created?: string; config?: unknown; history?: unknown[]; rootfs: { diff_ids: string[] } }>(
+        fixtures.single,
+        raw.config!.digest,
+      )
       expect(inspect.Created).toBe(config.created) // nanoseconds and all
       expect(config.created).toMatch(/\.\d{9}Z$/)
       expect(config.config).toHaveProperty('Healthcheck')
@@ -186,7 +189,10 @@ describe('fixtures', () => {
       const manifest = await readJsonBlob<RawManifest>(fixtures.docker, list.manifests![0]!.digest)
       expect(manifest.config?.mediaType).toBe('application/vnd.docker.container.image.v1+json')
       expect(manifest.layers?.map((l) => l.mediaType)).toEqual(['application/vnd.docker.image.rootfs.diff.tar.gzip'])
-      const config = await readJsonBlob<{ created?: string; config?: unknown; history?: unknown[]; rootfs: { diff_ids: string[] } }>(fixtures.docker, manifest.config!.digest)
+      const config = await readJsonBlob<{ created?: string; config?: unknown; history?: unknown[]; rootfs: { diff_ids: string[] } }>(
+        fixtures.docker,
+        manifest.config!.digest,
+      )
       expect(config).toHaveProperty('docker_version')
       expect(config).toHaveProperty('container_config')
       expect((await run('skopeo', ['inspect', `oci:${fixtures.docker}:latest`])).code).not.toBe(0)

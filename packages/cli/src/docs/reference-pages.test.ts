@@ -5,19 +5,21 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { defineSource, Type } from '@modelcar/core'
 import httpSource from 'modelcar-source-http'
+import checksumsTransform from 'modelcar-transform-checksums'
 import { staleFiles } from '../commands/docs.js'
 import { officialRegistry } from '../components/official-components.js'
 import { officialPackageOf, referencePages, type DocumentedComponent } from './reference-pages.js'
 
 const REFERENCE_DIR = fileURLToPath(new URL('../../../../docs/reference', import.meta.url))
 
-/** What `npm run docs` documents: the CLI's official components and the example plugin. */
+/** What `npm run docs` documents: the CLI's official components and the example plugins. */
 function documented(): DocumentedComponent[] {
   return [
     ...officialRegistry()
       .list()
       .map((component) => ({ component, package: officialPackageOf(component), official: true })),
     { component: httpSource, package: 'modelcar-source-http', official: false },
+    { component: checksumsTransform, package: 'modelcar-transform-checksums', official: false },
   ]
 }
 
