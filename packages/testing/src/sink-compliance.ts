@@ -13,12 +13,10 @@ import {
   type SinkComponent,
   type SinkInstance,
 } from '@modelcar/core'
-import { checkDeclaration, checkedConfig } from './check-config.js'
-import { ComplianceError } from './compliance-error.js'
 import { watchEnv } from './env-watch.js'
 import { kitImage, kitLayer, smallImage, type KitImage } from './kit-image.js'
-import { stepRunner, type Step } from './kit-step.js'
-import { testContext } from './test-context.js'
+import { startKit } from './kit-start.js'
+import type { Step } from './kit-step.js'
 
 export interface SinkComplianceOptions {
   context?: () => ComponentContext
@@ -58,14 +56,7 @@ export async function assertSinkCompliance(
   config: Record<string, unknown>,
   opts: SinkComplianceOptions = {},
 ): Promise<SinkComplianceReport> {
-  const type = typeof component?.type === 'string' ? component.type : '(no type)'
-  const fail = (message: string): never => {
-    throw new ComplianceError(type, message)
-  }
-  checkDeclaration(component, 'sink', fail)
-  const cfg = checkedConfig(component, config, 'the config')
-  const newContext = opts.context ?? (() => testContext({ type }))
-  const step = stepRunner(type, opts.stepTimeoutMs)
+  const { fail, cfg, step, newContext } = startKit(component, 'sink', config, opts)
   const kit: Kit = {
     fail,
     step,

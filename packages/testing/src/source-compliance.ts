@@ -12,11 +12,11 @@ import {
   type SourceComponent,
   type SourceInstance,
 } from '@modelcar/core'
-import { checkDeclaration, checkedConfig } from './check-config.js'
-import { ComplianceError } from './compliance-error.js'
 import { watchEnv } from './env-watch.js'
-import { stepRunner, type Step } from './kit-step.js'
-import { testContext, type TestContext } from './test-context.js'
+import { checkedConfig } from './check-config.js'
+import { startKit } from './kit-start.js'
+import type { Step } from './kit-step.js'
+import type { TestContext } from './test-context.js'
 
 export interface SourceComplianceOptions {
   /** The context the source is created with (`testContext()` by default: empty env, no output). */
@@ -64,19 +64,8 @@ export async function assertSourceCompliance(
   config: Record<string, unknown>,
   opts: SourceComplianceOptions = {},
 ): Promise<SourceComplianceReport> {
-  const type = typeof component?.type === 'string' ? component.type : '(no type)'
-  const fail = (message: string): never => {
-    throw new ComplianceError(type, message)
-  }
-  checkDeclaration(component, 'source', fail)
-  const cfg = checkedConfig(component, config, 'the config')
-  const kit: Kit = {
-    component,
-    opts,
-    fail,
-    step: stepRunner(type, opts.stepTimeoutMs),
-    newContext: opts.context ?? (() => testContext({ type })),
-  }
+  const { fail, cfg, step, newContext } = startKit(component, 'source', config, opts)
+  const kit: Kit = { component, opts, fail, step, newContext }
   const { value, reads } = await watchEnv(opts.allowEnv ?? [], () => runRules(kit, cfg))
   const problem = reads.problem()
   if (problem) fail(problem)

@@ -15,12 +15,11 @@ import {
   type TransformComponent,
   type TransformInstance,
 } from '@modelcar/core'
-import { checkDeclaration, checkedConfig } from './check-config.js'
-import { ComplianceError } from './compliance-error.js'
 import { watchEnv } from './env-watch.js'
 import { copyPlan, firstDifference, kitPlan, planShape, type FunctionNames } from './kit-plan.js'
-import { stepRunner, type Step } from './kit-step.js'
-import { testContext } from './test-context.js'
+import { checkedConfig } from './check-config.js'
+import { startKit } from './kit-start.js'
+import type { Step } from './kit-step.js'
 
 export interface TransformComplianceOptions {
   /** The context the transform is created with (`testContext()` by default: empty env, no output). */
@@ -58,21 +57,8 @@ export async function assertTransformCompliance(
   config: Record<string, unknown>,
   opts: TransformComplianceOptions = {},
 ): Promise<TransformComplianceReport> {
-  const type = typeof component?.type === 'string' ? component.type : '(no type)'
-  const fail = (message: string): never => {
-    throw new ComplianceError(type, message)
-  }
-  checkDeclaration(component, 'transform', fail)
-  const cfg = checkedConfig(component, config, 'the config')
-  const kit: Kit = {
-    type,
-    component,
-    cfg,
-    opts,
-    fail,
-    step: stepRunner(type, opts.stepTimeoutMs),
-    newContext: opts.context ?? (() => testContext({ type })),
-  }
+  const { type, fail, cfg, step, newContext } = startKit(component, 'transform', config, opts)
+  const kit: Kit = { type, component, cfg, opts, fail, step, newContext }
   const { value, reads } = await watchEnv(opts.allowEnv ?? [], () => runRules(kit))
   const problem = reads.problem()
   if (problem) fail(problem)
