@@ -53,13 +53,16 @@ async function untar(bytes: Buffer): Promise<Map<string, Buffer>> {
   const x = tar.extract()
   x.on('entry', (h, stream, next) => {
     const parts: Buffer[] = []
-    stream.on('data', (c: Buffer) => parts.push(c))
+    stream.on('data', (c: unknown) => void parts.push(c as Buffer))
     stream.on('end', () => {
       if (h.type === 'file') out.set(h.name, Buffer.concat(parts))
       next()
     })
   })
-  const done = new Promise((resolve, reject) => x.on('finish', resolve).on('error', reject))
+  const done = new Promise<void>((resolve, reject) => {
+    x.on('finish', () => resolve())
+    x.on('error', reject)
+  })
   x.end(bytes)
   await done
   return out
