@@ -3,7 +3,16 @@
 // by its ETag (and version id), so an object replaced mid-run fails the run instead of mixing
 // two versions into one image; a full-object SHA-256 the object carries is verified.
 import { Type } from '@sinclair/typebox'
-import { defineSource, joinModelPath, ModelcarError, selectFiles, withDefault, type ComponentContext, type ModelFile } from '@modelcar/core'
+import {
+  defineSource,
+  joinModelPath,
+  ModelcarError,
+  redactUrl,
+  selectFiles,
+  withDefault,
+  type ComponentContext,
+  type ModelFile,
+} from '@modelcar/core'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { lazyClient } from './s3-client.js'
 import { s3Url, type S3Where } from './s3-errors.js'
@@ -146,14 +155,7 @@ function s3File(o: PinnedObject, path: string, { clientOf, where, ctx }: FileCon
   }
 }
 
-/** The endpoint as messages show it: without user info, should a URL carry any. */
+/** The endpoint as messages show it: origin and path (core's redaction: no user info, no query). */
 function shownEndpoint(endpoint: string): string {
-  try {
-    const u = new URL(endpoint)
-    u.username = ''
-    u.password = ''
-    return u.href.replace(/\/+$/, '')
-  } catch {
-    return endpoint
-  }
+  return redactUrl(endpoint).replace(/\/+$/, '')
 }
