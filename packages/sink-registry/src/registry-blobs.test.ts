@@ -105,7 +105,7 @@ describe('registry blobs', () => {
     expect(seen.filter((s) => s.method === 'HEAD').length).toBe(heads)
   })
 
-  it('a layer the tag seemed to hold is only checked once encoded; missing, it is asked for again', async () => {
+  it('gives the engine the layers of the tagged image, with their annotations (none when the tag is missing)', async () => {
     tagged = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
@@ -115,14 +115,20 @@ describe('registry blobs', () => {
       }),
     )
     const b = blobs([])
-    await b.readPrevious('v1')
-    const probe = await b.open({ ...hint, attempt: 1 })
-    await probe.write(bytes)
-    expect(await probe.commit(layer)).toEqual({ streamAgain: expect.stringContaining(layer.digest) })
-    expect(seen.some((s) => s.method === 'PATCH' || s.method === 'POST')).toBe(false) // nothing was uploaded
+    await b.readHeld('v1')
+    expect(b.heldLayers()).toEqual([{ mediaType: MediaType.ociLayer, ...layer, annotations: hint.annotations }])
+    await b.readHeld('missing')
+    expect(b.heldLayers()).toEqual([])
+  })
 
+  it('a blob known to be there takes no bytes: nothing is uploaded, and the commit asks the registry nothing more', async () => {
+    const b = blobs([])
     held.add(layer.digest)
-    const again = await b.open({ ...hint, attempt: 1 })
-    expect(await again.commit(layer)).toBeUndefined()
+    expect(await b.holds(layer)).toBe(true)
+    seen.length = 0
+    const probe = await b.open({ ...hint, attempt: 1, ...layer })
+    await probe.write(bytes)
+    expect(await probe.commit(layer)).toBeUndefined()
+    expect(seen).toEqual([])
   })
 })

@@ -1,7 +1,8 @@
 // The blobs of the registry sink's repository: which it holds (HEAD hits, mounts, finished
-// uploads), and a writer for each one the engine streams. A layer the tag's image seems to have
-// already is only checked once encoded (PresenceProbe); a registry that refuses PATCH switches the
-// sink to one PUT per blob. Either way, a blob that must come again says so at commit.
+// uploads), the layers of the image its tag points at (the engine reuses them), and a writer for
+// each blob the engine streams. A blob known to be there already is only checked at commit
+// (PresenceProbe); a registry that refuses PATCH switches the sink to one PUT per blob. Either
+// way, a blob that must come again says so at commit.
 import {
   isModelcarError,
   MediaType,
@@ -19,8 +20,8 @@ import { openUpload, type RegistryClient, type UploadStrategy } from '@modelcar/
 export class RegistryBlobs {
   /** Blobs known to be in the repository. */
   private readonly present = new Set<string>()
-  /** Layers of the image the tag points at now, by their annotations: a re-run checks these before sending. */
-  private previousLayers = new Map<string, string>()
+  /** Layers of the image the tag points at now, with their annotations. */
+  private held: Descriptor[] = []
 
   constructor(
     private readonly client: RegistryClient,
@@ -35,9 +36,13 @@ export class RegistryBlobs {
     return this.strategy
   }
 
-  /** Learns the layers of the image `tag` points at, if any. */
-  async readPrevious(tag: string): Promise<void> {
-    this.previousLayers = await layersAtTag(this.client, tag).catch(() => new Map<string, string>())
+  /** Learns the layers of the image `tag` points at, if any (a registry that will not say is taken as holding none). */
+  async readHeld(tag: string): Promise<void> {
+    this.held = await layersAtTag(this.client, tag).catch(() => [])
+  }
+
+  heldLayers(): Descriptor[] {
+    return this.held
   }
 
   /** Whether the repository holds the blob (asked once, then remembered). */
@@ -67,10 +72,6 @@ export class RegistryBlobs {
   }
 
   async open(hint: BlobHint): Promise<BlobWriter> {
-    const key = hint.annotations ? layerKey(hint.annotations) : undefined
-    // A layer the tag's image already has under the same annotations is most likely the same
-    // bytes: check its digest once encoded, and send it only if the registry lacks it.
-    if ((hint.attempt ?? 1) === 1 && key && this.previousLayers.has(key)) return new PresenceProbe(this)
     if (hint.digest && this.present.has(hint.digest)) return new PresenceProbe(this)
     const writer = await openUpload(this.client, this.strategy, { digest: hint.digest, size: hint.size })
     return new PatchFallback(writer, this)
@@ -149,19 +150,14 @@ function refusesPatch(err: unknown): boolean {
   return status === 405 || status === 415 || !!serverCodes?.includes('UNSUPPORTED')
 }
 
-/** Annotations as one string: the same layer (title, content digest, origin) gives the same key. */
-function layerKey(annotations: Record<string, string>): string {
-  return JSON.stringify(Object.entries(annotations).sort(([a], [b]) => (a < b ? -1 : 1)))
-}
-
-/** The layers of the image `tag` points at now, keyed by their annotations. */
-async function layersAtTag(client: RegistryClient, tag: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>()
+/** The layers of the image `tag` points at now (every platform's, each digest once). */
+async function layersAtTag(client: RegistryClient, tag: string): Promise<Descriptor[]> {
+  const out = new Map<string, Descriptor>()
   const top = await client.getManifest(tag)
-  if (!top) return out
+  if (!top) return []
   const visit = async (bytes: Uint8Array, depth: number): Promise<void> => {
     const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<ImageIndex & ImageManifest>
-    for (const l of doc.layers ?? []) if (l.annotations) out.set(layerKey(l.annotations), l.digest)
+    for (const l of doc.layers ?? []) if (!out.has(l.digest)) out.set(l.digest, l)
     if (depth > 2) return
     for (const m of doc.manifests ?? []) {
       if (m.mediaType !== MediaType.ociManifest && m.mediaType !== MediaType.ociIndex) continue
@@ -170,5 +166,5 @@ async function layersAtTag(client: RegistryClient, tag: string): Promise<Map<str
     }
   }
   await visit(top.bytes, 0)
-  return out
+  return [...out.values()]
 }

@@ -101,10 +101,11 @@ export const registrySink = defineSink({
         await client.prepare()
         const s = blobs.upload
         ctx.logger.debug(`upload: ${s.mode}${s.mode === 'chunked' ? ` (${s.chunkBytes} bytes per PATCH)` : ''}, ${s.reason}`)
-        await blobs.readPrevious(tag)
+        await blobs.readHeld(tag)
       },
       has: (desc, origin) => blobs.has(desc, origin),
       openBlob: (hint) => blobs.open(hint),
+      heldLayers: async () => blobs.heldLayers(),
       commit: (image) => pushImage(client, blobs, image, { tag, target, concurrency: config.concurrency }),
       async abort() {
         // Uploads cancel themselves; the tag was not moved, so the registry shows the old image.

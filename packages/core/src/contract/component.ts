@@ -52,6 +52,12 @@ export interface SinkInstance {
   /** A blob as a stream (see BlobWriter). */
   openBlob(hint: BlobHint): Promise<BlobWriter>
   /**
+   * The layers of the image the target holds now (the registry's manifest at the tag, the
+   * layout's tagged image), with their annotations: the engine finds there the layers a file was
+   * already made into and does not read the file again. After prepare(); empty when there is none.
+   */
+  heldLayers?(): Promise<Descriptor[]>
+  /**
    * Writes configs, manifests and indexes and points the tag at the new image. Must refuse an
    * image whose blobs it does not hold, and release what prepare() took.
    */

@@ -14,8 +14,22 @@ export interface ModelFile {
   size: number
   /** Unix mode bits; only the executable bits matter (0755 vs 0644 in the image). */
   mode?: number
-  /** `sha256:…` when the source knows it (a Hub LFS oid): verified while streaming. */
+  /** `sha256:…` of the content when the source knows it (a Hub LFS oid, an S3 full-object checksum): verified while streaming. */
   digest?: string
+  /**
+   * A name of this exact content that the source knows before reading it and that is the same on
+   * every machine: a git blob id (`git-blob:<sha1>`), an object version (`s3:<bucket>/<key>@<version>`).
+   * The same identity must mean the same bytes. It is written into the layer's annotations, so a
+   * later run finds the layer in the target image and reads nothing.
+   */
+  identity?: string
+  /**
+   * A cheap sign that content on this machine has not changed since it was last seen (device,
+   * inode, size, modification time), for sources that can give neither a digest nor an identity
+   * without reading the bytes. Kept in the local record of layers only, never in an image; a file
+   * with a fingerprint is not hashed on its own while it streams (its layer digest is).
+   */
+  fingerprint?: string
   /** Provenance, e.g. `hf://org/name@<commit>/path`, `file:///abs/path`. */
   origin?: string
   /**

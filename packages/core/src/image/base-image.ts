@@ -107,3 +107,13 @@ export function baseLayerCount(base: BaseImage): number {
   }
   return most
 }
+
+/** Every layer of every image manifest among `documents`, with its annotations (each digest once). */
+export function layersOf(documents: ReadonlyMap<string, Uint8Array>): Descriptor[] {
+  const out = new Map<string, Descriptor>()
+  for (const bytes of documents.values()) {
+    const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<ImageManifest>
+    if (Array.isArray(doc.layers) && doc.config) for (const l of doc.layers) if (!out.has(l.digest)) out.set(l.digest, l)
+  }
+  return [...out.values()]
+}

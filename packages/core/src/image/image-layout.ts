@@ -19,6 +19,12 @@ const TMP_DIR = '.modelcar-tmp'
 /** Leftovers of a crashed run older than this are removed by the next writer. */
 const STALE_TMP_MS = 60 * 60 * 1000
 /**
+ * Staged blobs (complete, synced, checked) of a run that was killed live this long: a run of the
+ * same recipe started again within it takes them instead of writing them again (resume).
+ */
+const STALE_STAGED_MS = 24 * 60 * 60 * 1000
+const STAGED_PREFIX = 'staged-'
+/**
  * A blob being written starts its write-back every this many bytes (a datasync, one in flight),
  * so the disk works while the layer is encoded: the kernel itself would wait until 10% of RAM is
  * dirty, and the final datasync would then write the whole blob with the pipeline stopped.
@@ -89,15 +95,17 @@ export class ImageLayout {
 
   /**
    * True when the blob is there with the expected size (a full re-hash of large blobs is not
-   * worth it), published or staged by this writer.
+   * worth it): published, staged by this writer, or staged by a run that was killed.
    */
   async hasBlob(desc: Pick<Descriptor, 'digest' | 'size'>): Promise<boolean> {
-    try {
-      const st = await fs.stat(this.staged.has(desc.digest) ? this.stagedPath(desc.digest) : this.blobPath(desc.digest))
-      return st.isFile() && st.size === desc.size
-    } catch {
-      return false
+    if (await isFileOfSize(this.staged.has(desc.digest) ? this.stagedPath(desc.digest) : this.blobPath(desc.digest), desc.size)) return true
+    // Staged by a run that was killed before it committed: complete and checked, so this run
+    // takes it (and publishes it with its own blobs) instead of writing it again.
+    if (!this.staged.has(desc.digest) && (await isFileOfSize(this.stagedPath(desc.digest), desc.size))) {
+      this.staged.add(desc.digest)
+      return true
     }
+    return false
   }
 
   /** Creates oci-layout and blobs/sha256 if needed; clears stale temporary files. */
@@ -114,7 +122,8 @@ export class ImageLayout {
     const now = Date.now()
     for (const name of await fs.readdir(tmp)) {
       const st = await fs.stat(path.join(tmp, name)).catch(() => undefined)
-      if (st && now - st.mtimeMs > STALE_TMP_MS) await fs.rm(path.join(tmp, name), { force: true })
+      const lifetime = name.startsWith(STAGED_PREFIX) ? STALE_STAGED_MS : STALE_TMP_MS
+      if (st && now - st.mtimeMs > lifetime) await fs.rm(path.join(tmp, name), { force: true })
     }
   }
 
@@ -208,7 +217,7 @@ export class ImageLayout {
   }
 
   private stagedPath(digest: string): string {
-    return path.join(this.root, TMP_DIR, `staged-${digestHex(digest)}`)
+    return path.join(this.root, TMP_DIR, `${STAGED_PREFIX}${digestHex(digest)}`)
   }
 
   /** Waits until every committed blob is staged; throws the first failure. */
@@ -272,6 +281,15 @@ export class ImageLayout {
     } finally {
       await handle.close()
     }
+  }
+}
+
+async function isFileOfSize(file: string, size: number): Promise<boolean> {
+  try {
+    const st = await fs.stat(file)
+    return st.isFile() && st.size === size
+  } catch {
+    return false
   }
 }
 

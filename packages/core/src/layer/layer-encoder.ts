@@ -10,6 +10,13 @@ import type { Compression } from '../contract/plan.js'
 
 export type { Compression }
 
+/**
+ * The version of the encoding: bumped whenever the same input would give other bytes (a header
+ * field, padding, a PAX record). Layers record it, so a later run never reuses a layer encoded
+ * another way.
+ */
+export const ENCODER_VERSION = 1
+
 export interface LayerFileEntry {
   /** Path inside the tar, without a leading slash: `models/tokenizer/vocab.json`. */
   name: string

@@ -46,7 +46,17 @@ export const Annotation = {
   odhModelcard: 'io.opendatahub.layers.modelcard',
   /** Provenance of a layer's content. */
   origin: 'modelcar.origin',
+  /** What a layer was made from (a later run reuses it instead of reading the file again). */
   contentDigest: 'modelcar.content.digest',
+  contentId: 'modelcar.content.id',
+  fileSize: 'modelcar.file.size',
+  fileMode: 'modelcar.file.mode',
+  layerEncoding: 'modelcar.layer.encoding',
+  /** A compressed layer's diff_id (its uncompressed digest). */
+  layerDiffId: 'modelcar.layer.diffid',
+  /** olot's names for the same facts, so tools that read olot's annotations understand ours. */
+  olotContentDigest: 'olot.layer.content.digest',
+  olotContentName: 'olot.layer.content.name',
   dockerReferenceDigest: 'vnd.docker.reference.digest',
   dockerReferenceType: 'vnd.docker.reference.type',
 } as const

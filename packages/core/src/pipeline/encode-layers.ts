@@ -1,6 +1,9 @@
-// Every new layer, in two rounds: the model's layers at the run's concurrency (each file hashed
-// as it streams when a derived file will need its digest), then each derived file, built from
-// those digests, as a layer of its own.
+// Every new layer, in two rounds: the model's layers at the run's concurrency, then each derived
+// file, built from the model files' digests, as a layer of its own. A model layer that a sink's
+// target or the local record already has (the same files, named the same way, encoded the same
+// way) is not read again where every sink has its bytes, and is streamed only to the sinks that
+// lack them otherwise. Each file without a fingerprint is hashed as it streams: its layer says
+// what it was made from, so the next run can find it.
 import type { SinkInstance } from '../contract/component.js'
 import type { ModelFile } from '../contract/model-file.js'
 import type { Plan, PlannedLayer, StreamedFile } from '../contract/plan.js'
@@ -8,6 +11,9 @@ import { errors } from '../errors/core-errors.js'
 import type { NewLayer } from '../image/edit-image.js'
 import type { LayerFileEntry } from '../layer/layer-encoder.js'
 import type { Descriptor } from '../oci/types.js'
+import { encodingOf, factsOf, layerAnnotations, layerKeys } from '../reuse/layer-facts.js'
+import type { LayerRecord } from '../reuse/layer-record.js'
+import type { ReuseCandidate, ReuseIndex } from '../reuse/reuse-index.js'
 import { mapBounded } from './bounded.js'
 import { historyOf, titleOf } from './layer-history.js'
 import { readModelFile } from './read-model-file.js'
@@ -22,6 +28,10 @@ export interface EncodeJob {
   mtime: number
   sinks: Created<SinkInstance>[]
   settings: ContextSettings
+  /** Where layers may already exist; undefined: every layer is written. */
+  reuse?: ReuseIndex
+  /** Where finished layers are recorded for the next run. */
+  record?: LayerRecord
 }
 
 export interface EncodedLayers {
@@ -31,44 +41,94 @@ export interface EncodedLayers {
   derivedSizes: number[]
   /** The model card's layer, if there is one. */
   modelcard: Descriptor | undefined
+  /** Layers not read at all: every sink had them. */
+  reused: number
 }
 
 export async function encodeLayers(job: EncodeJob): Promise<EncodedLayers> {
   const { plan, layers, settings: s } = job
-  // Only a derived file needs every file's content digest: without one, files are hashed only to
-  // verify a digest their source announced.
-  const digests = plan.derived.length > 0 ? new Map<string, string>() : undefined
-  const model = await mapBounded(layers.model, s.concurrency, (layer, i) => encodeOne(job, layer, i, digests))
+  /** Content digests by target: known, computed while streaming, or recorded. */
+  const digests = new Map<string, string>()
+  let reused = 0
+  const model = await mapBounded(layers.model, s.concurrency, async (layer, i) => {
+    const out = await encodeModelLayer(job, layer, i, digests)
+    if (out.reused) reused++
+    return out.layer
+  })
   const streamed: StreamedFile[] = plan.files.map((f) => ({
     target: f.target,
     size: f.file.size,
-    digest: digests?.get(f.target) ?? '',
+    digest: digests.get(f.target) ?? '',
     ...(f.file.origin ? { origin: f.file.origin } : {}),
   }))
   const derived: NewLayer[] = []
   const derivedSizes: number[] = []
   for (const [j, d] of plan.derived.entries()) {
     const built = await guard(d.source, 'apply', async () => toBytes(await d.build(streamed)))
-    const file: ModelFile = {
-      path: d.target,
-      size: built.byteLength,
-      open: async () =>
-        (async function* () {
-          yield built
-        })(),
-    }
+    const file: ModelFile = { path: d.target, size: built.byteLength, open: async () => [built] }
     const layer: PlannedLayer = { ...layers.derived[j]!, files: [{ target: d.target, source: d.source, file }] }
-    derived.push(await encodeOne(job, layer, layers.model.length + j, undefined))
+    derived.push(await streamLayer(job, layer, layers.model.length + j, digests, job.sinks))
     derivedSizes.push(built.byteLength)
   }
   const card = layers.model.findIndex((l) => l.modelcard)
-  return { layers: [...model, ...derived], derivedSizes, modelcard: card < 0 ? undefined : model[card]!.descriptor }
+  return { layers: [...model, ...derived], derivedSizes, modelcard: card < 0 ? undefined : model[card]!.descriptor, reused }
 }
 
-async function encodeOne(job: EncodeJob, layer: PlannedLayer, index: number, digests: Map<string, string> | undefined): Promise<NewLayer> {
+/** One model layer: reused where the sinks have it, streamed to those that do not, then recorded. */
+async function encodeModelLayer(
+  job: EncodeJob,
+  layer: PlannedLayer,
+  index: number,
+  digests: Map<string, string>,
+): Promise<{ layer: NewLayer; reused: boolean }> {
+  const { plan, settings: s } = job
+  const encoding = encodingOf(layer, plan.prefix, job.mtime)
+  const candidate = usable(job.reuse?.find(layer, encoding), layer, plan)
+  let sinks = job.sinks
+  if (candidate) {
+    sinks = []
+    for (const sink of job.sinks)
+      if (!(await guard(sink.type, 'write', () => sink.instance.has(candidate.descriptor as Descriptor)))) sinks.push(sink)
+    for (const [target, digest] of candidate.digests) digests.set(target, digest)
+    if (sinks.length === 0) {
+      const bytes = layer.files.reduce((n, f) => n + f.file.size, 0)
+      s.emit({ type: 'layer-start', layer: index, title: titleOf(layer, plan.prefix), bytes })
+      s.emit({ type: 'layer-done', layer: index, digest: candidate.descriptor.digest, size: candidate.descriptor.size, skipped: true })
+      return { layer: newLayerOf(job, layer, encoding, candidate.descriptor, candidate.diffId, digests), reused: true }
+    }
+  }
+  const written = await streamLayer(job, layer, index, digests, sinks, candidate?.descriptor)
+  await job.record?.add({
+    keys: layerKeys(encoding, factsOf(layer, digests)),
+    mediaType: written.descriptor.mediaType,
+    digest: written.descriptor.digest,
+    size: written.descriptor.size,
+    diffId: written.diffId,
+    files: layer.files.map((f) => ({ target: f.target, ...(digests.has(f.target) ? { digest: digests.get(f.target)! } : {}) })),
+  })
+  return { layer: written, reused: false }
+}
+
+/** A candidate serves only if it gives everything a full run would know: with derived files, every file's digest. */
+function usable(candidate: ReuseCandidate | undefined, layer: PlannedLayer, plan: Plan): ReuseCandidate | undefined {
+  if (!candidate || plan.derived.length === 0) return candidate
+  return layer.files.every((f) => f.file.digest || candidate.digests.has(f.target)) ? candidate : undefined
+}
+
+/** Streams a layer from its sources to `sinks`, hashing each file that has no fingerprint. */
+async function streamLayer(
+  job: EncodeJob,
+  layer: PlannedLayer,
+  index: number,
+  digests: Map<string, string>,
+  sinks: Created<SinkInstance>[],
+  known?: Pick<Descriptor, 'digest' | 'size'>,
+): Promise<NewLayer> {
   const { plan, settings: s } = job
   let read = 0
   let reported = 0
+  // A derived file needs every digest; otherwise a fingerprinted (local) file is not hashed on its own.
+  const hashAll = plan.derived.length > 0
   const entries: LayerFileEntry[] = layer.files.map((f) => ({
     name: `${plan.prefix}/${f.target}`,
     size: f.file.size,
@@ -85,7 +145,7 @@ async function encodeOne(job: EncodeJob, layer: PlannedLayer, index: number, dig
           }
         },
         onRetry: (attempt, reason) => s.emit({ type: 'retry', what: f.target, attempt, reason }),
-        ...(digests ? { onDigest: (d: string) => void digests.set(f.target, d) } : {}),
+        ...(hashAll || !f.file.fingerprint ? { onDigest: (d: string) => void digests.set(f.target, d) } : {}),
       }),
   }))
   const bytes = layer.files.reduce((n, f) => n + f.file.size, 0)
@@ -95,14 +155,31 @@ async function encodeOne(job: EncodeJob, layer: PlannedLayer, index: number, dig
     index,
     prefix: plan.prefix,
     mtime: job.mtime,
-    sinks: job.sinks,
+    sinks,
     signal: s.signal,
     emit: s.emit,
     entries,
     bytesRead: () => read,
     resetBytes: () => void (read = 0),
+    ...(known ? { known } : {}),
   })
-  return { descriptor: { ...descriptor, annotations: layer.annotations }, diffId, history: historyOf(layer, plan.prefix, job.mtime) }
+  return newLayerOf(job, layer, encodingOf(layer, plan.prefix, job.mtime), descriptor, diffId, digests)
+}
+
+function newLayerOf(
+  job: EncodeJob,
+  layer: PlannedLayer,
+  encoding: string,
+  descriptor: Pick<Descriptor, 'mediaType' | 'digest' | 'size'>,
+  diffId: string,
+  digests: ReadonlyMap<string, string>,
+): NewLayer {
+  const annotations = layerAnnotations(layer, encoding, { digest: descriptor.digest, diffId }, digests)
+  return {
+    descriptor: { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size, annotations },
+    diffId,
+    history: historyOf(layer, job.plan.prefix, job.mtime),
+  }
 }
 
 function toBytes(content: Uint8Array | string): Uint8Array {

@@ -12,6 +12,8 @@ import { editImage, type NewLayer } from '../image/edit-image.js'
 import { Annotation } from '../oci/media-types.js'
 import type { Descriptor } from '../oci/types.js'
 import type { Recipe } from '../recipe/load-recipe.js'
+import { LayerRecord } from '../reuse/layer-record.js'
+import { ReuseIndex } from '../reuse/reuse-index.js'
 import { copyBaseBlobs } from './copy-base-blobs.js'
 import { encodeLayers, type EncodedLayers } from './encode-layers.js'
 import { sourceDateEpoch, titleOf } from './layer-history.js'
@@ -29,6 +31,14 @@ export interface RunOptions {
   fetch?: typeof globalThis.fetch
   /** Told every secret a component registers (a token it found), so the caller can mask it. */
   onSecret?: (value: string) => void
+  /**
+   * Where the record of layers written before is kept (metadata only), so a later run reuses
+   * them instead of reading their files again, and a run killed half-way resumes. Undefined: no
+   * record (layers are still found in the image each sink holds).
+   */
+  cacheDir?: string
+  /** Neither the record nor the sinks' images are looked in: every file is read. */
+  noReuse?: boolean
 }
 
 export interface RunResult {
@@ -39,6 +49,8 @@ export interface RunResult {
   commits: CommitResult[]
   bytes: number
   seconds: number
+  /** Layers not read at all: every sink had them already. */
+  reused: number
 }
 
 export interface PlannedLayerResult {
@@ -93,7 +105,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
     })),
     ...layers.derived.map((l) => ({ title: titleOf(l, plan.prefix), files: l.files.map((f) => f.target), bytes: 0, derived: true })),
   ]
-  if (opts.dryRun) return { plan, layers: summary, digest: undefined, commits: [], bytes: totalBytes, seconds: seconds(started) }
+  if (opts.dryRun) return { plan, layers: summary, digest: undefined, commits: [], bytes: totalBytes, seconds: seconds(started), reused: 0 }
 
   const prepared: Created<SinkInstance>[] = []
   try {
@@ -102,10 +114,13 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
       prepared.push(s)
     }
     const mtime = sourceDateEpoch(settings.env)
-    const encoded = await encodeLayers({ plan, layers, mtime, sinks, settings })
+    const record =
+      opts.cacheDir && !opts.noReuse ? await LayerRecord.open(opts.cacheDir, (message) => emit({ type: 'warning', message })) : undefined
+    const reuse = opts.noReuse ? undefined : await reuseIndex(record, sinks)
+    const encoded = await encodeLayers({ plan, layers, mtime, sinks, settings, ...(reuse ? { reuse } : {}), ...(record ? { record } : {}) })
     const commits = await commitImage(plan, base, encoded, sinks, settings)
     const digest = commits.digest
-    emit({ type: 'done', digest, seconds: seconds(started), bytes: totalBytes })
+    emit({ type: 'done', digest, seconds: seconds(started), bytes: totalBytes, reused: encoded.reused })
     return {
       plan,
       layers: summary.map((s, i) => ({
@@ -117,6 +132,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
       commits: commits.results,
       bytes: totalBytes,
       seconds: seconds(started),
+      reused: encoded.reused,
     }
   } catch (err) {
     for (const s of prepared) await s.instance.abort?.().catch(() => {})
@@ -156,6 +172,16 @@ async function commitImage(
     s.emit({ type: 'commit', sink: sink.type, ref: result.ref, digest: result.digest })
   }
   return { digest: image.root.digest, results }
+}
+
+/** The record, and the layers each sink's target holds. */
+async function reuseIndex(record: LayerRecord | undefined, sinks: Created<SinkInstance>[]): Promise<ReuseIndex> {
+  const index = new ReuseIndex(record)
+  for (const sink of sinks) {
+    const held = sink.instance.heldLayers
+    if (held) index.addHeld(await guard(sink.type, 'write', () => held.call(sink.instance)), sink.instance.target)
+  }
+  return index
 }
 
 function seconds(started: number): number {

@@ -31,6 +31,8 @@ export interface LayerJob {
   entries: LayerFileEntry[]
   bytesRead: () => number
   resetBytes: () => void
+  /** The layer's digest and size when known before it is encoded (recorded by an earlier run): given to the sinks up front, and checked. */
+  known?: { digest: string; size: number }
 }
 
 type Pending = { sink: Created<SinkInstance>; failures: number; again: number; reason?: unknown }
@@ -46,6 +48,12 @@ export async function writeLayer(job: LayerJob): Promise<{ descriptor: Descripto
       throw errors.planInvalid(
         `layer ${title} encoded to \`${outcome.result.digest}\` on a second pass but \`${first.digest}\` on the first`,
         'a source changed its bytes between two reads',
+      )
+    }
+    if (job.known && outcome.result && outcome.result.digest !== job.known.digest) {
+      throw errors.planInvalid(
+        `layer ${title} encoded to \`${outcome.result.digest}\`, but an earlier run recorded \`${job.known.digest}\` for the same files`,
+        'a source named its content the same way (digest, identity or fingerprint) while its bytes changed; run with `--no-cache` (and a fresh target) to write everything again',
       )
     }
     first ??= outcome.result
@@ -99,7 +107,7 @@ async function streamPass(
       verify: false,
       annotations: job.layer.annotations,
       attempt: pass,
-      ...(first ? { digest: first.digest, size: first.size } : {}),
+      ...(first ? { digest: first.digest, size: first.size } : job.known ? { digest: job.known.digest, size: job.known.size } : {}),
     }
     for (const p of pending) live.push({ p, writer: await guard(p.sink.type, 'write', () => p.sink.instance.openBlob(hint)) })
     const enc = encodeLayer(job.entries, { compression: job.layer.compression, mtime: job.mtime })

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { Type } from '@sinclair/typebox'
 import { defineSink } from '../contract/component.js'
 import { errors } from '../errors/index.js'
+import { layersOf, layoutBlobSource, loadDocuments } from '../image/base-image.js'
 import { emptyIndex, ImageLayout } from '../image/image-layout.js'
 import { withDefault } from '../contract/config.js'
 import type { EditedImage } from '../contract/image.js'
@@ -63,6 +64,11 @@ export const ociLayoutSink = defineSink({
         await layout.prepare()
       },
       has: (desc) => layout.hasBlob(desc),
+      async heldLayers() {
+        if (!(await layout.exists())) return []
+        const entry = (await layout.readIndex()).manifests.find((m) => m.annotations?.[Annotation.refName] === tag)
+        return entry ? layersOf(await loadDocuments(layoutBlobSource(layout), entry)) : []
+      },
       openBlob: ({ verify }) => layout.createBlobWriter({ verify }),
       async commit(image) {
         // Every blob on disk under its digest before index.json names it, and none missing: an

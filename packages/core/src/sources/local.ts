@@ -1,7 +1,7 @@
 // Source `local`: a file or a folder on this machine. Symbolic links are stored under their own
 // path with their target's bytes, so a Hugging Face cache snapshot (files linking to
 // ../../blobs/…) packages as the model it is.
-import { createReadStream } from 'node:fs'
+import { createReadStream, type Stats } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Type } from '@sinclair/typebox'
@@ -74,11 +74,17 @@ export const localSource = defineSource({
   },
 })
 
-function fileOf(abs: string, modelPath: string, st: { size: number; mode: number }): ModelFile {
+/** What `fs.stat` says of a file that the source uses. */
+type FileStat = Pick<Stats, 'size' | 'mode' | 'dev' | 'ino' | 'mtimeMs' | 'ctimeMs'>
+
+function fileOf(abs: string, modelPath: string, st: FileStat): ModelFile {
   return {
     path: modelPath,
     size: st.size,
     mode: st.mode & 0o777,
+    // Device, inode, size and both times (modctl's choice, and ctime too: a rewrite that puts the
+    // old mtime back still moves it): a file is not hashed twice to be recognised next time.
+    fingerprint: `local:${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`,
     // No `origin`: a local path says nothing to the image's users and would make the manifest
     // depend on where the model sat on this machine.
     async open(opts = {}) {
@@ -95,7 +101,7 @@ function linkProblem(err: unknown): string {
 interface Walked {
   rel: string
   abs: string
-  stat: { size: number; mode: number }
+  stat: FileStat
 }
 
 /** Files under `dir` in a stable order; links followed, loops and dangling links are errors. */
