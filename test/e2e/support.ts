@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
+import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'vitest'
 import {
@@ -50,7 +51,14 @@ export async function assertCliBuilt(): Promise<void> {
 
 /** The environment of the test runner, minus what would change the images behind a test's back. */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra }
+  // The record of layers is the test file's own (one worker process each), not the machine user's:
+  // no test reuses what another one wrote.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NO_COLOR: '1',
+    MODELCAR_CACHE_DIR: join(tmpdir(), `modelcar-e2e-cache-${process.pid}`),
+    ...extra,
+  }
   if (!('SOURCE_DATE_EPOCH' in extra)) delete env.SOURCE_DATE_EPOCH
   delete env.MODELCAR_DEBUG
   return env

@@ -180,7 +180,12 @@ describe('source hf', () => {
       const run = async () => {
         const events: RunEvent[] = []
         const startedAt = Date.now()
-        const outcome = await runRecipe(doc, { env: { HF_HOME: join(tmp.path, 'no-hf-home') }, onEvent: (e) => events.push(e) }).then(
+        // noReuse: the second run goes to the same target, and must read the file again to meet the busy Hub.
+        const outcome = await runRecipe(doc, {
+          env: { HF_HOME: join(tmp.path, 'no-hf-home') },
+          onEvent: (e) => events.push(e),
+          noReuse: true,
+        }).then(
           () => undefined,
           (err: unknown) => err as Error,
         )

@@ -130,6 +130,9 @@ function hubFile(e: HubEntry, { endpoint, ask, commit, into, ctx }: FileContext)
     path: joinModelPath(into, e.path),
     size: e.size,
     digest: e.lfs ? `sha256:${e.lfs.oid}` : undefined,
+    // A small (non-LFS) file is named by its git blob id until it is read: the same id in any
+    // commit is the same bytes, so a later run finds its layer without downloading it.
+    ...(!e.lfs && e.oid ? { identity: `git-blob:${e.oid}` } : {}),
     origin: `hf://${repo.id}@${commit}/${e.path}`,
     open: async (opts = {}) =>
       // A read cut exactly at the end resumes at `size`: nothing is left, and the Hub would

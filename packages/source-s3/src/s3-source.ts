@@ -142,6 +142,9 @@ function s3File(o: PinnedObject, path: string, { clientOf, where, ctx }: FileCon
     path,
     size: o.size,
     digest: o.digest,
+    // Without a checksum, the object's version (or its ETag, in a bucket without versions) names
+    // its content: the same identity is the same bytes, so a later run reads it no more.
+    ...(o.digest ? {} : { identity: `s3:${where.bucket}/${o.key}@${o.versionId ? `version:${o.versionId}` : `etag:${o.etag}`}` }),
     origin: `${s3Url(where.bucket, o.key)}${o.versionId ? `?versionId=${encodeURIComponent(o.versionId)}` : ''}`,
     open: async (opts = {}) =>
       openObject({

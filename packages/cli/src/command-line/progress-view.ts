@@ -10,6 +10,8 @@ interface LayerState {
   started: number
   finished?: number
   digest?: string
+  /** Not read: every sink had it. */
+  reused?: boolean
 }
 
 const REDRAW_MS = 100
@@ -59,8 +61,12 @@ export class ProgressView {
           l.finished = performance.now()
           l.digest = e.digest
           l.done = l.bytes
+          l.reused = e.skipped === true
         }
-        if (!this.tty && l) this.output.note(`layer ${e.digest.slice(7, 19)} ${formatBytes(e.size).padStart(10)}  ${l.title}`)
+        if (!this.tty && l)
+          this.output.note(
+            `layer ${e.digest.slice(7, 19)} ${formatBytes(e.size).padStart(10)}  ${l.title}${e.skipped ? '  (reused: not read)' : ''}`,
+          )
         this.schedule()
         break
       }
@@ -82,7 +88,7 @@ export class ProgressView {
       case 'done':
         this.finish()
         this.output.note(
-          `done in ${e.seconds.toFixed(1)} s, ${formatBytes(e.bytes)} at ${formatBytes(e.bytes / Math.max(e.seconds, 0.001))}/s`,
+          `done in ${e.seconds.toFixed(1)} s, ${formatBytes(e.bytes)} at ${formatBytes(e.bytes / Math.max(e.seconds, 0.001))}/s${e.reused ? `; ${e.reused} layer${e.reused === 1 ? '' : 's'} reused, not read` : ''}`,
         )
         break
     }
@@ -128,7 +134,8 @@ export class ProgressView {
       lines.push(row(l.title, l.done, l.bytes, (now - l.started) / 1000, width))
     }
     for (const l of this.layers.values())
-      if (l.finished && now - l.finished < 1500) lines.unshift(`  done ${l.digest?.slice(7, 19)}  ${l.title}`.slice(0, width - 1))
+      if (l.finished && now - l.finished < 1500)
+        lines.unshift(`  ${l.reused ? 'kept' : 'done'} ${l.digest?.slice(7, 19)}  ${l.title}`.slice(0, width - 1))
     lines.push(row('total', done, this.total, (now - this.started) / 1000, width))
     this.stream.write(`${lines.join('\n')}\n`)
     this.drawn = lines.length

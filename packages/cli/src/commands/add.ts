@@ -15,6 +15,7 @@ import {
   type Recipe,
 } from '@modelcar/core'
 import { keyValues } from '../command-line/args.js'
+import { CACHE_OPTIONS, cacheChoice } from '../command-line/cache-dir.js'
 import { defineCommand } from '../command-line/define-command.js'
 import { interruptible } from '../command-line/interrupt.js'
 import { ProgressView } from '../command-line/progress-view.js'
@@ -25,7 +26,7 @@ const COMPRESSIONS = ['none', 'gzip', 'zstd'] as const
 export const addCommand = defineCommand({
   name: 'add',
   usage:
-    'add LAYOUT[:TAG] FILE... [--modelcard FILE] [--annotation k=v]... [--label k=v]... [--prefix /models] [--compression none|gzip|zstd] [--json]',
+    'add LAYOUT[:TAG] FILE... [--modelcard FILE] [--annotation k=v]... [--label k=v]... [--prefix /models] [--compression none|gzip|zstd] [--cache-dir DIR | --no-cache] [--json]',
   summary: 'add files as layers to an image layout, in place (like olot)',
   options: {
     modelcard: { type: 'string', short: 'm' },
@@ -34,6 +35,7 @@ export const addCommand = defineCommand({
     prefix: { type: 'string' },
     compression: { type: 'string' },
     json: { type: 'boolean' },
+    ...CACHE_OPTIONS,
   },
   async run({ values, positionals }, { output, env, usageError }) {
     const [layoutRef, ...files] = positionals
@@ -55,7 +57,7 @@ export const addCommand = defineCommand({
     })
     const view = new ProgressView(output)
     const result = await interruptible((signal) =>
-      runRecipe(recipe, { env, onSecret: (v) => output.addSecret(v), onEvent: view.on, signal }),
+      runRecipe(recipe, { env, onSecret: (v) => output.addSecret(v), onEvent: view.on, signal, ...cacheChoice(values, env) }),
     ).finally(() => view.finish())
     output.print(result.digest!)
   },

@@ -1,13 +1,14 @@
 // `modelcar run RECIPE [--dry-run] [--json] [--set k=v]`: runs the pipeline.
 import { formatBytes, runRecipe, type Recipe, type RunResult } from '@modelcar/core'
 import { positiveInteger, setOverrides } from '../command-line/args.js'
+import { CACHE_OPTIONS, cacheChoice } from '../command-line/cache-dir.js'
 import { defineCommand } from '../command-line/define-command.js'
 import type { Output } from '../command-line/output.js'
 import { ProgressView } from '../command-line/progress-view.js'
 import { interruptible } from '../command-line/interrupt.js'
 import { loadRecipeFile } from './recipe-file.js'
 
-const USAGE = 'run RECIPE [--dry-run] [--json] [--set key=value]... [--concurrency N]'
+const USAGE = 'run RECIPE [--dry-run] [--json] [--set key=value]... [--concurrency N] [--cache-dir DIR | --no-cache]'
 
 export const runCommand = defineCommand({
   name: 'run',
@@ -18,6 +19,7 @@ export const runCommand = defineCommand({
     json: { type: 'boolean' },
     set: { type: 'string', multiple: true },
     concurrency: { type: 'string' },
+    ...CACHE_OPTIONS,
   },
   async run({ values, positionals }, { output, env, usageError }) {
     if (positionals.length !== 1)
@@ -27,7 +29,15 @@ export const runCommand = defineCommand({
     const dryRun = values['dry-run'] === true
     const view = new ProgressView(output)
     const result = await interruptible((signal) =>
-      runRecipe(recipe, { env, onSecret: (v) => output.addSecret(v), dryRun, onEvent: view.on, signal, concurrency }),
+      runRecipe(recipe, {
+        env,
+        onSecret: (v) => output.addSecret(v),
+        dryRun,
+        onEvent: view.on,
+        signal,
+        concurrency,
+        ...cacheChoice(values, env),
+      }),
     ).finally(() => view.finish())
     if (dryRun) printPlan(output, recipe, result)
     else output.print(result.digest!)
