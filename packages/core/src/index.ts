@@ -73,6 +73,9 @@ export {
   type Override,
 } from './recipe/load-recipe.js'
 export { recipeJsonSchema } from './recipe/json-schema.js'
+export { loadCatalog, parseCatalog, isCatalogText, type Catalog, type CatalogModel } from './catalog/load-catalog.js'
+export { shardOf } from './catalog/shards.js'
+export { CatalogSchema } from './catalog/catalog-schema.js'
 export { API_VERSION } from './recipe/recipe-schema.js'
 export { expandEnv } from './recipe/expand-env.js'
 export { runRecipe, type RunOptions, type RunResult, type PlannedLayerResult } from './pipeline/run-recipe.js'

@@ -9,6 +9,7 @@ import type { ComponentKind } from '../contract/component.js'
 import type { Compression } from '../contract/plan.js'
 import type { ComponentRegistry } from '../contract/registry.js'
 import { errors } from '../errors/core-errors.js'
+import type { Diagnostic } from '../errors/diagnostic.js'
 import { checkBase } from './base-entry.js'
 import { checkEntry, type ComponentEntry, type ComponentResolver, type EntryContext } from './component-entries.js'
 import { expandEnv } from './expand-env.js'
@@ -67,10 +68,25 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
   if (!isMap(yaml.doc.contents)) throw errors.recipeInvalid(file, [notAMapping(yaml)])
   const problems = new RecipeProblems(yaml)
   expandVariables(yaml, problems, opts.env ?? {})
+  const result = await checkRecipe(yaml, problems, opts)
+  if ('problems' in result) throw errors.recipeInvalid(file, result.problems)
+  return result.recipe
+}
+
+/**
+ * Checks a recipe document whose variables are expanded: overrides, the recipe schema, every
+ * component. Its problems, or the recipe. A catalogue runs it on each model's merged document.
+ */
+export async function checkRecipe(
+  yaml: YamlDocument,
+  problems: RecipeProblems,
+  opts: LoadRecipeOptions,
+): Promise<{ recipe: Recipe } | { problems: Diagnostic[] }> {
+  const file = yaml.file
   for (const o of opts.overrides ?? []) problems.overriddenAt(applyOverride(yaml.doc, o), o)
 
   const data = yaml.toData()
-  if ('problem' in data) throw errors.recipeInvalid(file, [data.problem])
+  if ('problem' in data) return { problems: [data.problem] }
   const value = data.value as Record<string, unknown>
   const top = Value.Default(RecipeSchema, structuredClone(value)) as Record<string, unknown>
   checkTopLevel(top, problems)
@@ -90,9 +106,9 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
     )
   }
 
-  if (problems.list.length) throw errors.recipeInvalid(file, problems.sorted())
+  if (problems.list.length) return { problems: problems.sorted() }
   const image = (top.image ?? {}) as { prefix?: string; compression?: Compression }
-  return {
+  const recipe: Recipe = {
     file,
     dir,
     base: base.entry!,
@@ -103,6 +119,7 @@ export async function parseRecipe(text: string, file: string, opts: LoadRecipeOp
     sinks,
     image: { prefix: image.prefix ?? '/models', compression: image.compression ?? 'none' },
   }
+  return { recipe }
 }
 
 function notAMapping(yaml: YamlDocument) {
@@ -116,7 +133,7 @@ function notAMapping(yaml: YamlDocument) {
 }
 
 /** `${VAR}` expansion, scalar by scalar, so a problem points at its scalar. */
-function expandVariables(yaml: YamlDocument, problems: RecipeProblems, env: Readonly<Record<string, string | undefined>>): void {
+export function expandVariables(yaml: YamlDocument, problems: RecipeProblems, env: Readonly<Record<string, string | undefined>>): void {
   visit(yaml.doc, {
     Scalar(_key, node, ancestry) {
       if (typeof node.value !== 'string' || !node.value.includes('$')) return

@@ -12,13 +12,19 @@ const MAX_ALIAS_COUNT = 1000
 
 export class YamlDocument {
   readonly doc: Document
-  private readonly lines = new LineCounter()
+  private readonly lines: LineCounter
 
+  /**
+   * Parses `text`; or, given `from`, wraps a document built from another one's nodes (a
+   * catalogue's model): its positions are those of `from`'s text.
+   */
   constructor(
     readonly text: string,
     readonly file: string,
+    from?: { doc: Document; positions: YamlDocument },
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true })
+    this.lines = from ? from.positions.lines : new LineCounter()
+    this.doc = from ? from.doc : parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true })
   }
 
   at(offset: number): SourceLocation {
@@ -71,7 +77,7 @@ export class YamlDocument {
     let offset: number | undefined
     for (const seg of p) {
       if (isMap(node)) {
-        const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(seg))
+        const pair = node.items.find((it) => String(isScalar(it.key) ? it.key.value : it.key) === String(seg))
         offset = (pair?.key as Node | undefined)?.range?.[0]
         node = pair?.value
       } else if (isSeq(node) && typeof seg === 'number') {
@@ -91,7 +97,7 @@ export class YamlDocument {
       const seg = p[i]
       if (isAlias(node)) return offset
       if (isMap(node)) {
-        const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(seg))
+        const pair = node.items.find((it) => String(isScalar(it.key) ? it.key.value : it.key) === String(seg))
         if (!pair) return offset
         const keyOff = (pair.key as Node).range?.[0]
         if (i === p.length - 1 && atKey) return keyOff ?? offset
