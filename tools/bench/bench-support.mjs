@@ -1,13 +1,17 @@
-// Helpers shared by hf-bench, s3-bench and registry-bench: their command line, sizes, what they
-// need before they start, the shard names, measuring a child with /usr/bin/time, the Hub emulator
-// in a process of its own, the plain download the Hub benches compare against, medians, and the
-// alternating rounds and "modelcar against the download" report of hf-bench and s3-bench. One copy here, so that every bench parses, measures and reports the same way.
+// Helpers shared by hf-bench, s3-bench, registry-bench and incremental-bench: their command line,
+// sizes, what they need before they start, the shard names, measuring a child with /usr/bin/time
+// (and killing it with SIGKILL half-way, for the resume bench), the Hub emulator in a process of
+// its own (which says how many file bytes it served), a registry with empty storage, the plain
+// download the Hub benches compare against, medians, and the alternating rounds and "modelcar
+// against the download" report of hf-bench and s3-bench. One copy here, so that every bench
+// parses, measures and reports the same way.
 // (bench.mjs keeps its own parser and runner: there KB/MB/GB are decimal, a bad argument prints
 // its usage, and peak RSS falls back to /proc when /usr/bin/time is missing.)
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { readFile, rm } from 'node:fs/promises'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import os from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -61,29 +65,61 @@ export function parseBenchArgs(argv, defaults, scriptUrl, { concurrency = false 
 /**
  * Runs a child under /usr/bin/time; resolves its wall seconds (measured here), peak RSS in MB and
  * user+sys CPU seconds (from /usr/bin/time), and its stdout. Rejects on a non-zero exit, with its stderr.
+ * `watch.onLine(line, kill)` sees each line of its stdout as it comes; `kill()` sends SIGKILL to
+ * the measured command (not to /usr/bin/time, which then still reports), and the measure resolves
+ * with `killed: true` instead of rejecting.
  */
-export function measure(cmd, args, opts = {}) {
+export function measure(cmd, args, opts = {}, watch = undefined) {
   return new Promise((resolveRun, reject) => {
     const timeFile = join(os.tmpdir(), `modelcar-bench-measure-${randomBytes(4).toString('hex')}`)
     const started = performance.now()
     const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts })
     let out = ''
     let err = ''
-    child.stdout.on('data', (d) => (out += d))
+    let pending = ''
+    let killed = false
+    const kill = () => {
+      killed = true
+      const measured = childPids(child.pid)
+      if (measured.length === 0) child.kill('SIGKILL')
+      for (const pid of measured) process.kill(pid, 'SIGKILL')
+    }
+    child.stdout.on('data', (d) => {
+      out += d
+      if (!watch) return
+      pending += d
+      const lines = pending.split('\n')
+      pending = lines.pop()
+      for (const line of lines) if (!killed) watch.onLine(line, kill)
+    })
     child.stderr.on('data', (d) => (err += d))
     child.on('error', reject)
     child.on('close', async (code) => {
       const seconds = (performance.now() - started) / 1000
-      // GNU time writes "Command exited with non-zero status N" before the format line: take the last.
+      // GNU time writes "Command exited with non-zero status N" (or "Command terminated by signal
+      // N") before the format line: take the last.
       const [user, sys, rssKB] = (await readFile(timeFile, 'utf8').catch(() => '0 0 0')).trim().split('\n').pop().split(' ').map(Number)
       await rm(timeFile, { force: true })
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${err}`))
-      else resolveRun({ seconds, rssMB: (rssKB * 1024) / 1e6, cpuSeconds: user + sys, stdout: out })
+      if (code !== 0 && !killed) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${err}`))
+      else resolveRun({ seconds, rssMB: (rssKB * 1024) / 1e6, cpuSeconds: user + sys, stdout: out, killed })
     })
   })
 }
 
-/** The Hub emulator serving `root`, in a process of its own, as a remote Hub would be; stop() ends it. */
+/** The processes `pid` started (Linux: /proc/PID/task/PID/children). */
+function childPids(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+
+/**
+ * The Hub emulator serving `root`, in a process of its own, as a remote Hub would be; stop() ends
+ * it. served() resolves what it has served so far: file body bytes (the Hub's resolve route and
+ * the CDN), file responses that carried bytes, and all requests (the JSON API included).
+ */
 export async function startHubProcess(root) {
   const child = spawn(
     process.execPath,
@@ -94,16 +130,88 @@ export async function startHubProcess(root) {
     const { startHubEmulator } = await import(${JSON.stringify(HUB_EMULATOR)})
     const hub = await startHubEmulator({ root: ${JSON.stringify(root)} })
     console.log(hub.url)
-    process.stdin.on('end', () => hub.stop().then(() => process.exit(0)))
-    process.stdin.resume()`,
+    let asked = ''
+    process.stdin.setEncoding('utf8')
+    process.stdin.on('data', (d) => {
+      asked += d
+      for (let i = asked.indexOf('\\n'); i >= 0; i = asked.indexOf('\\n')) {
+        asked = asked.slice(i + 1)
+        let bytes = 0
+        let files = 0
+        for (const r of hub.requests) {
+          bytes += r.bytes
+          if (r.bytes > 0) files++
+        }
+        console.log(JSON.stringify({ bytes, files, requests: hub.requests.length }))
+      }
+    })
+    process.stdin.on('end', () => hub.stop().then(() => process.exit(0)))`,
     ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   )
+  const lines = []
+  const waiting = []
+  let pending = ''
+  child.stdout.on('data', (d) => {
+    pending += d
+    const parts = pending.split('\n')
+    pending = parts.pop()
+    for (const line of parts) (waiting.shift() ?? ((l) => lines.push(l)))(line)
+  })
+  const nextLine = () => new Promise((res) => (lines.length ? res(lines.shift()) : waiting.push(res)))
   const url = await new Promise((res, rej) => {
-    child.stdout.once('data', (d) => res(String(d).trim()))
+    nextLine().then((l) => res(l.trim()))
     child.once('exit', (c) => rej(new Error(`the Hub emulator exited ${c}`)))
   })
-  return { url, stop: () => child.stdin.end() }
+  return {
+    url,
+    async served() {
+      child.stdin.write('served\n')
+      return JSON.parse(await nextLine())
+    },
+    stop: () => child.stdin.end(),
+  }
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer()
+    s.once('error', rej)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => res(port))
+    })
+  })
+}
+
+/** A docker-registry on loopback with empty storage under dir; stop() kills it and removes the storage. */
+export async function startRegistry(dir) {
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  const port = await freePort()
+  const host = `127.0.0.1:${port}`
+  await writeFile(
+    join(dir, 'config.yml'),
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${JSON.stringify(join(dir, 'data'))}\nhttp:\n  addr: ${host}\n  secret: modelcar-bench\n`,
+  )
+  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' })
+  child.on('error', (err) => process.stderr.write(`docker-registry: ${err.message} (apt-get install docker-registry)\n`))
+  for (let i = 0; i < 200; i++) {
+    const ok = await fetch(`http://${host}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    )
+    if (ok) break
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return {
+    host,
+    async stop() {
+      child.kill('SIGTERM')
+      await new Promise((r) => child.once('close', r))
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
 }
 
 /**

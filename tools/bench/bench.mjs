@@ -15,7 +15,8 @@
 // /usr/bin/time (or VmHWM polled from /proc when it is missing). Medians are reported.
 // The page cache is left alone (warm against warm): nothing is dropped, and the inputs are read
 // once before the first round. Dirty pages are flushed (`sync`, untimed) before each timed step,
-// so no contender pays for the write-back of the one before it.
+// so no contender pays for the write-back of the one before it. modelcar runs with --no-cache:
+// every round packages the files as if for the first time (re-runs: incremental-bench.mjs).
 //
 // Exit status: 0 even when a target is missed (timings here are noisy), unless --strict.
 // A contender that fails (non-zero exit, wrong output) is an error: exit 1.
@@ -415,7 +416,7 @@ function contenders(ctx) {
         const layout = join(tmpDir, 'add-layout')
         await cp(base, layout, { recursive: true })
         await settle()
-        const r = await run(process.execPath, [CLI, 'add', `${layout}:latest`, ...inputs], { measure: true })
+        const r = await run(process.execPath, [CLI, 'add', '--no-cache', `${layout}:latest`, ...inputs], { measure: true })
         await checkLayout('modelcar add', layout, baseLayers, inputs.length, size)
         return r
       },
@@ -444,7 +445,7 @@ function contenders(ctx) {
           ].join('\n'),
         )
         await settle()
-        const r = await run(process.execPath, [CLI, 'run', recipe], { measure: true })
+        const r = await run(process.execPath, [CLI, 'run', '--no-cache', recipe], { measure: true })
         await checkLayout('modelcar run', out, baseLayers, inputs.length, size)
         return r
       },

@@ -7,6 +7,7 @@
 //
 // The repo's files are sparse (zeros): the content does not change the cost of streaming,
 // hashing and writing it, and 4 GiB need no disk. Targets: ≤ 1.3 × the download, peak RSS ≤ 150 MB.
+// modelcar runs with --no-cache: each run is a first mirror (re-runs: incremental-bench.mjs).
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -54,7 +55,7 @@ async function main() {
     await download()
     results = await alternatingRuns(
       o.runs,
-      { download, modelcar: () => measure(process.execPath, [CLI, 'run', recipe], { cwd: o.workdir, env }) },
+      { download, modelcar: () => measure(process.execPath, [CLI, 'run', '--no-cache', recipe], { cwd: o.workdir, env }) },
       () => rm(out, { recursive: true, force: true }),
     )
   } finally {

@@ -9,56 +9,24 @@
 // The model files are sparse (zeros): content does not change the cost of streaming, hashing and
 // uploading. Every push goes to a fresh registry (empty storage), so neither side finds blobs the
 // other uploaded. Targets: push ≤ 1.0 × skopeo, push again ≤ 2 s, mirror ≤ 1.15 × max(download, push).
-import { spawn } from 'node:child_process'
+// modelcar runs with --no-cache: no run finds layers in a local record (re-runs: incremental-bench.mjs).
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { assertBenchReady, CLI, HUB_DOWNLOADER, measure, median, parseBenchArgs, shardNames, startHubProcess } from './bench-support.mjs'
+import {
+  assertBenchReady,
+  CLI,
+  HUB_DOWNLOADER,
+  measure,
+  median,
+  parseBenchArgs,
+  shardNames,
+  startHubProcess,
+  startRegistry,
+} from './bench-support.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const TARGETS = { vsSkopeo: 1.0, againSeconds: 2, mirrorVsMax: 1.15 }
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer()
-    s.once('error', rej)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => res(port))
-    })
-  })
-}
-
-/** A docker-registry with empty storage under dir; stop() kills it and removes the storage. */
-async function startRegistry(dir) {
-  await rm(dir, { recursive: true, force: true })
-  await mkdir(dir, { recursive: true })
-  const port = await freePort()
-  const host = `127.0.0.1:${port}`
-  await writeFile(
-    join(dir, 'config.yml'),
-    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${JSON.stringify(join(dir, 'data'))}\nhttp:\n  addr: ${host}\n  secret: modelcar-bench\n`,
-  )
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' })
-  child.on('error', (err) => process.stderr.write(`docker-registry: ${err.message} (apt-get install docker-registry)\n`))
-  for (let i = 0; i < 200; i++) {
-    const ok = await fetch(`http://${host}/v2/`).then(
-      (r) => r.ok,
-      () => false,
-    )
-    if (ok) break
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return {
-    host,
-    async stop() {
-      child.kill('SIGTERM')
-      await new Promise((r) => child.once('close', r))
-      await rm(dir, { recursive: true, force: true })
-    },
-  }
-}
 
 /** The pushed image (the layout plus a base annotation) has exactly the layout's layers. */
 async function expectSameLayers(w, layoutDigest, host) {
@@ -102,7 +70,7 @@ async function main() {
     join(w, 'build.yaml'),
     `apiVersion: modelcar/v1\nsources:\n  - type: local\n    path: ./model\nsinks:\n  - type: oci-layout\n    path: ./layout\n`,
   )
-  const built = await measure(process.execPath, [CLI, 'run', 'build.yaml'], { cwd: w, env })
+  const built = await measure(process.execPath, [CLI, 'run', '--no-cache', 'build.yaml'], { cwd: w, env })
   const layoutDigest = lastLine(built.stdout)
   log(`  layout built in ${built.seconds.toFixed(1)} s: ${layoutDigest}`)
 
@@ -142,9 +110,9 @@ async function main() {
             )
           } else if (who === 'push') {
             await writeFile(join(w, 'push.yaml'), pushRecipe(reg.host, 'bench/model'))
-            m = await measure(process.execPath, [CLI, 'run', 'push.yaml', ...cc], { cwd: w, env })
+            m = await measure(process.execPath, [CLI, 'run', '--no-cache', 'push.yaml', ...cc], { cwd: w, env })
             await expectSameLayers(w, layoutDigest, reg.host)
-            const again = await measure(process.execPath, [CLI, 'run', 'push.yaml', ...cc], { cwd: w, env })
+            const again = await measure(process.execPath, [CLI, 'run', '--no-cache', 'push.yaml', ...cc], { cwd: w, env })
             results.again.push(again)
             log(
               `  run ${r + 1} ${'again'.padEnd(8)} ${again.seconds.toFixed(2)} s  ${again.rssMB.toFixed(0)} MB  ${again.cpuSeconds.toFixed(1)} s CPU`,
@@ -156,7 +124,7 @@ async function main() {
               join(w, 'mirror.yaml'),
               `apiVersion: modelcar/v1\nsources:\n  - type: hf\n    repo: bench/model\n    endpoint: ${hub.url}\nsinks:\n  - type: registry\n    ref: ${reg.host}/mirror/model:v1\n`,
             )
-            m = await measure(process.execPath, [CLI, 'run', 'mirror.yaml', ...cc], { cwd: w, env })
+            m = await measure(process.execPath, [CLI, 'run', '--no-cache', 'mirror.yaml', ...cc], { cwd: w, env })
           }
           results[who].push(m)
           log(`  run ${r + 1} ${who.padEnd(8)} ${m.seconds.toFixed(2)} s  ${m.rssMB.toFixed(0)} MB  ${m.cpuSeconds.toFixed(1)} s CPU`)
