@@ -132,7 +132,12 @@ export class ImageLayout {
     await fs.rmdir(path.join(this.root, TMP_DIR)).catch(() => {})
   }
 
-  private tmpPath(): string {
+  /**
+   * A new temporary file's path. The folder is made again if needed: another writer of the same
+   * layout (a second sink, another tag) may have tidied it away after its own commit.
+   */
+  private async tmpPath(): Promise<string> {
+    await fs.mkdir(path.join(this.root, TMP_DIR), { recursive: true })
     return path.join(this.root, TMP_DIR, `${process.pid}-${randomBytes(6).toString('hex')}`)
   }
 
@@ -143,7 +148,7 @@ export class ImageLayout {
    */
   async createBlobWriter(opts: { verify?: boolean } = {}): Promise<BlobWriter> {
     const verify = opts.verify ?? true
-    const tmp = this.tmpPath()
+    const tmp = await this.tmpPath()
     const handle = await fs.open(tmp, 'w')
     const hash = createHash('sha256')
     let size = 0
@@ -231,7 +236,15 @@ export class ImageLayout {
   /** Moves every staged blob into blobs/ (after their bytes are on disk): the run is committing. */
   async publish(): Promise<void> {
     await this.landed()
-    for (const digest of this.staged) await fs.rename(this.stagedPath(digest), this.blobPath(digest))
+    for (const digest of this.staged) {
+      try {
+        await fs.rename(this.stagedPath(digest), this.blobPath(digest))
+      } catch (err) {
+        // Another writer of this layout (a second sink on it) staged the same blob and published
+        // it first: it is there already.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !(await fs.stat(this.blobPath(digest)).catch(() => undefined))) throw err
+      }
+    }
     if (this.staged.size > 0) await this.syncDir(path.join(this.root, 'blobs', 'sha256'))
     this.staged.clear()
   }
@@ -258,7 +271,7 @@ export class ImageLayout {
   }
 
   private async writeFileAtomic(target: string, bytes: Uint8Array): Promise<void> {
-    const tmp = this.tmpPath()
+    const tmp = await this.tmpPath()
     const handle = await fs.open(tmp, 'w')
     try {
       await handle.writeFile(bytes)

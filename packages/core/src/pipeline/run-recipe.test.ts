@@ -130,6 +130,21 @@ describe('runRecipe', () => {
     expect(await tree(path.join(dir, 'out'))).toEqual(before)
   })
 
+  it('two sinks on one layout (two tags) both commit: the blob both staged is published once', async () => {
+    await fs.writeFile(path.join(dir, 'a.txt'), 'one blob, two sinks')
+    const text =
+      'apiVersion: modelcar/v1\nsources:\n  - type: local\n    path: ./a.txt\nsinks:\n  - type: oci-layout\n    path: ./out\n    tag: v1\n  - type: oci-layout\n    path: ./out\n    tag: latest\n'
+    const result = await runRecipe(await parseRecipe(text, path.join(dir, 'r.yaml'), { registry: registry() }))
+    const index = JSON.parse(await fs.readFile(path.join(dir, 'out/index.json'), 'utf8')) as {
+      manifests: { digest: string; annotations: Record<string, string> }[]
+    }
+    expect(index.manifests.map((m) => [m.annotations['org.opencontainers.image.ref.name'], m.digest])).toEqual([
+      ['v1', result.digest],
+      ['latest', result.digest],
+    ])
+    expect(await tree(path.join(dir, 'out'))).not.toContainEqual(expect.stringContaining('.modelcar-tmp'))
+  })
+
   it('two sources that put a file at the same path are an error before any byte moves', async () => {
     await fs.mkdir(path.join(dir, 'x'))
     await fs.writeFile(path.join(dir, 'x/recipe.yaml'), 'x')
