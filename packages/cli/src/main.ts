@@ -7,6 +7,7 @@ import { Output } from './command-line/output.js'
 import { addCommand } from './commands/add.js'
 import { docsCommand } from './commands/docs.js'
 import { initCommand } from './commands/init.js'
+import { mirrorCommand } from './commands/mirror.js'
 import { inspectCommand } from './commands/inspect.js'
 import { runCommand } from './commands/run.js'
 import { schemaCommand } from './commands/schema.js'
@@ -15,6 +16,7 @@ import { VERSION } from './version.js'
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
+  mirrorCommand,
   validateCommand,
   addCommand,
   inspectCommand,

@@ -204,12 +204,19 @@ export function namedComponents(text: string): { kind: ComponentKind; type: stri
   const add = (kind: ComponentKind, type: unknown) => {
     if (typeof type === 'string' && type && !out.some((o) => o.kind === kind && o.type === type)) out.push({ kind, type })
   }
-  for (const [listName, kind] of Object.entries(KIND_OF_LIST)) {
-    const list = (value as Record<string, unknown>)[listName]
-    if (Array.isArray(list)) for (const entry of list) add(kind, (entry as { type?: unknown } | null)?.type)
+  // A catalogue names components in its template and in each model, as a recipe does at its top.
+  const v = value as Record<string, unknown>
+  const models = Array.isArray(v.models) ? (v.models as Record<string, unknown>[]) : []
+  const scopes = [v, (v.template ?? {}) as Record<string, unknown>, ...models.map((m) => (m && typeof m === 'object' ? m : {}))]
+  for (const scope of scopes) {
+    for (const [listName, kind] of Object.entries(KIND_OF_LIST)) {
+      const list = scope[listName]
+      if (Array.isArray(list)) for (const entry of list) add(kind, (entry as { type?: unknown } | null)?.type)
+    }
+    add('source', (scope.source as { type?: unknown } | null | undefined)?.type)
+    const base = scope.base
+    if (typeof base === 'string') add('base', base.split(':')[0])
+    else if (base && typeof base === 'object') add('base', (base as { type?: unknown }).type)
   }
-  const base = (value as { base?: unknown }).base
-  if (typeof base === 'string') add('base', base.split(':')[0])
-  else if (base && typeof base === 'object') add('base', (base as { type?: unknown }).type)
   return out
 }
