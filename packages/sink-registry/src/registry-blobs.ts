@@ -4,6 +4,8 @@
 // (PresenceProbe); a registry that refuses PATCH switches the sink to one PUT per blob. Either
 // way, a blob that must come again says so at commit.
 import {
+  isIndexMediaType,
+  isManifestMediaType,
   isModelcarError,
   MediaType,
   type BlobHint,
@@ -54,7 +56,10 @@ export class RegistryBlobs {
   }
 
   /** Whether the repository holds the blob, or does after a mount from the base's repository on the same registry. */
-  async has(desc: Pick<Descriptor, 'digest'>, origin?: BlobOrigin): Promise<boolean> {
+  async has(desc: Pick<Descriptor, 'digest'> & Partial<Pick<Descriptor, 'mediaType'>>, origin?: BlobOrigin): Promise<boolean> {
+    // A manifest or an index is held under /manifests/, not /blobs/ (where a registry answers 404 for it).
+    if (desc.mediaType && (isManifestMediaType(desc.mediaType) || isIndexMediaType(desc.mediaType)))
+      return (await this.client.headManifest(desc.digest)) !== undefined
     if (await this.holds(desc)) return true
     if (!origin || origin.registry !== this.registry || origin.repository === this.client.repository) return false
     if (!(await this.client.mount(desc.digest, origin.repository))) return false
