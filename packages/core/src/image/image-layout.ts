@@ -194,8 +194,9 @@ export class ImageLayout {
         }
         committed = true
         const target = this.stagedPath(expected.digest)
-        // The rename still follows the datasync: a blob is never under its digest before its
-        // bytes are on disk. The next layer is encoded meanwhile.
+        // The rename follows the datasync: a blob is never under its digest before its bytes are
+        // on disk. And commit resolves only once the blob is staged: the engine records a layer
+        // (for a run killed later to resume from) as soon as its sinks have committed it.
         const landing = (async () => {
           try {
             await syncing
@@ -209,8 +210,9 @@ export class ImageLayout {
             throw err
           }
         })()
-        landing.catch(() => {}) // reported by publish()
+        landing.catch(() => {}) // reported by publish() too
         this.landing.push(landing)
+        await landing
       },
       abort: async () => {
         if (committed) return // landing on its own; publish() or discard() deals with it

@@ -18,7 +18,7 @@ import { mapBounded } from './bounded.js'
 import { historyOf, titleOf } from './layer-history.js'
 import { readModelFile } from './read-model-file.js'
 import { guard, type ContextSettings, type Created } from './run-context.js'
-import { writeLayer } from './write-layer.js'
+import { writeLayer, type Written } from './write-layer.js'
 
 const PROGRESS_EVERY = 16 << 20
 
@@ -97,16 +97,17 @@ async function encodeModelLayer(
       return { layer: newLayerOf(job, layer, encoding, candidate.descriptor, candidate.diffId, digests), reused: true }
     }
   }
-  const written = await streamLayer(job, layer, index, digests, sinks, candidate?.descriptor)
-  await job.record?.add({
-    keys: layerKeys(encoding, factsOf(layer, digests)),
-    mediaType: written.descriptor.mediaType,
-    digest: written.descriptor.digest,
-    size: written.descriptor.size,
-    diffId: written.diffId,
-    files: layer.files.map((f) => ({ target: f.target, ...(digests.has(f.target) ? { digest: digests.get(f.target)! } : {}) })),
-  })
-  return { layer: written, reused: false }
+  // Recorded before `layer-done` is sent: a run killed once a layer is reported done resumes past it.
+  const record = async (written: Written) =>
+    job.record?.add({
+      keys: layerKeys(encoding, factsOf(layer, digests)),
+      mediaType: written.descriptor.mediaType,
+      digest: written.descriptor.digest,
+      size: written.descriptor.size,
+      diffId: written.diffId,
+      files: layer.files.map((f) => ({ target: f.target, ...(digests.has(f.target) ? { digest: digests.get(f.target)! } : {}) })),
+    })
+  return { layer: await streamLayer(job, layer, index, digests, sinks, candidate?.descriptor, record), reused: false }
 }
 
 /** A candidate serves only if it gives everything a full run would know: with derived files, every file's digest. */
@@ -123,6 +124,7 @@ async function streamLayer(
   digests: Map<string, string>,
   sinks: Created<SinkInstance>[],
   known?: Pick<Descriptor, 'digest' | 'size'>,
+  onWritten?: (written: Written) => Promise<void>,
 ): Promise<NewLayer> {
   const { plan, settings: s } = job
   let read = 0
@@ -162,6 +164,7 @@ async function streamLayer(
     bytesRead: () => read,
     resetBytes: () => void (read = 0),
     ...(known ? { known } : {}),
+    ...(onWritten ? { onWritten } : {}),
   })
   return newLayerOf(job, layer, encodingOf(layer, plan.prefix, job.mtime), descriptor, diffId, digests)
 }

@@ -33,11 +33,18 @@ export interface LayerJob {
   resetBytes: () => void
   /** The layer's digest and size when known before it is encoded (recorded by an earlier run): given to the sinks up front, and checked. */
   known?: { digest: string; size: number }
+  /** Called once every sink has committed the layer, before `layer-done` is sent (the engine records it there). */
+  onWritten?: (written: Written) => Promise<void>
+}
+
+export interface Written {
+  descriptor: Descriptor
+  diffId: string
 }
 
 type Pending = { sink: Created<SinkInstance>; failures: number; again: number; reason?: unknown }
 
-export async function writeLayer(job: LayerJob): Promise<{ descriptor: Descriptor; diffId: string }> {
+export async function writeLayer(job: LayerJob): Promise<Written> {
   const title = titleOf(job.layer, job.prefix)
   let pending: Pending[] = job.sinks.map((sink) => ({ sink, failures: 0, again: 0 }))
   let first: EncodedLayer | undefined
@@ -76,9 +83,11 @@ export async function writeLayer(job: LayerJob): Promise<{ descriptor: Descripto
     if (outcome.failed.length > 0) await sleep(Math.max(...outcome.failed.map((p) => retryDelayMs(p.failures, p.reason))), job.signal)
   }
   const result = first!
+  const written = { descriptor: { mediaType: result.mediaType, digest: result.digest, size: result.size }, diffId: result.diffId }
+  await job.onWritten?.(written)
   job.emit({ type: 'layer-progress', layer: job.index, bytes: job.bytesRead() })
   job.emit({ type: 'layer-done', layer: job.index, digest: result.digest, size: result.size })
-  return { descriptor: { mediaType: result.mediaType, digest: result.digest, size: result.size }, diffId: result.diffId }
+  return written
 }
 
 type Live = { p: Pending; writer: BlobWriter }

@@ -1,6 +1,7 @@
 // Reuse before reading: a layer the target image or the local record already has is not read
 // again where every sink has its bytes, and the image comes out byte for byte as a full run's.
 import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -125,6 +126,27 @@ describe('reuse before reading', () => {
     const third = await runRecipe(recipe, { cacheDir })
     expect(third.reused).toBe(0)
     expect(third.digest).toBe(first.digest)
+  })
+
+  it('a layer reported done is in the record and staged in the layout already: a run killed at that moment resumes past it', async () => {
+    const text = `apiVersion: modelcar/v1\nsources:\n  - type: counting\n    naming: digest\nsinks:\n  - type: oci-layout\n    path: ./out\n`
+    const recipe = await parseRecipe(text, path.join(dir, 'r.yaml'), { registry: createCoreRegistry().register(counting) })
+    const cacheDir = path.join(dir, 'cache')
+    const seen: { digest: string; recorded: boolean; staged: boolean }[] = []
+    await runRecipe(recipe, {
+      cacheDir,
+      // Read synchronously in the event: nothing of the run moves on between the event and the check.
+      onEvent: (e) => {
+        if (e.type !== 'layer-done') return
+        const record = existsSync(path.join(cacheDir, 'layers-v1.jsonl'))
+          ? readFileSync(path.join(cacheDir, 'layers-v1.jsonl'), 'utf8')
+          : ''
+        const staged = existsSync(path.join(dir, 'out/.modelcar-tmp', `staged-${e.digest.slice(7)}`))
+        seen.push({ digest: e.digest, recorded: record.includes(`"digest":"${e.digest}"`), staged })
+      },
+    })
+    expect(seen).toHaveLength(2)
+    for (const s of seen) expect(s).toEqual({ digest: s.digest, recorded: true, staged: true })
   })
 
   it('noReuse reads every file', async () => {
