@@ -1,7 +1,9 @@
 // The images the sink kit writes: real tar layers (a file each under /models) on a scratch base,
-// small enough for any target, random enough that no target already holds them.
+// small enough for any target, random enough that no target already holds them. Each layer is
+// annotated as the engine annotates one (what it was made from), so a sink's heldLayers() can be
+// checked to give those annotations back.
 import { randomBytes } from 'node:crypto'
-import { editImage, encodeLayer, scratchBase, type Descriptor, type EditedImage } from '@modelcar/core'
+import { Annotation, editImage, encodeLayer, sha256Digest, scratchBase, type Descriptor, type EditedImage } from '@modelcar/core'
 
 export interface KitLayer {
   bytes: Buffer
@@ -30,8 +32,22 @@ export async function kitLayer(name: string, content: Buffer): Promise<KitLayer>
   const r = await enc.result
   return {
     bytes: Buffer.concat(chunks),
-    descriptor: { mediaType: r.mediaType, digest: r.digest, size: r.size, annotations: { 'org.opencontainers.image.title': name } },
+    descriptor: { mediaType: r.mediaType, digest: r.digest, size: r.size, annotations: madeFrom(name, content) },
     diffId: r.diffId,
+  }
+}
+
+/** The annotations the engine gives a layer of one file: its title and what it was made from. */
+function madeFrom(name: string, content: Buffer): Record<string, string> {
+  const digest = sha256Digest(content)
+  return {
+    [Annotation.title]: name,
+    [Annotation.layerEncoding]: 'tar;compression=none;mtime=0;prefix=/;encoder=1',
+    [Annotation.fileSize]: String(content.length),
+    [Annotation.fileMode]: '0644',
+    [Annotation.contentDigest]: digest,
+    [Annotation.olotContentDigest]: digest,
+    [Annotation.olotContentName]: name.split('/').pop()!,
   }
 }
 

@@ -1,7 +1,8 @@
 // Sink `memory`: blobs and committed images held in memory, for tests of sources, transforms and
 // the engine. It checks what a real sink checks (sizes, digests, that an image's blobs are all
-// there before it commits, nothing of a failed run kept), so a test that passes with it has not
-// been let off lightly.
+// there before it commits, nothing of a failed run kept) and says which layers its tag holds (so
+// a second run into the same store reuses them), so a test that passes with it has not been let
+// off lightly.
 import {
   defineSink,
   ModelcarError,
@@ -64,6 +65,11 @@ export function memorySink(store: MemoryStore = new MemoryStore()): MemorySinkCo
         target: `memory:${tag}`,
         async has(desc) {
           return holds(desc)
+        },
+        async heldLayers() {
+          // The layers of the image the tag points at, each once: the engine skips the files they hold.
+          const layers = store.images.get(tag)?.image.images.flatMap((i) => i.layers) ?? []
+          return [...new Map(layers.map((l) => [l.digest, l])).values()]
         },
         async openBlob(): Promise<BlobWriter> {
           const chunks: Buffer[] = []

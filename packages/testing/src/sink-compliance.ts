@@ -2,6 +2,7 @@
 // (two tar layers on a scratch base), and checks what the engine relies on: blobs are checked, an
 // aborted blob or run leaves nothing at the target, commit() refuses an image whose blobs it does
 // not hold and returns the image's digest, has() sees what was written, a re-run is idempotent,
+// heldLayers() (when the sink has it) lists the committed image's layers with their annotations,
 // `{ streamAgain }` is honoured, no hook hangs, and nothing is read from process.env.
 import { randomBytes } from 'node:crypto'
 import {
@@ -14,6 +15,7 @@ import {
   type SinkInstance,
 } from '@modelcar/core'
 import { watchEnv } from './env-watch.js'
+import { checkHeldCommitted, checkHeldEmpty, heldLayersOf, HELD_COMMITTED_CHECK, HELD_EMPTY_CHECK } from './held-layers.js'
 import { kitImage, kitLayer, smallImage, type KitImage } from './kit-image.js'
 import { startKit } from './kit-start.js'
 import type { Step } from './kit-step.js'
@@ -105,6 +107,11 @@ async function firstRun(kit: Kit, small: KitImage, opts: SinkComplianceOptions):
     if (await step('has()', () => sink.has(l.descriptor)))
       fail(`has() says the new target already holds \`${l.descriptor.digest}\`; give a config for an empty target`)
   const empty = await kit.list()
+  const heldBefore = await heldLayersOf(sink, step, 'on an empty target', fail)
+  if (heldBefore) {
+    checkHeldEmpty(heldBefore, fail)
+    kit.checks.push(HELD_EMPTY_CHECK)
+  }
 
   // A blob whose bytes do not match the digest it is committed under must be refused.
   const junk = randomBytes(1000)
@@ -139,6 +146,11 @@ async function firstRun(kit: Kit, small: KitImage, opts: SinkComplianceOptions):
 async function reRun(kit: Kit, { image, layers }: KitImage): Promise<void> {
   const again = await kit.create()
   await kit.step('prepare() on a re-run', async () => again.prepare?.())
+  const held = await heldLayersOf(again, kit.step, 'after a commit', kit.fail)
+  if (held) {
+    checkHeldCommitted(held, image, kit.fail)
+    kit.checks.push(HELD_COMMITTED_CHECK)
+  }
   for (const l of layers)
     if (!(await kit.step('has() on a re-run', () => again.has(l.descriptor))))
       kit.fail('a second instance does not see the blobs the first one committed')

@@ -1,9 +1,11 @@
 // The kit against sources with one deliberate defect each: every defect must be caught, with a
 // message that names the rule, and a correct source must pass.
+import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { defineSource, errors, Type, type ModelFile } from '@modelcar/core'
 import { assertSourceCompliance } from './source-compliance.js'
+import { testContext } from './test-context.js'
 
 const FILES: Record<string, Buffer> = {
   'config.json': Buffer.from('{"a":1}\n'),
@@ -32,6 +34,15 @@ interface Defects {
   libraryReadsEnv?: string
   /** open() of this file never settles. */
   hangs?: string
+  /**
+   * How each file's identity is made: `stable` (correct: a hash of the content), `perListing`
+   * (changes with every listing), `token` (carries FIXTURE_TOKEN from ctx.env), `registered` (carries
+   * the config's token, registered with ctx.secret()), `shared` (the same for every file), `number`;
+   * `region` and `ref` carry FIXTURE_REGION and FIXTURE_REF from ctx.env.
+   */
+  identity?: 'stable' | 'perListing' | 'token' | 'registered' | 'shared' | 'number' | 'region' | 'ref'
+  /** Each file's fingerprint: `stable` (correct) or `perListing` (a time stamp in it). */
+  fingerprint?: 'stable' | 'perListing'
 }
 
 /** A stand-in for a dependency that reads its own settings from process.env. */
@@ -39,8 +50,29 @@ function libraryDefault(name: string): string | undefined {
   return process.env[name]
 }
 
+/** The identity and fingerprint of a file, as the defects make them. */
+function contentNames(defects: Defects, name: string, listing: number, env: Record<string, string | undefined>, token?: string) {
+  const sha1 = createHash('sha1').update(FILES[name]!).digest('hex')
+  const identity = {
+    stable: `fixture:${sha1}`,
+    perListing: `fixture:${name}@listing-${listing}`,
+    token: `fixture:${sha1}?key=${env.FIXTURE_TOKEN}`,
+    registered: `fixture:${sha1}@${token}`,
+    shared: 'fixture:v1',
+    number: 42 as unknown as string,
+    region: `fixture:${env.FIXTURE_REGION}/${sha1}`,
+    ref: `fixture:${sha1}@${env.FIXTURE_REF}`,
+  }
+  const fingerprint = { stable: `ino:${sha1.slice(0, 8)}`, perListing: `ino:${sha1.slice(0, 8)};seen:${listing}` }
+  return {
+    ...(defects.identity ? { identity: identity[defects.identity] } : {}),
+    ...(defects.fingerprint ? { fingerprint: fingerprint[defects.fingerprint] } : {}),
+  }
+}
+
 function source(defects: Defects = {}) {
   let listings = 0
+  let lists = 0
   return defineSource({
     type: 'fixture',
     description: 'Files held in memory, with deliberate defects.',
@@ -57,6 +89,7 @@ function source(defects: Defects = {}) {
       if (defects.readsEnv) void process.env[defects.readsEnv]
       return {
         async *list() {
+          const listing = ++lists
           if (config.missing) {
             if (defects.plainError) throw new Error('ENOENT: no such file')
             throw errors.sourcePathMissing(defects.leaksToken ? `model?token=${config.token}` : 'model')
@@ -69,6 +102,7 @@ function source(defects: Defects = {}) {
               path: name === 'README.md' && defects.path ? defects.path : name,
               size: bytes.length + (defects.sizeOff ?? 0),
               ...(name === 'config.json' && defects.digest ? { digest: defects.digest } : {}),
+              ...contentNames(defects, name, listing, ctx.env, config.token),
               async open(opts = {}) {
                 if (defects.libraryReadsEnv) libraryDefault(defects.libraryReadsEnv)
                 if (defects.hangs === name) await new Promise(() => {})
@@ -188,5 +222,70 @@ describe('assertSourceCompliance', () => {
     await expect(assertSourceCompliance(source({ hangs: 'config.json' }), {}, { stepTimeoutMs: 200 })).rejects.toThrow(
       /\[fixture\] not compliant: open\(\) of `config.json` at byte 0 did not settle within 200 ms: does a request never get an answer\?/,
     )
+  })
+})
+
+describe('assertSourceCompliance: identity and fingerprint', () => {
+  const env = { FIXTURE_TOKEN: 'tok_live_9f8e7d6c5b4a', FIXTURE_REGION: 'eu-central-1', HOME: '/home/fixture' }
+  const withEnv = { context: () => testContext({ type: 'fixture', env }) }
+
+  it('passes stable identities and fingerprints, one content each, that show no secret (an ordinary env value is fine)', async () => {
+    const report = await assertSourceCompliance(source({ identity: 'region', fingerprint: 'stable' }), {}, withEnv)
+    expect(report.checks).toContain('identities and fingerprints are stable strings, name one content each and carry no secret')
+    const config = report.files.find((f) => f.path === 'config.json')!
+    expect(config.identity).toMatch(/^fixture:eu-central-1\/[0-9a-f]{40}$/)
+    expect(config.fingerprint).toMatch(/^ino:[0-9a-f]{8}$/)
+  })
+
+  it('does not claim the rule for a source that names no content', async () => {
+    const report = await assertSourceCompliance(source(), {})
+    expect(report.checks).not.toContain('identities and fingerprints are stable strings, name one content each and carry no secret')
+  })
+
+  it.each<[string, Defects, RegExp]>([
+    [
+      'an identity that changes from one listing to the next',
+      { identity: 'perListing' },
+      /\[fixture\] not compliant: `README.md` is listed with identity `fixture:README.md@listing-1` then `fixture:README.md@listing-2`: an identity must be the same in every listing of the same content/,
+    ],
+    [
+      'a fingerprint with a time stamp in it',
+      { identity: 'stable', fingerprint: 'perListing' },
+      /`README.md` is listed with fingerprint `ino:[0-9a-f]{8};seen:1` then `ino:[0-9a-f]{8};seen:2`: a fingerprint must be the same in every listing/,
+    ],
+    [
+      'an identity that carries a token from the env',
+      { identity: 'token' },
+      /\[fixture\] not compliant: `README.md` has an identity that contains the value of `FIXTURE_TOKEN` from the context's env: an identity is written into the layer's annotations, in every image, so it must carry no secret/,
+    ],
+    [
+      'an identity that is not a string',
+      { identity: 'number' },
+      /`README.md` has identity 42: when given, an identity is a non-empty string/,
+    ],
+    [
+      'one identity for different contents',
+      { identity: 'shared' },
+      /`README.md` and `config.json` have the same identity `fixture:v1` but different bytes: an identity names one content, or the engine reuses the wrong layer/,
+    ],
+  ])('catches %s', async (_what, defects, message) => {
+    await expect(assertSourceCompliance(source(defects), {}, withEnv)).rejects.toThrow(message)
+  })
+
+  it('catches an identity that carries a secret the source registered, and never shows the secret', async () => {
+    const err = (await assertSourceCompliance(source({ identity: 'registered' }), { token: 'tok_config_5551212' }).catch(
+      (e: unknown) => e,
+    )) as Error
+    expect(err.message).toMatch(/`README.md` has an identity that contains a secret the source registered with ctx.secret\(\)/)
+    expect(err.message).not.toContain('tok_config_5551212')
+  })
+
+  it('takes a value shaped like a well-known token as a secret, whatever its variable is called', async () => {
+    const shaped = { context: () => testContext({ type: 'fixture', env: { FIXTURE_REF: 'hf_abcdefghijklmnop' } }) }
+    await expect(assertSourceCompliance(source({ identity: 'ref' }), {}, shaped)).rejects.toThrow(
+      /`README.md` has an identity that contains the value of `FIXTURE_REF` from the context's env/,
+    )
+    const plain = { context: () => testContext({ type: 'fixture', env: { FIXTURE_REF: 'release-2026-12' } }) }
+    await assertSourceCompliance(source({ identity: 'ref' }), {}, plain)
   })
 })

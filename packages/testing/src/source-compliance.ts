@@ -1,7 +1,8 @@
 // assertSourceCompliance: what the engine relies on from a source, checked against the real
-// component. Listing is stable and byte-free, sizes and digests match the bytes, `open({ start })`
-// resumes at that byte, paths are safe, failures are ModelcarErrors that leak no secret, nothing
-// is read from process.env, and no hook hangs.
+// component. Listing is stable and byte-free, sizes and digests match the bytes, identities and
+// fingerprints are stable, name one content each and carry no secret, `open({ start })` resumes
+// at that byte, paths are safe, failures are ModelcarErrors that leak no secret, nothing is read
+// from process.env, and no hook hangs.
 import {
   isDigest,
   isModelcarError,
@@ -14,6 +15,7 @@ import {
 } from '@modelcar/core'
 import { watchEnv } from './env-watch.js'
 import { checkedConfig } from './check-config.js'
+import { checkContentNames, checkOneContentPerName, NAMES_CHECK } from './content-names.js'
 import { startKit } from './kit-start.js'
 import type { Step } from './kit-step.js'
 import type { TestContext } from './test-context.js'
@@ -41,6 +43,8 @@ export interface ListedFile {
   size: number
   digest: string | undefined
   mode: number | undefined
+  identity: string | undefined
+  fingerprint: string | undefined
   /** sha256 of the bytes read. */
   sha256: string
 }
@@ -85,6 +89,7 @@ async function runRules(kit: Kit, cfg: Record<string, unknown>): Promise<SourceC
   checks.push('listing is stable (paths, sizes, digests, modes, order)')
   checkListed(first, fail)
   checks.push('paths are relative, POSIX, normalized, unique; sizes and digests well-formed')
+  const named = checkContentNames(first, second, firstCtx, fail)
 
   const files: ListedFile[] = []
   const bytesOf = new Map<string, Buffer>()
@@ -95,9 +100,13 @@ async function runRules(kit: Kit, cfg: Record<string, unknown>): Promise<SourceC
     if (f.digest !== undefined && f.digest !== sha256)
       fail(`\`${f.path}\` is listed with digest \`${f.digest}\` but its bytes hash to \`${sha256}\``)
     bytesOf.set(f.path, bytes)
-    files.push({ path: f.path, size: f.size, digest: f.digest, mode: f.mode, sha256 })
+    files.push({ path: f.path, size: f.size, digest: f.digest, mode: f.mode, identity: f.identity, fingerprint: f.fingerprint, sha256 })
   }
   checks.push('every file yields exactly its size, and its digest when listed')
+  if (named) {
+    checkOneContentPerName(files, fail)
+    checks.push(NAMES_CHECK)
+  }
   await checkResume(kit, first, bytesOf)
   checks.push('open({ start }) yields exactly the bytes from start on')
   await checkFailing(kit)
