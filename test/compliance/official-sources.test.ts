@@ -9,7 +9,7 @@ import { localSource } from '@modelcar/core'
 import { hfSource } from '@modelcar/source-hf'
 import { s3Source } from '@modelcar/source-s3'
 import { assertSourceCompliance, testContext } from '@modelcar/testing'
-import { startHubEmulator, writeRepo, type HubEmulator } from '../../tools/hub-emulator/hub-emulator.mjs'
+import { gitBlobOid, startHubEmulator, writeRepo, type HubEmulator } from '../../tools/hub-emulator/hub-emulator.mjs'
 import { tempDir, type TempDir } from '../../tools/harness/temp.js'
 import { putObjects, seedClient, startS3Server, type S3Server } from '../../tools/s3-server/s3-server.mjs'
 
@@ -68,6 +68,9 @@ describe('official sources pass the conformance kit', () => {
       'model.safetensors',
       'tokenizer/vocab.json',
     ])
+    // Local files are named by a fingerprint (device, inode, size, times), checked stable by the kit.
+    expect(report.files.every((f) => f.fingerprint)).toBe(true)
+    expect(report.checks).toContain(NAMES_CHECK)
   })
 
   it('hf', async () => {
@@ -87,6 +90,9 @@ describe('official sources pass the conformance kit', () => {
     // An LFS file: the Hub's sha256 is its digest, and the kit checked the bytes against it.
     expect(weights.digest).toBe(`sha256:${createHash('sha256').update(files['model.safetensors']!).digest('hex')}`)
     expect(report.files.map((f) => f.path)).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer/vocab.json'])
+    // A small (non-LFS) file: named by its git blob id before it is read, checked stable by the kit.
+    expect(report.files.find((f) => f.path === 'README.md')!.identity).toBe(`git-blob:${gitBlobOid(files['README.md']!)}`)
+    expect(report.checks).toContain(NAMES_CHECK)
   })
 
   it('hf with a token: registered as a secret, absent from every failure', async () => {
@@ -141,5 +147,10 @@ describe('official sources pass the conformance kit', () => {
       },
     )
     expect(report.files.map((f) => f.path)).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer/vocab.json'])
+    // Objects without a checksum: named by version or ETag, checked stable and free of the keys by the kit.
+    expect(report.files.every((f) => f.identity?.startsWith('s3:models/tiny/'))).toBe(true)
+    expect(report.checks).toContain(NAMES_CHECK)
   })
 })
+
+const NAMES_CHECK = 'identities and fingerprints are stable strings, name one content each and carry no secret'
