@@ -76,6 +76,20 @@ describe('catalogues', () => {
     ])
   })
 
+  it('a mistake in the catalogue’s own fields does not hide the models’ problems, nor is it said twice', async () => {
+    const text = CATALOG.replace('template:\n', 'template:\n  image:\n    compression: lz4\n')
+      .replace('repo: acme/tiny, revision: v2', 'repo: acme/tiny, revison: v2')
+      .replace('tag: "{commit}"', 'tag: "{sha}"')
+      .replace('  - name: local-one', '  - name: local-one\n    tgas: [x]')
+    const ps = await problems(text)
+    expect(ps.map((p) => `${p.at} ${p.message}`)).toEqual([
+      '5:18 template.image.compression: `lz4` is not one of `none`, `gzip`, `zstd`',
+      '12:43 model `tiny`: [hub] unknown field `revison` in sources[0] (did you mean `revision`?)',
+      expect.stringMatching(/^15:5 unknown field `tgas` in models\[2\]/),
+      '20:14 model `local-one`: unknown placeholder `{sha}`',
+    ])
+  })
+
   it('names two models alike only with a name of their own', async () => {
     const ps = await problems(CATALOG.replace('repo: acme/tiny, revision: v2', 'repo: other/Granite-3.1-2B'))
     expect(ps).toContainEqual(

@@ -5,7 +5,7 @@
 // is reported at once, with file:line:col, before any byte moves.
 import fs from 'node:fs/promises'
 import { Value } from '@sinclair/typebox/value'
-import { Document, isMap, isNode, YAMLMap, YAMLSeq, type Node } from 'yaml'
+import { Document, isMap, isNode, isSeq, YAMLMap, YAMLSeq, type Node } from 'yaml'
 import type { Diagnostic } from '../errors/diagnostic.js'
 import { errors } from '../errors/core-errors.js'
 import { checkRecipe, expandVariables, type LoadRecipeOptions, type Recipe } from '../recipe/load-recipe.js'
@@ -56,13 +56,17 @@ export async function parseCatalog(text: string, file: string, opts: LoadRecipeO
   const syntax = yaml.syntaxProblems()
   if (syntax.length) throw errors.recipeInvalid(file, syntax)
   const structure = structureProblems(yaml)
-  if (structure.length) throw errors.recipeInvalid(file, structure)
-  const models = ((yaml.doc.contents as YAMLMap).get('models', true) as unknown as YAMLSeq).items
-  const checked = await Promise.all(models.map((_, i) => checkModel(yaml, i, opts, {})))
+  // A mistake in the catalogue's own fields does not hide the models' problems: every model whose
+  // entry is sound is checked too, and what it says again of a place already reported is dropped.
+  const models = checkableModels(yaml)
+  if (!models) throw errors.recipeInvalid(file, structure)
+  const checked = await Promise.all(models.map((item, i) => (isSoundModel(item) ? checkModel(yaml, i, opts, {}) : undefined)))
   const names = new Map<string, number>()
-  const problems: Diagnostic[] = []
+  const reported = new Set(structure.map(placeOf))
+  const problems: Diagnostic[] = [...structure]
   for (const [i, c] of checked.entries()) {
-    problems.push(...c.problems)
+    if (!c) continue
+    problems.push(...c.problems.filter((d) => !reported.has(placeOf(d))))
     const first = names.get(c.vars.name)
     if (first !== undefined)
       problems.push({
@@ -72,10 +76,12 @@ export async function parseCatalog(text: string, file: string, opts: LoadRecipeO
       })
     else names.set(c.vars.name, i)
   }
-  if (problems.length) throw errors.recipeInvalid(file, dedupe(problems))
+  // An entry not checked is one the catalogue's own check has a problem with.
+  const ready = checked.filter((c): c is Checked => c !== undefined)
+  if (problems.length || ready.length < checked.length) throw errors.recipeInvalid(file, dedupe(problems))
   return {
     file,
-    models: checked.map((c, index) => ({
+    models: ready.map((c, index) => ({
       name: c.vars.name,
       index,
       label: c.label,
@@ -168,6 +174,21 @@ function insideComponent(p: (string | number)[]): boolean {
 function offsetOf(node: unknown): number {
   return (node as Node | undefined)?.range?.[0] ?? 0
 }
+
+/** The entries of `models`, when the catalogue is a mapping whose `models` is a list. */
+function checkableModels(yaml: YamlDocument): unknown[] | undefined {
+  const root = yaml.doc.contents
+  if (!isMap(root)) return undefined
+  const models = root.get('models', true)
+  return isSeq(models) ? models.items : undefined
+}
+
+/** A model entry the recipe checker can take: a mapping with a `source` mapping (else its problem is the catalogue's). */
+function isSoundModel(item: unknown): boolean {
+  return isMap(item) && isMap(item.get('source', true))
+}
+
+const placeOf = (d: Diagnostic) => `${d.location?.line}:${d.location?.col}`
 
 /** A template's problem is every model's: said once, for the first model that has it. */
 function dedupe(problems: Diagnostic[]): Diagnostic[] {
