@@ -3,7 +3,7 @@
 // log), what the registry holds and logged, images pulled back and unpacked by GNU tar, and the
 // summary table of `modelcar mirror` read back. Every figure a test asserts on is counted by a
 // server or a tool, not by modelcar.
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'vitest'
@@ -184,10 +184,7 @@ async function filesUnder(dir: string, rel = ''): Promise<Record<string, string>
   for (const entry of await readdir(join(dir, rel), { withFileTypes: true })) {
     const path = rel ? `${rel}/${entry.name}` : entry.name
     if (entry.isDirectory()) Object.assign(out, await filesUnder(dir, path))
-    else
-      out[path] = `sha256:${createHash('sha256')
-        .update(await readFile(join(dir, path)))
-        .digest('hex')}`
+    else out[path] = sha256(await readFile(join(dir, path)))
   }
   return out
 }
