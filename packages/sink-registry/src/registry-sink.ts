@@ -36,6 +36,14 @@ export const registrySinkSchema = Type.Object(
       examples: ['quay.io/acme/granite:2b', '127.0.0.1:5000/models/tiny:v1'],
       pattern: IMAGE_REFERENCE_PATTERN,
     }),
+    tags: withDefault(
+      Type.Array(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$' }), {
+        description: 'More tags of the same repository to point at the image, after the tag of `ref` (each blob is still uploaded once).',
+        uniqueItems: true,
+        examples: [['latest', '2b']],
+      }),
+      [],
+    ),
     insecure: withDefault(
       Type.Boolean({
         description:
@@ -106,7 +114,8 @@ export const registrySink = defineSink({
       has: (desc, origin) => blobs.has(desc, origin),
       openBlob: (hint) => blobs.open(hint),
       heldLayers: async () => blobs.heldLayers(),
-      commit: (image) => pushImage(client, blobs, image, { tag, target, concurrency: config.concurrency }),
+      commit: (image) =>
+        pushImage(client, blobs, image, { tags: [tag, ...config.tags.filter((t) => t !== tag)], target, concurrency: config.concurrency }),
       async abort() {
         // Uploads cancel themselves; the tag was not moved, so the registry shows the old image.
       },
@@ -132,12 +141,12 @@ function pushReference(text: string): ImageReference {
   return ref
 }
 
-/** Configs, then manifests and indexes children first, each by digest; the tag moves last. */
+/** Configs, then manifests and indexes children first, each by digest; the tags move last. */
 async function pushImage(
   client: RegistryClient,
   blobs: RegistryBlobs,
   image: EditedImage,
-  o: { tag: string; target: string; concurrency: number },
+  o: { tags: string[]; target: string; concurrency: number },
 ): Promise<CommitResult> {
   const configs = image.documents.filter((d) => d.kind === 'config')
   await mapBounded(configs, o.concurrency, async (doc) => {
@@ -153,8 +162,9 @@ async function pushImage(
   }
   const rootDoc = image.documents.find((d) => d.descriptor.digest === image.root.digest)
   if (!rootDoc) throw errors.planInvalid('the edited image has no root document')
-  if ((await client.headManifest(o.tag)) !== image.root.digest) {
-    await client.putManifest(o.tag, rootDoc.bytes, image.root.mediaType)
+  for (const tag of o.tags) {
+    if ((await client.headManifest(tag)) === image.root.digest) continue
+    await client.putManifest(tag, rootDoc.bytes, image.root.mediaType)
     await keepReferrersTag(client, rootDoc)
   }
   return { ref: o.target, digest: image.root.digest }

@@ -52,7 +52,8 @@ async function mirrorOne(model: CatalogModel, o: MirrorOptions): Promise<RunResu
       signal: o.signal,
       dryRun,
       onSecret: o.onSecret,
-      onEvent: (e) => o.onEvent(model, e),
+      // The listing that resolves `{commit}` is not the run: its plan is said once, by the run.
+      onEvent: (e) => (dryRun ? undefined : o.onEvent(model, e)),
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
       ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
     })

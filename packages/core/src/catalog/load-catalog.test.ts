@@ -123,3 +123,40 @@ describe('shards', () => {
     expect(() => shardOf(models, 3, 3)).toThrow('does not exist')
   })
 })
+
+describe('tags', () => {
+  it('a sink that takes a `tags` list gets every tag at once (one upload); others are written once per tag', async () => {
+    const { defineSink } = await import('../contract/component.js')
+    const multi = defineSink({
+      type: 'multi',
+      description: 'test',
+      schema: Type.Object(
+        { ref: Type.String({ description: 'ref' }), tags: Type.Optional(Type.Array(Type.String(), { description: 'more tags' })) },
+        { additionalProperties: false },
+      ),
+      create: () => {
+        throw new Error('unused')
+      },
+    })
+    const text = `apiVersion: modelcar/v1
+kind: Catalog
+template:
+  sinks:
+    - type: multi
+      ref: "r/{name}:{tag}"
+    - type: oci-layout
+      path: ./out
+      tag: "{tag}"
+models:
+  - source: { type: hub, repo: acme/tiny }
+    tags: [v1, latest]
+`
+    const catalog = await parseCatalog(text, '/tmp/c.yaml', { registry: registry().register(multi) })
+    const recipe = await catalog.models[0]!.recipe()
+    expect(recipe.sinks.map((s) => [s.type, s.config])).toEqual([
+      ['multi', { ref: 'r/tiny:v1', tags: ['latest'] }],
+      ['oci-layout', { path: './out', tag: 'v1' }],
+      ['oci-layout', { path: './out', tag: 'latest' }],
+    ])
+  })
+})

@@ -54,12 +54,12 @@ export async function loadCatalog(file: string, opts: LoadRecipeOptions): Promis
 export async function parseCatalog(text: string, file: string, opts: LoadRecipeOptions): Promise<Catalog> {
   const yaml = new YamlDocument(text, file)
   const syntax = yaml.syntaxProblems()
-  if (syntax.length) throw errors.recipeInvalid(file, syntax)
+  if (syntax.length) throw errors.recipeInvalid(file, syntax, 'catalogue')
   const structure = structureProblems(yaml)
   // A mistake in the catalogue's own fields does not hide the models' problems: every model whose
   // entry is sound is checked too, and what it says again of a place already reported is dropped.
   const models = checkableModels(yaml)
-  if (!models) throw errors.recipeInvalid(file, structure)
+  if (!models) throw errors.recipeInvalid(file, structure, 'catalogue')
   const checked = await Promise.all(models.map((item, i) => (isSoundModel(item) ? checkModel(yaml, i, opts, {}) : undefined)))
   const names = new Map<string, number>()
   const reported = new Set(structure.map(placeOf))
@@ -78,7 +78,7 @@ export async function parseCatalog(text: string, file: string, opts: LoadRecipeO
   }
   // An entry not checked is one the catalogue's own check has a problem with.
   const ready = checked.filter((c): c is Checked => c !== undefined)
-  if (problems.length || ready.length < checked.length) throw errors.recipeInvalid(file, dedupe(problems))
+  if (problems.length || ready.length < checked.length) throw errors.recipeInvalid(file, dedupe(problems), 'catalogue')
   return {
     file,
     models: ready.map((c, index) => ({
@@ -88,7 +88,7 @@ export async function parseCatalog(text: string, file: string, opts: LoadRecipeO
       usesCommit: c.usesCommit,
       recipe: async (vars = {}) => {
         const again = await checkModel(yaml, index, opts, vars)
-        if (!again.recipe) throw errors.recipeInvalid(file, dedupe(again.problems))
+        if (!again.recipe) throw errors.recipeInvalid(file, dedupe(again.problems), 'catalogue')
         return again.recipe
       },
     })),
@@ -112,7 +112,7 @@ async function checkModel(catalog: YamlDocument, index: number, opts: LoadRecipe
   const explicit = ((catalog.doc.contents as YAMLMap).getIn(['models', index, 'name']) as string | undefined) ?? undefined
   const vars = varsOf(source ?? {}, typeof explicit === 'string' ? explicit : undefined)
   const tags = ((catalog.doc.contents as YAMLMap).getIn(['models', index, 'tags']) as YAMLSeq | undefined)?.toJSON() as string[] | undefined
-  const filled = fillPlaceholders(yaml, problems, { ...vars, commit: given.commit }, tags)
+  const filled = fillPlaceholders(yaml, problems, { ...vars, commit: given.commit }, tags, (type) => takesTags(opts, type))
   const result = await checkRecipe(yaml, problems, { ...opts, overrides: [] })
   const prefix = `model \`${vars.name}\`: `
   const label = `${String(source?.type ?? '?')} ${vars.repo}@${vars.revision}`
@@ -124,6 +124,12 @@ async function checkModel(catalog: YamlDocument, index: number, opts: LoadRecipe
     recipe: undefined,
     problems: result.problems.map((d) => ({ ...d, message: prefix + d.message })),
   }
+}
+
+/** Whether sink `type` takes a list of `tags` of its own (then a model's tags share one upload). */
+function takesTags(opts: LoadRecipeOptions, type: string): boolean {
+  const schema = opts.registry.get('sink', type)?.schema as { properties?: Record<string, { type?: string }> } | undefined
+  return schema?.properties?.tags?.type === 'array'
 }
 
 /** The template's fields, the model's source as the one entry of `sources`, the model's overrides on top. */

@@ -1,6 +1,8 @@
 // The placeholders of a catalogue model's strings: `{name}`, `{repo}`, `{revision}`, `{tag}` and
 // `{commit}` (the commit the source resolved its revision to, for immutable tags). A sink whose
-// text holds `{tag}` is written once per tag of the model. An unknown placeholder is a problem.
+// text holds `{tag}` is written once per tag of the model, or, when it takes a `tags` list of its
+// own (the registry sink), once with every tag: one upload, several tags. An unknown placeholder
+// is a problem.
 import { isMap, isScalar, isSeq, visit, YAMLSeq, type YAMLMap } from 'yaml'
 import type { RecipeProblems } from '../recipe/recipe-problems.js'
 import { jsonPathOf, type YamlDocument } from '../recipe/yaml-document.js'
@@ -16,8 +18,9 @@ export function fillPlaceholders(
   problems: RecipeProblems,
   vars: ModelVars & { commit?: string | undefined },
   tags: string[] | undefined,
+  takesTags: (sinkType: string) => boolean,
 ): { usesCommit: boolean } {
-  expandTags(yaml, tags ?? [vars.revision])
+  expandTags(yaml, tags ?? [vars.revision], takesTags)
   let usesCommit = false
   const values: Record<string, string> = {
     name: vars.name,
@@ -47,8 +50,8 @@ export function fillPlaceholders(
   return { usesCommit }
 }
 
-/** Each sink entry whose text holds `{tag}` becomes one entry per tag, `{tag}` filled in. */
-function expandTags(yaml: YamlDocument, tags: string[]): void {
+/** Each sink entry whose text holds `{tag}` becomes one entry per tag, `{tag}` filled in; or one with all of them. */
+function expandTags(yaml: YamlDocument, tags: string[], takesTags: (sinkType: string) => boolean): void {
   const sinks = yaml.doc.get('sinks', true)
   if (!isSeq(sinks)) return
   const out = new YAMLSeq()
@@ -57,15 +60,25 @@ function expandTags(yaml: YamlDocument, tags: string[]): void {
       out.items.push(item)
       continue
     }
-    for (const tag of tags) {
-      const copy = (item as YAMLMap).clone() as YAMLMap
-      visit(copy, {
-        Scalar(_key, node) {
-          if (isScalar(node) && typeof node.value === 'string') node.value = node.value.split('{tag}').join(tag)
-        },
-      })
+    const type = item.get('type')
+    if (typeof type === 'string' && takesTags(type) && !item.has('tags')) {
+      const copy = fill(item, tags[0]!)
+      if (tags.length > 1) copy.set('tags', tags.slice(1))
       out.items.push(copy)
+      continue
     }
+    for (const tag of tags) out.items.push(fill(item, tag))
   }
   yaml.doc.set('sinks', out)
+}
+
+/** A copy of a sink entry with `{tag}` filled in. */
+function fill(item: YAMLMap, tag: string): YAMLMap {
+  const copy = item.clone() as YAMLMap
+  visit(copy, {
+    Scalar(_key, node) {
+      if (isScalar(node) && typeof node.value === 'string') node.value = node.value.split('{tag}').join(tag)
+    },
+  })
+  return copy
 }

@@ -31,9 +31,10 @@ export type CoreErrorCode =
 // ---- factories, one per code -------------------------------------------------------------
 
 export const errors = {
-  recipeInvalid(file: string, diagnostics: Diagnostic[]): ModelcarError {
+  /** Every problem of a recipe (or a catalogue: `what`), each with its place. */
+  recipeInvalid(file: string, diagnostics: Diagnostic[], what: 'recipe' | 'catalogue' = 'recipe'): ModelcarError {
     const n = diagnostics.length
-    return new ModelcarError('RECIPE_INVALID', `${file}: ${n} problem${n === 1 ? '' : 's'} in the recipe`, {
+    return new ModelcarError('RECIPE_INVALID', `${file}: ${n} problem${n === 1 ? '' : 's'} in the ${what}`, {
       diagnostics,
       input: true,
     })
