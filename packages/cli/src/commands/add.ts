@@ -14,7 +14,7 @@ import {
   type ComponentKind,
   type Recipe,
 } from '@modelcar/core'
-import { keyValues } from '../command-line/args.js'
+import { keyValues, positiveInteger } from '../command-line/args.js'
 import { CACHE_OPTIONS, cacheChoice } from '../command-line/cache-dir.js'
 import { defineCommand } from '../command-line/define-command.js'
 import { interruptible } from '../command-line/interrupt.js'
@@ -23,10 +23,12 @@ import { officialRegistry } from '../components/official-components.js'
 
 const COMPRESSIONS = ['none', 'gzip', 'zstd'] as const
 
+const USAGE =
+  'add LAYOUT[:TAG] FILE... [--modelcard FILE] [--annotation k=v]... [--label k=v]... [--prefix /models] [--compression none|gzip|zstd] [--concurrency N] [--cache-dir DIR | --no-cache] [--json]'
+
 export const addCommand = defineCommand({
   name: 'add',
-  usage:
-    'add LAYOUT[:TAG] FILE... [--modelcard FILE] [--annotation k=v]... [--label k=v]... [--prefix /models] [--compression none|gzip|zstd] [--cache-dir DIR | --no-cache] [--json]',
+  usage: USAGE,
   summary: 'add files as layers to an image layout, in place (like olot)',
   options: {
     modelcard: { type: 'string', short: 'm' },
@@ -35,6 +37,7 @@ export const addCommand = defineCommand({
     prefix: { type: 'string' },
     compression: { type: 'string' },
     json: { type: 'boolean' },
+    concurrency: { type: 'string' },
     ...CACHE_OPTIONS,
   },
   async run({ values, positionals }, { output, env, usageError }) {
@@ -57,7 +60,14 @@ export const addCommand = defineCommand({
     })
     const view = new ProgressView(output)
     const result = await interruptible((signal) =>
-      runRecipe(recipe, { env, onSecret: (v) => output.addSecret(v), onEvent: view.on, signal, ...cacheChoice(values, env) }),
+      runRecipe(recipe, {
+        env,
+        onSecret: (v) => output.addSecret(v),
+        onEvent: view.on,
+        signal,
+        concurrency: positiveInteger(values.concurrency, 'concurrency', USAGE),
+        ...cacheChoice(values, env),
+      }),
     ).finally(() => view.finish())
     output.print(result.digest!)
   },

@@ -188,6 +188,15 @@ function seconds(started: number): number {
   return (performance.now() - started) / 1000
 }
 
-function defaultConcurrency(): number {
-  return Math.max(2, Math.min(4, os.availableParallelism()))
+/** Memory a layer in flight may take (coalesced chunks, the hash thread's blocks, sink buffers), with room to spare. */
+const MEMORY_PER_LAYER = 32 << 20
+
+/**
+ * Layers encoded at once when the caller does not say: one per core, so a large machine is used
+ * (hashing, compression and copies are CPU work), at least 2 (a layer waiting on I/O leaves its
+ * core to another), and no more than an eighth of the memory allows.
+ */
+export function defaultConcurrency(): number {
+  const byMemory = Math.floor(os.totalmem() / 8 / MEMORY_PER_LAYER)
+  return Math.max(2, Math.min(os.availableParallelism(), byMemory, 64))
 }
