@@ -4,8 +4,9 @@
 // checked, published into blobs/ only when the run commits, and dropped when it fails;
 // index.json is replaced last, atomically.
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { createReadStream, readlinkSync } from 'node:fs'
 import fs from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import { errors } from '../errors/index.js'
 import { digestHex, encodeJson, isDigest, sha256Digest } from '../oci/digest.js'
@@ -16,8 +17,16 @@ import { MediaType } from '../oci/media-types.js'
 const LAYOUT_FILE = { imageLayoutVersion: '1.0.0' }
 /** Temporary files live beside the blobs (same filesystem, so rename is atomic) in their own folder. */
 const TMP_DIR = '.modelcar-tmp'
-/** Leftovers of a crashed run older than this are removed by the next writer. */
+/**
+ * Leftovers of a crashed run older than this are removed by the next writer; sooner when the
+ * writer that left them ran where this one runs and its process is gone (see leftByGoneWriter).
+ */
 const STALE_TMP_MS = 60 * 60 * 1000
+/**
+ * Where this process runs: the host and, on Linux, the pid namespace (a container on the same
+ * host counts its processes apart). A temporary file is named `<pid>@<place>-<random>`.
+ */
+const PLACE = `${os.hostname()}${pidNamespace()}`.replace(/[^\w.:-]/g, '_')
 /**
  * Staged blobs (complete, synced, checked) of a run that was killed live this long: a run of the
  * same recipe started again within it takes them instead of writing them again (resume).
@@ -123,7 +132,7 @@ export class ImageLayout {
     for (const name of await fs.readdir(tmp)) {
       const st = await fs.stat(path.join(tmp, name)).catch(() => undefined)
       const lifetime = name.startsWith(STAGED_PREFIX) ? STALE_STAGED_MS : STALE_TMP_MS
-      if (st && now - st.mtimeMs > lifetime) await fs.rm(path.join(tmp, name), { force: true })
+      if (st && (now - st.mtimeMs > lifetime || leftByGoneWriter(name))) await fs.rm(path.join(tmp, name), { force: true })
     }
   }
 
@@ -138,7 +147,7 @@ export class ImageLayout {
    */
   private async tmpPath(): Promise<string> {
     await fs.mkdir(path.join(this.root, TMP_DIR), { recursive: true })
-    return path.join(this.root, TMP_DIR, `${process.pid}-${randomBytes(6).toString('hex')}`)
+    return path.join(this.root, TMP_DIR, `${process.pid}@${PLACE}-${randomBytes(6).toString('hex')}`)
   }
 
   /**
@@ -296,6 +305,30 @@ export class ImageLayout {
     } finally {
       await handle.close()
     }
+  }
+}
+
+/**
+ * Whether a temporary file is a half-written blob of a writer that ran here and was killed (its
+ * process is gone): nobody will finish it, so the next writer removes it at once rather than in an
+ * hour. A writer elsewhere (another host, another container) is never judged from here.
+ */
+function leftByGoneWriter(name: string): boolean {
+  const m = /^(\d+)@(.+)-[0-9a-f]{12}$/.exec(name)
+  if (!m || m[2] !== PLACE || Number(m[1]) === process.pid) return false
+  try {
+    process.kill(Number(m[1]), 0)
+    return false
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH'
+  }
+}
+
+function pidNamespace(): string {
+  try {
+    return `~${/\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? ''}`
+  } catch {
+    return ''
   }
 }
 
