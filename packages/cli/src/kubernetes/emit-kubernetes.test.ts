@@ -189,7 +189,10 @@ describe('mirror --emit kubernetes', () => {
     ])
     expect(await problems(emit(CATALOG, { namespace: 'ML_Team' }))).toEqual([expect.stringContaining('is not a Kubernetes namespace name')])
     expect(await problems(emit(CATALOG, { schedule: 'nightly' }))).toEqual([expect.stringContaining('is not a cron schedule')])
-    for (const ok of ['@daily', '*/30 2-4 * * 1-5', 'CRON_TZ=Europe/Paris 0 3 * * *'])
+    expect(await problems(emit(CATALOG, { schedule: 'CRON_TZ=Europe/Paris 0 3 * * *' }))).toEqual([
+      expect.stringContaining('Kubernetes does not take a time zone in the schedule'),
+    ])
+    for (const ok of ['@daily', '*/30 2-4 * * 1-5', '0 3 * * MON'])
       await expect(emit(CATALOG, { schedule: ok })).resolves.toContain('CronJob')
     for (const ok of ['127.0.0.1:5000/modelcar:test', 'modelcar', `quay.io/a/b@sha256:${'0'.repeat(64)}`])
       await expect(emit(CATALOG, { image: ok })).resolves.toContain(`image: ${ok}`)

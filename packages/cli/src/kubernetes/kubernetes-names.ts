@@ -46,10 +46,19 @@ export function checkNamespace(namespace: string | undefined): void {
     )
 }
 
-/** Five fields (minute hour day-of-month month day-of-week), or a macro such as `@daily`; the CronJob controller parses the rest. */
+/**
+ * Five fields (minute hour day-of-month month day-of-week), or a macro such as `@daily`; the CronJob
+ * controller parses the rest. A `TZ=`/`CRON_TZ=` prefix is refused: the API server does not take
+ * it (a CronJob's `spec.timeZone` says the zone).
+ */
 export function checkSchedule(schedule: string | undefined): void {
   if (schedule === undefined) return
-  const text = schedule.trim().replace(/^(CRON_)?TZ=\S+\s+/, '')
+  const text = schedule.trim()
+  if (/^(CRON_)?TZ=/.test(text))
+    throw errors.argumentInvalid(
+      `--schedule \`${schedule}\`: Kubernetes does not take a time zone in the schedule`,
+      'give the five fields alone (the controller’s time zone, UTC on most clusters), and set `timeZone:` in the printed CronJob’s spec for another',
+    )
   const fields = text.split(/\s+/)
   if (CRON_MACRO.test(text) || (fields.length === 5 && fields.every((f) => CRON_FIELD.test(f)))) return
   throw errors.argumentInvalid(
