@@ -130,11 +130,18 @@ beforeAll(async () => {
 
   const packDir = join(tmp.path, 'tarballs')
   await mkdir(packDir)
-  const result = await mustRun('npm', ['pack', '--json', '--pack-destination', packDir, ...dirs.flatMap((w) => ['--workspace', w])], {
-    cwd: REPO_ROOT,
-    env: userEnv(),
-    timeoutMs: 120_000,
-  })
+  // --ignore-scripts: the other e2e files run the built CLI from these very dist/ folders at the
+  // same time, and prepack would delete and rebuild them under their feet. What is packed is the
+  // build the suite tests; the checks below refuse a tarball with stale build output.
+  const result = await mustRun(
+    'npm',
+    ['pack', '--json', '--ignore-scripts', '--pack-destination', packDir, ...dirs.flatMap((w) => ['--workspace', w])],
+    {
+      cwd: REPO_ROOT,
+      env: userEnv(),
+      timeoutMs: 120_000,
+    },
+  )
   packed = []
   for (const p of JSON.parse(result.stdout) as { name: string; filename: string }[]) {
     const tarball = join(packDir, p.filename.replace(/^@/, '').replace(/\//, '-'))
