@@ -48,6 +48,11 @@ export interface PlannedLayer {
   annotations: Record<string, string>
   compression: Compression
   modelcard?: boolean
+  /**
+   * The one file's bytes are the blob, not a tar of them (a ModelPack `raw` layer, with
+   * `image.modelpack.layers: raw`): its digest is the file's sha256. Set by the engine.
+   */
+  raw?: boolean
 }
 
 export type LayerStrategy = 'per-file' | 'grouped'

@@ -1,5 +1,6 @@
 // Encodes one OCI layer as a stream: deterministic tar (tar-stream), optional gzip, and the
-// sha256 of both the tar (diff_id) and the blob (digest) computed while the bytes pass.
+// sha256 of both the tar (diff_id) and the blob (digest) computed while the bytes pass; or, for a
+// raw layer, the file's bytes as they are.
 import { createHash, type Hash } from 'node:crypto'
 import zlib from 'node:zlib'
 import tar from 'tar-stream'
@@ -143,6 +144,42 @@ export function encodeLayer(
     } finally {
       // Reached early when the consumer stops iterating: stop the producer and the file readers.
       if (!pack.destroyed) pack.destroy()
+    }
+  }
+  return { chunks: chunks(), result }
+}
+
+/** What the engine calls a raw layer's blob until a format names it (a ModelPack layer type, by kind). */
+export const RAW_LAYER_MEDIA_TYPE = 'application/octet-stream'
+
+/**
+ * A raw layer: the one file's bytes as they are, hashed as they pass (digest and diff_id are the
+ * file's sha256). The same interface as encodeLayer, so the engine streams either alike.
+ */
+export function encodeRawLayer(entries: LayerFileEntry[]): { chunks: AsyncIterable<Uint8Array>; result: Promise<EncodedLayer> } {
+  if (entries.length !== 1) throw new ModelcarError('PLAN_INVALID', `a raw layer holds one file, not ${entries.length}`)
+  const entry = entries[0]!
+  let resolve!: (l: EncodedLayer) => void
+  let reject!: (e: unknown) => void
+  const result = new Promise<EncodedLayer>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  result.catch(() => {}) // the caller observes failures through `chunks`
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    const hash = createHash('sha256')
+    let size = 0
+    try {
+      for await (const chunk of entry.read()) {
+        hash.update(chunk)
+        size += chunk.byteLength
+        yield chunk
+      }
+      const digest = `sha256:${hash.digest('hex')}`
+      resolve({ mediaType: RAW_LAYER_MEDIA_TYPE, digest, size, diffId: digest })
+    } catch (err) {
+      reject(err)
+      throw err
     }
   }
   return { chunks: chunks(), result }

@@ -10,7 +10,14 @@ import type { PlannedLayer } from '../contract/plan.js'
 import { errors } from '../errors/core-errors.js'
 import { DEFAULT_RETRY_POLICY, retryDelayMs, sleep } from '../http/retry-policy.js'
 import { isRetryable } from '../http/retryable.js'
-import { encodeLayer, mediaTypeFor, type EncodedLayer, type LayerFileEntry } from '../layer/layer-encoder.js'
+import {
+  encodeLayer,
+  encodeRawLayer,
+  mediaTypeFor,
+  RAW_LAYER_MEDIA_TYPE,
+  type EncodedLayer,
+  type LayerFileEntry,
+} from '../layer/layer-encoder.js'
 import type { Descriptor } from '../oci/types.js'
 import { coalesce } from '../streams/coalesce.js'
 import { titleOf } from './layer-history.js'
@@ -112,14 +119,16 @@ async function streamPass(
   }
   try {
     const hint = {
-      mediaType: mediaTypeFor(job.layer.compression),
+      mediaType: job.layer.raw ? RAW_LAYER_MEDIA_TYPE : mediaTypeFor(job.layer.compression),
       verify: false,
       annotations: job.layer.annotations,
       attempt: pass,
       ...(first ? { digest: first.digest, size: first.size } : job.known ? { digest: job.known.digest, size: job.known.size } : {}),
     }
     for (const p of pending) live.push({ p, writer: await guard(p.sink.type, 'write', () => p.sink.instance.openBlob(hint)) })
-    const enc = encodeLayer(job.entries, { compression: job.layer.compression, mtime: job.mtime })
+    const enc = job.layer.raw
+      ? encodeRawLayer(job.entries)
+      : encodeLayer(job.entries, { compression: job.layer.compression, mtime: job.mtime })
     for await (const chunk of coalesce(enc.chunks)) {
       if (job.signal.aborted) throw errors.aborted(job.signal.reason)
       await Promise.all([...live].map((w) => w.writer.write(chunk).catch((err: unknown) => fail(w, err))))

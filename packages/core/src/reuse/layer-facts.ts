@@ -19,8 +19,12 @@ export interface FileFacts {
   fingerprint?: string
 }
 
-/** The encoding as one deterministic string: `tar;compression=none;mtime=0;prefix=/models;encoder=1`. */
-export function encodingOf(layer: Pick<PlannedLayer, 'compression'>, prefix: string, mtime: number): string {
+/**
+ * The encoding as one deterministic string: `tar;compression=none;mtime=0;prefix=/models;encoder=1`,
+ * or `raw;encoder=1` for a raw layer (the file's bytes: no compression, mtime or prefix in them).
+ */
+export function encodingOf(layer: Pick<PlannedLayer, 'compression' | 'raw'>, prefix: string, mtime: number): string {
+  if (layer.raw) return `raw;encoder=${ENCODER_VERSION}`
   return `tar;compression=${layer.compression};mtime=${mtime};prefix=/${prefix};encoder=${ENCODER_VERSION}`
 }
 

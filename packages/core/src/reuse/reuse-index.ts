@@ -1,8 +1,10 @@
 // Where a planned layer may already exist: in the image a sink holds at its target (found by the
-// facts in its annotations) or in the local record of layers written before (found by key).
-// A match names the layer's bytes; whether each sink has them is asked of the sink (HEAD for a
-// registry, the file for a layout) before the engine decides not to read the file.
+// facts in its annotations), in the local record of layers written before (found by key), or, for
+// a raw layer of a file whose sha256 the source knows, under that digest itself. A match names the
+// layer's bytes; whether each sink has them is asked of the sink (HEAD for a registry, the file
+// for a layout) before the engine decides not to read the file.
 import type { PlannedLayer } from '../contract/plan.js'
+import { RAW_LAYER_MEDIA_TYPE } from '../layer/layer-encoder.js'
 import type { Descriptor } from '../oci/types.js'
 import { factsOf, heldFacts, layerKeys, type FileFacts } from './layer-facts.js'
 import type { LayerRecord } from './layer-record.js'
@@ -38,6 +40,8 @@ export class ReuseIndex {
   }
 
   find(layer: PlannedLayer, encoding: string): ReuseCandidate | undefined {
+    const own = ownDigest(layer)
+    if (own) return own
     const files = factsOf(layer)
     const recorded = this.record?.find(layerKeys(encoding, files))
     if (recorded) {
@@ -67,4 +71,20 @@ export class ReuseIndex {
 function sameFile(held: FileFacts, want: FileFacts): boolean {
   if (held.target !== want.target || held.size !== want.size || held.executable !== want.executable) return false
   return (!!want.digest && held.digest === want.digest) || (!!want.identity && held.identity === want.identity)
+}
+
+/**
+ * A raw layer is the file itself: when the source knows the file's sha256 (a Hub LFS oid), that is
+ * the layer's digest before a byte is read, and a sink holding it needs nothing.
+ */
+function ownDigest(layer: PlannedLayer): ReuseCandidate | undefined {
+  const only = layer.files.length === 1 ? layer.files[0]! : undefined
+  const digest = only?.file.digest
+  if (!layer.raw || !only || !digest?.startsWith('sha256:')) return undefined
+  return {
+    descriptor: { mediaType: RAW_LAYER_MEDIA_TYPE, digest, size: only.file.size },
+    diffId: digest,
+    digests: new Map([[only.target, digest]]),
+    from: 'the file’s own digest',
+  }
 }
