@@ -35,6 +35,7 @@ export { safeModelPath, normalizePrefix, joinModelPath } from './files/model-pat
 export { globFilter, unmatchedPatterns, type GlobFilter } from './files/glob-filter.js'
 export { selectFiles, type SelectOptions } from './files/select-files.js'
 export { skipBytes } from './streams/skip-bytes.js'
+export { collectExternalMemory } from './streams/external-memory.js'
 export { mapBounded } from './pipeline/bounded.js'
 export { parseByteSize, formatBytes, BYTE_SIZE_PATTERN } from './recipe/byte-size.js'
 
@@ -49,6 +50,16 @@ export { ImageLayout, emptyIndex } from './image/image-layout.js'
 export { loadLayoutBase, scratchBase, loadDocuments, selectRoot, parsePlatform } from './image/base-image.js'
 export { editImage, type ImageEdit, type NewLayer } from './image/edit-image.js'
 export { encodeLayer, mediaTypeFor, type EncodedLayer, type LayerFileEntry } from './layer/layer-encoder.js'
+export {
+  ModelPackMediaType,
+  ModelPackAnnotation,
+  layerMediaType,
+  isModelPackLayerMediaType,
+  type LayerKind,
+  type LayerEncoding,
+} from './modelpack/media-types.js'
+export type { ModelPackConfig, ModelPackDescriptor, ModelPackModelConfig } from './modelpack/config-schema.js'
+export { modelPackManifestOf } from './image/modelpack-image.js'
 
 // ---- Built-in components ----------------------------------------------------------------------
 export { coreComponents, createCoreRegistry } from './builtins.js'

@@ -9,6 +9,7 @@ import { errors } from '../errors/core-errors.js'
 import { DEFAULT_RETRY_POLICY, retryDelayMs, sleep, spent, type RetryPolicy } from '../http/retry-policy.js'
 import { isRetryable } from '../http/retryable.js'
 import { coalesce } from '../streams/coalesce.js'
+import { noteStreamed } from '../streams/external-memory.js'
 import { threadedSha256, type ThreadedSha256 } from './hash-thread.js'
 
 export interface ReadOptions {
@@ -52,6 +53,7 @@ export async function* readModelFile(file: ModelFile, opts: ReadOptions = {}): A
         for await (const chunk of coalesce(stream as AsyncIterable<Uint8Array> | Iterable<Uint8Array>)) {
           if (offset + chunk.byteLength > file.size) throw errors.sizeMismatch(file.path, file.size, offset + chunk.byteLength, true)
           await hash?.update(chunk)
+          noteStreamed(chunk.byteLength)
           offset += chunk.byteLength
           opts.onBytes?.(chunk.byteLength)
           yield chunk
