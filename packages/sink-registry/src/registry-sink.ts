@@ -2,12 +2,14 @@
 // client. Layers stream straight from the encoder into the upload (no local copy); blobs the
 // registry holds are skipped, base blobs on the same registry are mounted (registry-blobs.ts);
 // configs, then manifests, then indexes, and the tag last, so a failed run leaves the tag where it was.
+// The image's ModelPack manifest may get a tag of its own, moved with the others.
 import { Type } from '@sinclair/typebox'
 import {
   defineSink,
   errors,
   mapBounded,
   MediaType,
+  modelPackManifestOf,
   parseByteSize,
   withDefault,
   type CommitResult,
@@ -43,6 +45,14 @@ export const registrySinkSchema = Type.Object(
         examples: [['latest', '2b']],
       }),
       [],
+    ),
+    modelpackTag: Type.Optional(
+      Type.String({
+        description:
+          'A tag of the same repository for the ModelPack manifest alone (with `modelpack` in `image.formats`): tools that read model artifacts (modctl, CRI-O image volumes, Harbor) pull it without picking it out of the index.',
+        pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$',
+        examples: ['2b-modelpack'],
+      }),
     ),
     insecure: withDefault(
       Type.Boolean({
@@ -86,6 +96,12 @@ export const registrySink = defineSink({
   create(config, ctx) {
     const ref = pushReference(config.ref)
     const tag = ref.tag!
+    if (config.modelpackTag !== undefined && [tag, ...config.tags].includes(config.modelpackTag))
+      throw errors.componentInvalid(
+        'registry',
+        `\`modelpackTag\` \`${config.modelpackTag}\` is also a tag of the image`,
+        'give the ModelPack manifest a tag of its own',
+      )
     const target = `registry:${formatImageReference(ref)}`
     const chunkBytes = config.chunkSize === undefined ? undefined : parseByteSize(config.chunkSize)
     if (chunkBytes !== undefined && !(chunkBytes > 0))
@@ -115,7 +131,12 @@ export const registrySink = defineSink({
       openBlob: (hint) => blobs.open(hint),
       heldLayers: async () => blobs.heldLayers(),
       commit: (image) =>
-        pushImage(client, blobs, image, { tags: [tag, ...config.tags.filter((t) => t !== tag)], target, concurrency: config.concurrency }),
+        pushImage(client, blobs, image, {
+          tags: [tag, ...config.tags.filter((t) => t !== tag)],
+          modelpackTag: config.modelpackTag,
+          target,
+          concurrency: config.concurrency,
+        }),
       async abort() {
         // Uploads cancel themselves; the tag was not moved, so the registry shows the old image.
       },
@@ -146,8 +167,15 @@ async function pushImage(
   client: RegistryClient,
   blobs: RegistryBlobs,
   image: EditedImage,
-  o: { tags: string[]; target: string; concurrency: number },
+  o: { tags: string[]; modelpackTag: string | undefined; target: string; concurrency: number },
 ): Promise<CommitResult> {
+  const modelpack = o.modelpackTag === undefined ? undefined : modelPackManifestOf(image)
+  if (o.modelpackTag !== undefined && !modelpack)
+    throw errors.componentInvalid(
+      'registry',
+      '`modelpackTag` is set, but the image has no ModelPack manifest',
+      'add `modelpack` to `image.formats`, or remove `modelpackTag`',
+    )
   const configs = image.documents.filter((d) => d.kind === 'config')
   await mapBounded(configs, o.concurrency, async (doc) => {
     if (!(await blobs.holds(doc.descriptor))) await client.putBlob(doc.bytes, doc.descriptor.digest)
@@ -166,6 +194,10 @@ async function pushImage(
     if ((await client.headManifest(tag)) === image.root.digest) continue
     await client.putManifest(tag, rootDoc.bytes, image.root.mediaType)
     await keepReferrersTag(client, rootDoc)
+  }
+  if (modelpack && (await client.headManifest(o.modelpackTag!)) !== modelpack.digest) {
+    const doc = image.documents.find((d) => d.descriptor.digest === modelpack.digest)!
+    await client.putManifest(o.modelpackTag!, doc.bytes, modelpack.mediaType)
   }
   return { ref: o.target, digest: image.root.digest }
 }

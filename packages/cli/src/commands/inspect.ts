@@ -1,5 +1,5 @@
 // `modelcar inspect TARGET`: what an image layout or a registry image holds: platforms, layers, annotations, labels
-// and the model card.
+// and the model card, and a CNCF ModelPack manifest beside them (or alone) with its config.
 import path from 'node:path'
 import zlib from 'node:zlib'
 import tar from 'tar-stream'
@@ -9,6 +9,8 @@ import {
   formatBytes,
   isIndexMediaType,
   loadLayoutBase,
+  ModelPackAnnotation,
+  ModelPackMediaType,
   silentLogger,
   splitLayoutRef,
   type ComponentContext,
@@ -27,7 +29,7 @@ const CARD_LINES = 20
 export const inspectCommand = defineCommand({
   name: 'inspect',
   usage: 'inspect oci-layout:PATH[:TAG] | PATH[:TAG] | registry:HOST/REPO[:TAG|@DIGEST] [--json]',
-  summary: 'show an image: platforms, layers, annotations, model card',
+  summary: 'show an image: platforms, layers, annotations, model card, ModelPack manifest and config',
   options: { json: { type: 'boolean' } },
   async run({ positionals }, { output, env, usageError }) {
     const [target] = positionals
@@ -75,6 +77,16 @@ interface ImageReport {
   }[]
   others: { digest: string; mediaType: string; what: string }[]
   modelcard?: { digest: string; text: string }
+  modelpack?: ModelPackReport
+}
+
+/** A CNCF ModelPack manifest: where it is, its config as written, its layers with the file each holds. */
+interface ModelPackReport {
+  digest: string
+  /** As its index lists it (`unknown/unknown`); absent when the manifest is the image itself. */
+  platform?: string
+  config: { digest: string; document: Record<string, unknown> | undefined }
+  layers: { digest: string; size: number; mediaType: string; filepath?: string; untested?: boolean }[]
 }
 
 async function describe(base: BaseImage): Promise<ImageReport> {
@@ -102,6 +114,10 @@ async function describe(base: BaseImage): Promise<ImageReport> {
     }
     const m = doc<ImageManifest>(d)
     if (d === root) report.annotations = m.annotations ?? {}
+    if (!report.modelpack && isModelPack(m)) {
+      report.modelpack = modelPackReport(d, m, base)
+      return
+    }
     const ref = d.annotations?.[Annotation.dockerReferenceType]
     if (ref || m.layers?.[0]?.mediaType === 'application/vnd.in-toto+json' || !base.documents.has(m.config.digest)) {
       report.others.push({ digest: d.digest, mediaType: d.mediaType, what: ref ?? m.artifactType ?? 'artifact' })
@@ -128,6 +144,29 @@ async function describe(base: BaseImage): Promise<ImageReport> {
   const card = cardDigest && report.platforms.flatMap((p) => p.layers).find((l) => l.digest === cardDigest)
   if (card && base.blobs) report.modelcard = { digest: card.digest, text: await readCard(base, card) }
   return report
+}
+
+function isModelPack(m: ImageManifest): boolean {
+  return m.artifactType === ModelPackMediaType.manifest || m.config?.mediaType === ModelPackMediaType.config
+}
+
+function modelPackReport(d: Descriptor, m: ImageManifest, base: BaseImage): ModelPackReport {
+  const configBytes = base.documents.get(m.config.digest)
+  return {
+    digest: d.digest,
+    ...(d.platform ? { platform: [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') } : {}),
+    config: {
+      digest: m.config.digest,
+      document: configBytes && (JSON.parse(Buffer.from(configBytes).toString('utf8')) as Record<string, unknown>),
+    },
+    layers: m.layers.map((l) => ({
+      digest: l.digest,
+      size: l.size,
+      mediaType: l.mediaType,
+      filepath: l.annotations?.[ModelPackAnnotation.filepath],
+      ...(l.annotations?.[ModelPackAnnotation.mediaTypeUntested] === 'true' ? { untested: true } : {}),
+    })),
+  }
 }
 
 async function readCard(base: BaseImage, layer: { digest: string; size: number; mediaType: string }): Promise<string> {
@@ -163,6 +202,7 @@ function print(out: Output, r: ImageReport): void {
         `    ${l.digest.slice(7, 19)} ${formatBytes(l.size).padStart(10)}  ${l.mediaType.replace('application/vnd.oci.image.layer.v1.', '')}  ${l.title ?? ''}${l.modelcard ? '  (model card)' : ''}`,
       )
   }
+  if (r.modelpack) printModelPack(out, r.modelpack)
   for (const o of r.others) out.print(`\n  also: ${o.digest.slice(7, 19)} ${o.what}`)
   if (r.modelcard) {
     const lines = r.modelcard.text.split('\n')
@@ -170,4 +210,20 @@ function print(out: Output, r: ImageReport): void {
     for (const line of lines.slice(0, CARD_LINES)) out.print(`    ${line}`)
     if (lines.length > CARD_LINES) out.print(`    … ${lines.length - CARD_LINES} more lines`)
   }
+}
+
+function printModelPack(out: Output, mp: ModelPackReport): void {
+  out.print(`\n  ModelPack${mp.platform ? ` ${mp.platform}` : ''}  ${mp.digest}`)
+  const doc = mp.config.document ?? {}
+  for (const section of ['descriptor', 'config'] as const) {
+    const fields = (doc[section] ?? {}) as Record<string, unknown>
+    for (const [k, v] of Object.entries(fields))
+      out.print(`    ${section.padEnd(10)} ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+  }
+  const diffIds = (doc.modelfs as { diffIds?: unknown[] } | undefined)?.diffIds
+  out.print(`    modelfs    ${Array.isArray(diffIds) ? diffIds.length : 0} diff ids (config ${mp.config.digest.slice(7, 19)})`)
+  for (const l of mp.layers)
+    out.print(
+      `    ${l.digest.slice(7, 19)} ${formatBytes(l.size).padStart(10)}  ${l.mediaType.replace('application/vnd.cncf.model.', '')}  ${l.filepath ?? ''}${l.untested ? '  (kind untested)' : ''}`,
+    )
 }

@@ -1,21 +1,27 @@
 // The engine: recipe in, image out. Components are created, the base is read, the plan is made
 // (no model byte read yet), then each layer streams from its sources through the encoder to every
-// sink at once, derived files are built from what streamed, and the sinks commit the new image.
+// sink at once, derived files are built from what streamed, and the sinks commit the new image:
+// the Modelcar, its ModelPack manifest beside it, or the ModelPack artifact alone (image.formats).
 // A failure leaves every sink as it was.
 import os from 'node:os'
 import type { BaseInstance, CommitResult, SinkInstance } from '../contract/component.js'
 import type { RunEvent } from '../contract/events.js'
-import type { Plan } from '../contract/plan.js'
+import type { EditedImage } from '../contract/image.js'
+import type { Plan, PlannedLayer } from '../contract/plan.js'
 import { errors } from '../errors/core-errors.js'
 import { baseLayerCount } from '../image/base-image.js'
 import { editImage, type NewLayer } from '../image/edit-image.js'
+import { mediaTypeFor } from '../layer/layer-encoder.js'
+import type { ContentProbes } from '../modelpack/content-probes.js'
 import { Annotation } from '../oci/media-types.js'
 import type { Descriptor } from '../oci/types.js'
+import { imageOptionsOf, type ImageOptions } from '../recipe/image-options.js'
 import type { Recipe } from '../recipe/load-recipe.js'
 import { LayerRecord } from '../reuse/layer-record.js'
 import { ReuseIndex } from '../reuse/reuse-index.js'
 import { copyBaseBlobs } from './copy-base-blobs.js'
 import { encodeLayers, type EncodedLayers } from './encode-layers.js'
+import { addModelPack, shapeLayers, watchPlan } from './image-formats.js'
 import { sourceDateEpoch, titleOf } from './layer-history.js'
 import { applyTransforms, layersOf, listSources } from './make-plan.js'
 import { contextFor, createAll, guard, type ContextSettings, type Created } from './run-context.js'
@@ -87,8 +93,10 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
     () => recipe.base.component.create(recipe.base.config as never, contextFor(baseType, settings)) as BaseInstance | Promise<BaseInstance>,
   )
   const base = await guard(baseType, 'load', () => baseInstance.load({ platforms: recipe.platforms }))
-  const plan = await applyTransforms(await listSources(recipe, baseLayerCount(base), sources), transforms)
-  const layers = layersOf(plan)
+  const image = imageOptionsOf(recipe.image)
+  const watched = watchPlan(await applyTransforms(await listSources(recipe, baseLayerCount(base), sources), transforms), image)
+  const plan = watched.plan
+  const layers = shapeLayers(layersOf(plan), plan, image)
   const totalBytes = plan.files.reduce((n, f) => n + f.file.size, 0)
   emit({
     type: 'plan',
@@ -118,7 +126,13 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
       opts.cacheDir && !opts.noReuse ? await LayerRecord.open(opts.cacheDir, (message) => emit({ type: 'warning', message })) : undefined
     const reuse = opts.noReuse ? undefined : await reuseIndex(record, sinks)
     const encoded = await encodeLayers({ plan, layers, mtime, sinks, settings, ...(reuse ? { reuse } : {}), ...(record ? { record } : {}) })
-    const commits = await commitImage(plan, base, encoded, sinks, settings)
+    const formats: Formats = {
+      image,
+      layers: [...layers.model, ...layers.derived],
+      probes: watched.probes,
+      cacheDir: opts.noReuse ? undefined : opts.cacheDir,
+    }
+    const commits = await commitImage(plan, base, encoded, sinks, settings, formats)
     const digest = commits.digest
     emit({ type: 'done', digest, seconds: seconds(started), bytes: totalBytes, reused: encoded.reused })
     return {
@@ -142,24 +156,26 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
   }
 }
 
-/** The new image on the base, the base's blobs where they are missing, and every sink's commit. */
+/** What the commit needs to write the formats the recipe asks for. */
+interface Formats {
+  image: ImageOptions
+  /** Model layers, then derived ones: the order of the encoded layers. */
+  layers: PlannedLayer[]
+  /** Set when the image has a ModelPack manifest: what the files said as they streamed. */
+  probes: ContentProbes | undefined
+  cacheDir: string | undefined
+}
+
+/** The new image (see imageOf), the base's blobs where they are missing, and every sink's commit. */
 async function commitImage(
   plan: Plan,
   base: Parameters<typeof editImage>[0],
   encoded: EncodedLayers,
   sinks: Created<SinkInstance>[],
   s: ContextSettings,
+  formats: Formats,
 ): Promise<{ digest: string; results: CommitResult[] }> {
-  const newLayers: NewLayer[] = encoded.layers
-  const manifestAnnotations = { ...plan.annotations }
-  if (encoded.modelcard) manifestAnnotations[Annotation.odhModelcard] = encoded.modelcard.digest
-  const mtime = sourceDateEpoch(s.env)
-  const image = await editImage(base, {
-    layers: newLayers,
-    manifestAnnotations,
-    labels: plan.labels,
-    created: mtime ? new Date(mtime * 1000).toISOString() : undefined,
-  })
+  const image = await imageOf(plan, base, encoded, s, formats)
   for (const dropped of image.dropped) {
     const what = dropped.annotations?.[Annotation.dockerReferenceType] ?? dropped.artifactType ?? dropped.mediaType
     s.emit({ type: 'warning', message: `dropped \`${dropped.digest}\` (${what}): it describes the base image, not the new one` })
@@ -172,6 +188,46 @@ async function commitImage(
     s.emit({ type: 'commit', sink: sink.type, ref: result.ref, digest: result.digest })
   }
   return { digest: image.root.digest, results }
+}
+
+/** The Modelcar (the new layers on the base), with its ModelPack manifest beside it; or the ModelPack artifact alone. */
+async function imageOf(
+  plan: Plan,
+  base: Parameters<typeof editImage>[0],
+  encoded: EncodedLayers,
+  s: ContextSettings,
+  formats: Formats,
+): Promise<EditedImage> {
+  const mtime = sourceDateEpoch(s.env)
+  const options = formats.image
+  let modelcar: EditedImage | undefined
+  if (options.formats.includes('modelcar')) {
+    // A tar layer found in an image the sink holds keeps the name a Modelcar gives it, wherever it was found.
+    const newLayers: NewLayer[] = encoded.layers.map((l, i) => ({
+      ...l,
+      descriptor: { ...l.descriptor, mediaType: mediaTypeFor(formats.layers[i]!.compression) },
+    }))
+    const manifestAnnotations = { ...plan.annotations }
+    if (encoded.modelcard) manifestAnnotations[Annotation.odhModelcard] = encoded.modelcard.digest
+    modelcar = await editImage(base, {
+      layers: newLayers,
+      manifestAnnotations,
+      labels: plan.labels,
+      created: mtime ? new Date(mtime * 1000).toISOString() : undefined,
+    })
+  }
+  if (!formats.probes) return modelcar!
+  return addModelPack(modelcar, {
+    plan,
+    layers: formats.layers,
+    written: encoded.layers,
+    derivedSizes: encoded.derivedSizes,
+    probes: formats.probes,
+    image: options,
+    mtime,
+    cacheDir: formats.cacheDir,
+    settings: s,
+  })
 }
 
 /** The record, and the layers each sink's target holds. */

@@ -6,12 +6,12 @@ import path from 'node:path'
 import { Value } from '@sinclair/typebox/value'
 import { isMap, isSeq, parseDocument, visit } from 'yaml'
 import type { ComponentKind } from '../contract/component.js'
-import type { Compression } from '../contract/plan.js'
 import type { ComponentRegistry } from '../contract/registry.js'
 import { errors } from '../errors/core-errors.js'
 import type { Diagnostic } from '../errors/diagnostic.js'
 import { checkBase } from './base-entry.js'
 import { checkEntry, type ComponentEntry, type ComponentResolver, type EntryContext } from './component-entries.js'
+import { checkImageOptions, imageOptionsOf, type RecipeImage } from './image-options.js'
 import { expandEnv } from './expand-env.js'
 import { applyOverride, type Override } from './overrides.js'
 import { API_VERSION, RecipeSchema } from './recipe-schema.js'
@@ -33,7 +33,7 @@ export interface Recipe {
   sources: ComponentEntry<'source'>[]
   transforms: ComponentEntry<'transform'>[]
   sinks: ComponentEntry<'sink'>[]
-  image: { prefix: string; compression: Compression }
+  image: RecipeImage
 }
 
 export interface LoadRecipeOptions {
@@ -106,8 +106,9 @@ export async function checkRecipe(
     )
   }
 
+  checkImageOptions(value.image, { baseType: base.entry?.type, platforms: value.platforms !== undefined }, problems)
+
   if (problems.list.length) return { problems: problems.sorted() }
-  const image = (top.image ?? {}) as { prefix?: string; compression?: Compression }
   const recipe: Recipe = {
     file,
     dir,
@@ -117,7 +118,7 @@ export async function checkRecipe(
     sources,
     transforms,
     sinks,
-    image: { prefix: image.prefix ?? '/models', compression: image.compression ?? 'none' },
+    image: imageOptionsOf(top.image),
   }
   return { recipe }
 }

@@ -1,6 +1,7 @@
 // The recipe's own fields (everything but the components' configs), as a schema that validates
 // and documents them.
 import { Type, type Static } from '@sinclair/typebox'
+import { ModelPackDescriptorSchema, ModelPackModelConfigSchema } from '../modelpack/config-schema.js'
 
 export const API_VERSION = 'modelcar/v1'
 
@@ -13,6 +14,26 @@ export const ComponentEntrySchema = Type.Object(
     }),
   },
   { additionalProperties: true },
+)
+
+export const ModelPackSchema = Type.Object(
+  {
+    layers: Type.Optional(
+      Type.Union([Type.Literal('tar'), Type.Literal('raw')], {
+        description:
+          'How the artifact holds each file. `tar`: the Modelcar’s layers themselves (no extra bytes). `raw`: each file as a blob of its own, its digest the file’s sha256 (known before download for a Hub LFS file); only with `formats: [modelpack]`.',
+        default: 'tar',
+        examples: ['raw'],
+      }),
+    ),
+    descriptor: Type.Optional(ModelPackDescriptorSchema),
+    config: Type.Optional(ModelPackModelConfigSchema),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The ModelPack artifact (with `modelpack` in `formats`): its layers, and fields of its config that override what modelcar fills in (from the source, the model card, `config.json` and the safetensors headers).',
+  },
 )
 
 export const ImageSchema = Type.Object(
@@ -33,6 +54,17 @@ export const ImageSchema = Type.Object(
         examples: ['none'],
       }),
     ),
+    formats: Type.Optional(
+      Type.Array(Type.Union([Type.Literal('modelcar'), Type.Literal('modelpack')]), {
+        description:
+          'What the run writes. `modelcar`: the runnable image (the model under `prefix` on the base, what KServe runs). `modelpack`: a CNCF ModelPack manifest of the same model (what modctl, CRI-O, Docker Model Runner, KitOps and Harbor read), in the same index as the runnable manifests (platform `unknown/unknown`) and sharing their layers. `[modelpack]` alone writes only the artifact (no base).',
+        default: ['modelcar'],
+        examples: [['modelcar', 'modelpack']],
+        minItems: 1,
+        uniqueItems: true,
+      }),
+    ),
+    modelpack: Type.Optional(ModelPackSchema),
   },
   { additionalProperties: false, description: 'How the model is laid out in the image.' },
 )
@@ -86,3 +118,6 @@ export const RecipeSchema = Type.Object(
 )
 
 export type RecipeDocument = Static<typeof RecipeSchema>
+
+export type ImageFormat = 'modelcar' | 'modelpack'
+export type ModelPackOptions = Static<typeof ModelPackSchema>

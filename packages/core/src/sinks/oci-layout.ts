@@ -1,5 +1,6 @@
 // Sink `oci-layout`: an OCI image layout on disk, new or existing (then changed in place: it may
-// be the base layout itself). Valid at every instant; index.json is the commit point.
+// be the base layout itself). Valid at every instant; index.json is the commit point. The image's
+// ModelPack manifest may get a tag of its own there, for tools that want the bare artifact.
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Type } from '@sinclair/typebox'
@@ -7,6 +8,7 @@ import { defineSink } from '../contract/component.js'
 import { errors } from '../errors/index.js'
 import { layersOf, layoutBlobSource, loadDocuments } from '../image/base-image.js'
 import { emptyIndex, ImageLayout } from '../image/image-layout.js'
+import { modelPackManifestOf } from '../image/modelpack-image.js'
 import { withDefault } from '../contract/config.js'
 import type { EditedImage } from '../contract/image.js'
 import { Annotation, MediaType, TAG_PATTERN, toOciMediaType } from '../oci/media-types.js'
@@ -28,6 +30,14 @@ export const ociLayoutSinkSchema = Type.Object(
       }),
       'latest',
     ),
+    modelpackTag: Type.Optional(
+      Type.String({
+        description:
+          'A second tag, for the ModelPack manifest alone (with `modelpack` in `image.formats`): tools that read model artifacts (modctl, CRI-O image volumes) take it without picking it out of the index.',
+        examples: ['latest-modelpack'],
+        pattern: TAG_PATTERN,
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -39,6 +49,13 @@ export const ociLayoutSink = defineSink({
   create(config, ctx) {
     const layout = new ImageLayout(path.resolve(ctx.baseDir, config.path))
     const tag = config.tag
+    const modelpackTag = config.modelpackTag
+    if (modelpackTag === tag)
+      throw errors.componentInvalid(
+        'oci-layout',
+        `\`modelpackTag\` is \`tag\` (\`${tag}\`)`,
+        'give the ModelPack manifest a tag of its own',
+      )
     const check = async () => {
       const st = await fs.stat(layout.root).catch(() => undefined)
       if (!st) return
@@ -71,6 +88,7 @@ export const ociLayoutSink = defineSink({
       },
       openBlob: ({ verify }) => layout.createBlobWriter({ verify }),
       async commit(image) {
+        const modelpack = modelpackTag === undefined ? undefined : modelPackOf(image)
         // Every blob on disk under its digest before index.json names it, and none missing: an
         // index naming a blob the layout lacks is a broken layout.
         await layout.publish()
@@ -80,7 +98,8 @@ export const ociLayoutSink = defineSink({
         }
         for (const doc of image.documents) await layout.putBlob(doc.bytes)
         const current = (await layout.exists()) ? await layout.readIndex() : emptyIndex()
-        await layout.writeIndex(nextIndex(current, image, tag))
+        const next = nextIndex(current, image, tag)
+        await layout.writeIndex(modelpack ? withTag(next, modelpack, modelpackTag!) : next)
         await layout.tidy()
         return { ref: `oci-layout:${config.path}:${tag}`, digest: image.root.digest }
       },
@@ -92,6 +111,26 @@ export const ociLayoutSink = defineSink({
     }
   },
 })
+
+/** The image's ModelPack manifest, for `modelpackTag`: an image without one is a mistake in the recipe. */
+function modelPackOf(image: EditedImage): Descriptor {
+  const manifest = modelPackManifestOf(image)
+  if (!manifest)
+    throw errors.componentInvalid(
+      'oci-layout',
+      '`modelpackTag` is set, but the image has no ModelPack manifest',
+      'add `modelpack` to `image.formats`, or remove `modelpackTag`',
+    )
+  return manifest
+}
+
+/** index.json with `tag` on `desc`: in the place the tag had, or added at the end. */
+export function withTag(index: ImageIndex, desc: Descriptor, tag: string): ImageIndex {
+  const entry: Descriptor = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size, annotations: { [Annotation.refName]: tag } }
+  const at = index.manifests.findIndex((m) => m.annotations?.[Annotation.refName] === tag)
+  const manifests = at < 0 ? [...index.manifests, entry] : index.manifests.map((m, i) => (i === at ? entry : m))
+  return { ...index, manifests }
+}
 
 /**
  * index.json with `tag` pointing at the new image, in the place the tag had. When the layout held
