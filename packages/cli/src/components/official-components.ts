@@ -2,6 +2,7 @@
 // installed without one of them names the package to install).
 import { createCoreRegistry, type ComponentKind, type ComponentRegistry } from '@modelcar/core'
 import { hfSource } from '@modelcar/source-hf'
+import { ociSource } from '@modelcar/source-oci'
 import { s3Source } from '@modelcar/source-s3'
 import { orasSink, registryBase, registrySink, skopeoSink } from '@modelcar/sink-registry'
 
@@ -9,6 +10,7 @@ export function officialRegistry(): ComponentRegistry {
   return createCoreRegistry()
     .register(hfSource)
     .register(s3Source)
+    .register(ociSource)
     .register(registrySink)
     .register(skopeoSink)
     .register(orasSink)
@@ -19,6 +21,7 @@ export function officialRegistry(): ComponentRegistry {
 const OFFICIAL_PACKAGES: Readonly<Record<string, string>> = {
   'source:hf': '@modelcar/source-hf',
   'source:s3': '@modelcar/source-s3',
+  'source:oci': '@modelcar/source-oci',
   'sink:registry': '@modelcar/sink-registry',
   'sink:oras': '@modelcar/sink-registry',
   'sink:skopeo': '@modelcar/sink-registry',
