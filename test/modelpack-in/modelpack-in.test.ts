@@ -4,7 +4,8 @@
 // specs, become Modelcars on the busybox fixture whose files umoci unpacks byte-exact under
 // /models; one ModelPack artifact is pushed to docker-registry by skopeo and read from there
 // (its tar headers by ranged GETs, not its files), and podman runs `ls -la /models` in the
-// Modelcar made of it; reads the network cuts resume (through the fault proxy). A container image given as the source is refused (exit 2), named as one.
+// Modelcar made of it; reads the network cuts resume (through the fault proxy). A container
+// image given as the source is refused (exit 2), named as one.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
