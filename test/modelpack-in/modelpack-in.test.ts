@@ -2,10 +2,11 @@
 // tar+gzip and tar+zstd layers; the older `cnai` spelling), Docker model artifacts (annotated, and
 // the older unannotated shards) and a KitOps ModelKit, built by tools/model-artifacts from the
 // specs, become Modelcars on the busybox fixture whose files umoci unpacks byte-exact under
-// /models; one ModelPack artifact is pushed to docker-registry by skopeo and read from there
-// (its tar headers by ranged GETs, not its files), and podman runs `ls -la /models` in the
-// Modelcar made of it; reads the network cuts resume (through the fault proxy). A container
-// image given as the source is refused (exit 2), named as one.
+// /models, and so do the ModelPack artifacts modelcar itself writes. One ModelPack artifact is
+// pushed to docker-registry by skopeo and read from there (its tar headers by ranged GETs, not its
+// files), and podman runs `ls -la /models` in the Modelcar made of it; reads the network cuts
+// resume (through the fault proxy). A container image given as the source is refused (exit 2),
+// named as one.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -35,6 +36,7 @@ import {
   readIndex,
   sha256,
   tagged,
+  writeModel,
   type Model,
 } from '../e2e/support.js'
 
@@ -121,6 +123,26 @@ describe('model artifacts become Modelcars', () => {
       expect(tagged(await readIndex(join(dir, 'out'))).digest).toBe(digest)
       const rootfs = await umociUnpack(`${join(dir, 'out')}:latest`, join(dir, 'bundle'))
       await expectModelTree(rootfs, modelOf(artifact.files))
+    },
+    SLOW,
+  )
+
+  it.each([
+    ['beside a Modelcar on the multi-arch base, on its gzip tar blobs', 'formats: [modelcar, modelpack]\n  compression: gzip\n', true],
+    ['alone, raw layers', 'formats: [modelpack]\n  modelpack:\n    layers: raw\n', false],
+  ])(
+    'reads back the ModelPack artifact modelcar writes (%s)',
+    async (_, image, onBase) => {
+      const dir = join(tmp.path, 'runs', `round-trip-${onBase ? 'combined' : 'raw'}`)
+      const model = await writeModel(join(dir, 'model'))
+      await writeFile(
+        join(dir, 'out.yaml'),
+        `apiVersion: modelcar/v1\n${onBase ? `base: oci-layout:${fixtures.multiarch}:latest\n` : ''}sources:\n  - type: local\n    path: ./model\nimage:\n  ${image}sinks:\n  - type: oci-layout\n    path: ./artifact\n`,
+      )
+      await mustModelcar(['run', join(dir, 'out.yaml')], { env: env() })
+      const recipe = await writeRecipe(join(dir, 'in'), `oci-layout:${join(dir, 'artifact')}`, layoutSink)
+      await mustModelcar(['run', recipe], { env: env() })
+      await expectModelTree(await umociUnpack(`${join(dir, 'in', 'out')}:latest`, join(dir, 'bundle')), model)
     },
     SLOW,
   )
