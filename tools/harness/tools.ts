@@ -252,7 +252,40 @@ async function nameableImage(image: string, dir: string): Promise<string> {
  * afterwards: tests never share (or leave behind) images, containers or lock state.
  */
 export async function podmanRun(image: string, command: string, opts: PodmanRunOptions = {}): Promise<string> {
-  const dir = await tempDir('podman')
+  return withIsolatedPodman('podman', async (podman) => {
+    const args = [
+      ...podman.globalArgs,
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--ulimit',
+      'host',
+      ...(LOCAL_TRANSPORT.test(image) ? [] : [`--tls-verify=${opts.tlsVerify ?? false}`]),
+      ...(opts.platform ? ['--platform', opts.platform] : []),
+      await nameableImage(image, podman.dir),
+      '/bin/sh',
+      '-c',
+      command,
+    ]
+    return (await mustRun('podman', args, { env: podman.env })).stdout
+  })
+}
+
+/** A podman of its own: storage, state, locks and config in `dir`, with the arguments and environment that point it there. */
+export interface IsolatedPodman {
+  dir: string
+  env: NodeJS.ProcessEnv
+  /** Global options (before `run`): its storage, runc with cgroupfs, vfs. */
+  globalArgs: string[]
+}
+
+/**
+ * Runs `work` with a podman of its own in a temporary folder, removed afterwards: tests never share
+ * (or leave behind) images, containers or lock state.
+ */
+export async function withIsolatedPodman<T>(label: string, work: (podman: IsolatedPodman) => Promise<T>): Promise<T> {
+  const dir = await tempDir(label)
   try {
     const paths = { root: join(dir.path, 'root'), runroot: join(dir.path, 'runroot'), tmp: join(dir.path, 'tmp') }
     for (const p of Object.values(paths)) await mkdir(p)
@@ -275,34 +308,22 @@ export async function podmanRun(image: string, command: string, opts: PodmanRunO
       CONTAINERS_REGISTRIES_CONF: await conf('registries.conf', 'unqualified-search-registries = []\n'),
       REGISTRY_AUTH_FILE: await conf('auth.json', '{}\n'),
     }
-    const args = [
+    // crun fails on cgroups here, systemd may be absent: runc with cgroupfs works on the CI machines.
+    const globalArgs = [
       '--root',
       paths.root,
       '--runroot',
       paths.runroot,
       '--tmpdir',
       paths.tmp,
-      // crun fails on cgroups here, systemd may be absent: runc with cgroupfs works on the CI machines.
       '--runtime',
       'runc',
       '--storage-driver',
       'vfs',
       '--cgroup-manager',
       'cgroupfs',
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--ulimit',
-      'host',
-      ...(LOCAL_TRANSPORT.test(image) ? [] : [`--tls-verify=${opts.tlsVerify ?? false}`]),
-      ...(opts.platform ? ['--platform', opts.platform] : []),
-      await nameableImage(image, dir.path),
-      '/bin/sh',
-      '-c',
-      command,
     ]
-    return (await mustRun('podman', args, { env })).stdout
+    return await work({ dir: dir.path, env, globalArgs })
   } finally {
     await unmountUnder(dir.path)
     await dir.cleanup()
