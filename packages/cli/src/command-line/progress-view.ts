@@ -1,6 +1,7 @@
 // Renders run events: progress bars on a terminal (bytes, rate, ETA per layer and in total),
 // plain lines otherwise, one JSON object per line with --json.
 import { formatBytes, type RunEvent } from '@modelcar/core'
+import { LiveLines } from './live-lines.js'
 import type { Output } from './output.js'
 
 interface LayerState {
@@ -14,15 +15,13 @@ interface LayerState {
   reused?: boolean
 }
 
-const REDRAW_MS = 100
 const BAR = 24
 
 export class ProgressView {
   private readonly layers = new Map<number, LayerState>()
   private total = 0
   private started = performance.now()
-  private drawn = 0
-  private timer: NodeJS.Timeout | undefined
+  private readonly live: LiveLines
   private readonly tty: boolean
 
   constructor(
@@ -30,6 +29,7 @@ export class ProgressView {
     private readonly stream: NodeJS.WriteStream = process.stderr,
   ) {
     this.tty = !output.json && !!stream.isTTY && process.env.TERM !== 'dumb'
+    this.live = new LiveLines(() => this.lines(), stream, this.tty)
   }
 
   on = (e: RunEvent): void => {
@@ -96,34 +96,19 @@ export class ProgressView {
 
   /** Draws the bars one last time and leaves them on screen; called again, it does nothing. */
   finish(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = undefined
-    if (this.tty && this.layers.size > 0) this.draw()
-    this.drawn = 0
+    this.live.finish(this.layers.size > 0)
     this.layers.clear()
   }
 
   private lineAbove(text: string): void {
-    if (this.tty) this.clear()
-    this.output.note(text)
-    if (this.tty) this.draw()
+    this.live.above(() => this.output.note(text))
   }
 
   private schedule(): void {
-    if (!this.tty || this.timer) return
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.draw()
-    }, REDRAW_MS)
+    this.live.schedule()
   }
 
-  private clear(): void {
-    if (this.drawn > 0) this.stream.write(`\x1b[${this.drawn}A\x1b[0J`)
-    this.drawn = 0
-  }
-
-  private draw(): void {
-    this.clear()
+  private lines(): string[] {
     const now = performance.now()
     const width = Math.max(60, this.stream.columns ?? 100)
     const lines: string[] = []
@@ -137,8 +122,7 @@ export class ProgressView {
       if (l.finished && now - l.finished < 1500)
         lines.unshift(`  ${l.reused ? 'kept' : 'done'} ${l.digest?.slice(7, 19)}  ${l.title}`.slice(0, width - 1))
     lines.push(row('total', done, this.total, (now - this.started) / 1000, width))
-    this.stream.write(`${lines.join('\n')}\n`)
-    this.drawn = lines.length
+    return lines
   }
 }
 

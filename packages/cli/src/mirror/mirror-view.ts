@@ -2,6 +2,7 @@
 // otherwise a line when a model starts and when it ends; with --json, every run event tagged with
 // its model. At the end, a summary table: each model, how it ended, and why when it failed.
 import { formatBytes, isModelcarError, type CatalogModel, type RunEvent } from '@modelcar/core'
+import { LiveLines } from '../command-line/live-lines.js'
 import type { Output } from '../command-line/output.js'
 import type { ModelOutcome } from './mirror-models.js'
 
@@ -13,20 +14,18 @@ interface Line {
   started: number
 }
 
-const REDRAW_MS = 200
-
 export class MirrorView {
   private readonly lines = new Map<string, Line>()
-  private drawn = 0
-  private timer: NodeJS.Timeout | undefined
+  private readonly live: LiveLines
   private readonly tty: boolean
 
   constructor(
     private readonly output: Output,
     models: CatalogModel[],
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    stream: NodeJS.WriteStream = process.stderr,
   ) {
     this.tty = !output.json && !!stream.isTTY && process.env.TERM !== 'dumb'
+    this.live = new LiveLines(() => this.render(), stream, this.tty)
     for (const m of models) this.lines.set(m.name, { state: 'waiting', bytes: 0, total: 0, done: new Map(), started: 0 })
   }
 
@@ -92,22 +91,14 @@ export class MirrorView {
   }
 
   finish(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = undefined
-    if (this.tty) this.draw()
-    this.drawn = 0
+    this.live.finish()
   }
 
   private schedule(): void {
-    if (!this.tty || this.timer) return
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.draw()
-    }, REDRAW_MS)
+    this.live.schedule()
   }
 
-  private draw(): void {
-    if (this.drawn > 0) this.stream.write(`\x1b[${this.drawn}A\x1b[0J`)
+  private render(): string[] {
     const now = performance.now()
     const out: string[] = []
     for (const [name, l] of this.lines) {
@@ -119,8 +110,7 @@ export class MirrorView {
       const bytes = l.total ? `${formatBytes(done)}/${formatBytes(l.total)}` : ''
       out.push(`${name.padEnd(24).slice(0, 24)} ${l.state.padEnd(9)} ${bytes.padEnd(22)} ${rate ? `${formatBytes(rate)}/s` : ''}`.trimEnd())
     }
-    this.stream.write(`${out.join('\n')}\n`)
-    this.drawn = out.length
+    return out
   }
 }
 
