@@ -94,7 +94,9 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
   )
   const base = await guard(baseType, 'load', () => baseInstance.load({ platforms: recipe.platforms }))
   const image = imageOptionsOf(recipe.image)
-  const watched = watchPlan(await applyTransforms(await listSources(recipe, baseLayerCount(base), sources), transforms), image)
+  const listed = await applyTransforms(await listSources(recipe, baseLayerCount(base), sources), transforms)
+  // What callers get back is the plan as listed; the engine streams the watched one.
+  const watched = watchPlan(listed, image)
   const plan = watched.plan
   const layers = shapeLayers(layersOf(plan), plan, image)
   const totalBytes = plan.files.reduce((n, f) => n + f.file.size, 0)
@@ -113,7 +115,8 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
     })),
     ...layers.derived.map((l) => ({ title: titleOf(l, plan.prefix), files: l.files.map((f) => f.target), bytes: 0, derived: true })),
   ]
-  if (opts.dryRun) return { plan, layers: summary, digest: undefined, commits: [], bytes: totalBytes, seconds: seconds(started), reused: 0 }
+  if (opts.dryRun)
+    return { plan: listed, layers: summary, digest: undefined, commits: [], bytes: totalBytes, seconds: seconds(started), reused: 0 }
 
   const prepared: Created<SinkInstance>[] = []
   try {
@@ -136,7 +139,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
     const digest = commits.digest
     emit({ type: 'done', digest, seconds: seconds(started), bytes: totalBytes, reused: encoded.reused })
     return {
-      plan,
+      plan: listed,
       layers: summary.map((s, i) => ({
         ...s,
         bytes: s.derived ? encoded.derivedSizes[i - layers.model.length]! : s.bytes,
