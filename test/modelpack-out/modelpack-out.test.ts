@@ -286,6 +286,9 @@ describe('image.formats: [modelcar, modelpack] on the multi-arch busybox', () =>
       expect(json.modelpack).toMatchObject({ digest: mpEntry.digest, platform: 'unknown/unknown', config: { document: config } })
       const bare = (await mustModelcar(['inspect', `oci-layout:${out}:latest-modelpack`], { env: env() })).stdout
       expect(bare).toContain(`ModelPack  ${mpEntry.digest}`)
+      const pushed = (await mustModelcar(['inspect', `registry:${registry.host}/direct/tiny:v1`], { env: env() })).stdout
+      expect(pushed).toContain(`ModelPack unknown/unknown  ${mpEntry.digest}`)
+      expect(pushed).toContain(`descriptor revision=${commit}`)
     },
     SLOW,
   )
