@@ -296,14 +296,16 @@ describe('image.formats: [modelcar, modelpack] on the multi-arch busybox', () =>
 
 describe('image.formats: [modelpack] with raw layers', () => {
   it(
-    'writes the artifact alone, each file a blob of its own whose digest is its sha256 (the LFS oid for the weights)',
+    'writes the artifact alone (to a layout and a registry), each file a blob of its own whose digest is its sha256 (the LFS oid for the weights)',
     async () => {
       const dir = join(tmp.path, 'raw')
       const file = await writeRecipe(dir, {
         sources: `${source()}image:\n  formats: [modelpack]\n  modelpack:\n    layers: raw\n    config:\n      capabilities:\n        inputTypes: [text]\n        outputTypes: [text]\n`,
-        sinks: '  - type: oci-layout\n    path: ./out\n',
+        sinks: `  - type: oci-layout\n    path: ./out\n  - type: registry\n    ref: ${registry.host}/raw/tiny:v1\n`,
       })
       const digest = printedDigest(await mustModelcar(['run', file], { env: env() }))
+      const pushed = await fetch(`${registry.url}/v2/raw/tiny/manifests/v1`, { headers: { Accept: MT.ociManifest } })
+      expect([pushed.status, pushed.headers.get('docker-content-digest')]).toEqual([200, digest])
       const out = join(dir, 'out')
       const { descriptors } = await walkLayout(out)
       const root = tagged(await readIndex(out))
