@@ -61,6 +61,8 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   }
   if (!('SOURCE_DATE_EPOCH' in extra)) delete env.SOURCE_DATE_EPOCH
   delete env.MODELCAR_DEBUG
+  // nx sets FORCE_COLOR for its tasks; beside NO_COLOR, Node warns on stderr that one is ignored.
+  delete env.FORCE_COLOR
   return env
 }
 
