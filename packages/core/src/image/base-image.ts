@@ -38,7 +38,11 @@ export function selectRoot(layoutPath: string, index: ImageIndex, tag: string | 
     if (hits.length > 1) throw errors.layoutInvalid(layoutPath, `tag \`${tag}\` names ${hits.length} entries in index.json`)
     return hits[0]!
   }
-  const tagged = index.manifests.filter((m) => m.annotations?.[Annotation.refName])
+  // Tags of attachments (cosign's `sha256-<hex>.sig`, the referrers fallback `sha256-<hex>`) name no image to pick.
+  const tagged = index.manifests.filter((m) => {
+    const name = m.annotations?.[Annotation.refName]
+    return name && !/^sha256-[0-9a-f]{64}(\.[a-z]+)?$/.test(name)
+  })
   const candidates = tagged.length > 0 ? tagged : index.manifests
   // oras lists an index and also its platform manifests at the root: the index is the image.
   const indexes = candidates.filter((m) => isIndexMediaType(m.mediaType))
