@@ -119,7 +119,8 @@ describe('official sources pass the conformance kit', () => {
         // options the source leaves at their defaults (defaults mode, ARN region, S3 Express,
         // FIPS and dual-stack endpoints, auth scheme, retry mode, app id), looked up in the
         // environment and then in the shared config file of the process's profile and home; and
-        // its Lambda recursion-detection header. Credentials, region and endpoint come from ctx.env.
+        // its Lambda recursion-detection header, and the switch of its warning about old Node.js
+        // lines (read by the first client of the process). Credentials, region and endpoint come from ctx.env.
         allowEnv: [
           'AWS_DEFAULTS_MODE',
           'AWS_S3_USE_ARN_REGION',
@@ -138,6 +139,7 @@ describe('official sources pass the conformance kit', () => {
           'HOMEDRIVE',
           'AWS_LAMBDA_FUNCTION_NAME',
           '_X_AMZN_TRACE_ID',
+          'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED',
         ],
         failing: [
           { bucket: 'no-such-bucket', endpoint: s3.url },
