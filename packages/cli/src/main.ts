@@ -12,6 +12,7 @@ import { inspectCommand } from './commands/inspect.js'
 import { runCommand } from './commands/run.js'
 import { schemaCommand } from './commands/schema.js'
 import { validateCommand } from './commands/validate.js'
+import { verifyCommand } from './commands/verify.js'
 import { VERSION } from './version.js'
 
 export const COMMANDS: readonly Command[] = [
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   validateCommand,
   addCommand,
   inspectCommand,
+  verifyCommand,
   schemaCommand,
   initCommand,
   docsCommand,

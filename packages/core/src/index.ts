@@ -12,6 +12,14 @@ export type { BlobWriter, BlobHint, BlobOrigin, StreamAgain } from './contract/b
 export type { BaseImage, BlobSource } from './contract/base.js'
 export type { EditedImage, ImageDocument, PlatformImage, DocumentKind } from './contract/image.js'
 export type {
+  Attachment,
+  ReferrerAttachment,
+  TaggedSignatureAttachment,
+  AttachmentBlob,
+  AttachedImage,
+  StoredDocument,
+} from './contract/attachment.js'
+export type {
   Plan,
   PlannedFile,
   PlannedLayer,
@@ -60,6 +68,20 @@ export {
 } from './modelpack/media-types.js'
 export type { ModelPackConfig, ModelPackDescriptor, ModelPackModelConfig } from './modelpack/config-schema.js'
 export { modelPackManifestOf } from './image/modelpack-image.js'
+
+// ---- Supply chain: attachments, signatures, verification (docs/supply-chain.md) --------------
+export { holdsReferrer, referrerEntry, ATTACHMENT_KEY } from './attach/referrer-manifest.js'
+export { signatureImage } from './attach/signature-image.js'
+export { layoutAttachedImage } from './attach/layout-attachments.js'
+export { CYCLONEDX_MEDIA_TYPE } from './attach/cyclonedx-sbom.js'
+export { IN_TOTO_MEDIA_TYPE, SLSA_PROVENANCE } from './attach/slsa-provenance.js'
+export { COSIGN_SIGN_PREDICATE } from './attach/build-attachments.js'
+export { signatureTag, simpleSigningPayload, CosignAnnotation, CosignMediaType } from './sign/cosign-signature.js'
+export { preAuthEncoding, DSSE_MEDIA_TYPE, type DsseEnvelope } from './sign/dsse.js'
+export { SIGSTORE_BUNDLE_MEDIA_TYPE } from './sign/keyless.js'
+export { sealCosignKey, pemBlock } from './sign/cosign-key-file.js'
+export { loadSigningKey, loadVerifyingKey, type SigningKey, type VerifyingKey } from './sign/signing-key.js'
+export { verifyImage, type VerifyOptions, type VerifyReport, type KeylessPolicy, type CheckedAttachment } from './sign/verify-image.js'
 
 // ---- Built-in components ----------------------------------------------------------------------
 export { coreComponents, createCoreRegistry } from './builtins.js'

@@ -8,7 +8,6 @@ import {
   defineSink,
   errors,
   mapBounded,
-  MediaType,
   modelPackManifestOf,
   parseByteSize,
   withDefault,
@@ -28,6 +27,7 @@ import {
   uploadStrategyFor,
   type ImageReference,
 } from '@modelcar/registry'
+import { addToReferrersTag, attachToRegistry, signedRepository } from './registry-attachments.js'
 import { RegistryBlobs } from './registry-blobs.js'
 
 export const registrySinkSchema = Type.Object(
@@ -120,6 +120,7 @@ export const registrySink = defineSink({
     const blobs = new RegistryBlobs(client, ref.registry, strategy, ctx, target)
     return {
       target,
+      repository: signedRepository(ref),
       check: () => client.ping(),
       async prepare() {
         await client.prepare()
@@ -137,6 +138,7 @@ export const registrySink = defineSink({
           target,
           concurrency: config.concurrency,
         }),
+      attach: (attachments) => attachToRegistry(client, attachments),
       async abort() {
         // Uploads cancel themselves; the tag was not moved, so the registry shows the old image.
       },
@@ -202,27 +204,14 @@ async function pushImage(
   return { ref: o.target, digest: image.root.digest }
 }
 
-/**
- * OCI 1.1: a manifest with a `subject` is listed by the registry's referrers API when it has one;
- * otherwise the client keeps the referrers tag `sha256-<hex>`, an index of the referring
- * manifests. The API is detected with a GET, not from `OCI-Subject` alone: ECR sends that header
- * without having the API.
- */
+/** A manifest of the image with a `subject` is a referrer: listed by the API, or added to the fallback tag. */
 async function keepReferrersTag(client: RegistryClient, doc: EditedImage['documents'][number]): Promise<void> {
   if (doc.kind !== 'manifest') return
   const manifest = JSON.parse(Buffer.from(doc.bytes).toString('utf8')) as Partial<ImageManifest & ImageIndex>
   if (!manifest.subject) return
-  if (await client.hasReferrersApi(manifest.subject.digest)) return
-  const tag = manifest.subject.digest.replace(':', '-')
-  const current = await client.getManifest(tag)
-  const index: ImageIndex = current
-    ? (JSON.parse(Buffer.from(current.bytes).toString('utf8')) as ImageIndex)
-    : { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }
-  if (index.manifests.some((m) => m.digest === doc.descriptor.digest)) return
   const entry: Descriptor = { mediaType: doc.descriptor.mediaType, digest: doc.descriptor.digest, size: doc.descriptor.size }
   const artifactType = manifest.artifactType ?? manifest.config?.mediaType
   if (artifactType) entry.artifactType = artifactType
   if (manifest.annotations) entry.annotations = manifest.annotations
-  const next: ImageIndex = { ...index, manifests: [...index.manifests, entry] }
-  await client.putManifest(tag, Buffer.from(JSON.stringify(next)), MediaType.ociIndex)
+  await addToReferrersTag(client, manifest.subject.digest, entry)
 }

@@ -3,6 +3,7 @@
 // object; its `type` names it in recipes, logs and errors.
 import type { TObject } from '@sinclair/typebox'
 import type { Descriptor } from '../oci/types.js'
+import type { Attachment } from './attachment.js'
 import type { BaseImage } from './base.js'
 import type { BlobHint, BlobOrigin, BlobWriter } from './blob.js'
 import type { Config } from './config.js'
@@ -62,6 +63,19 @@ export interface SinkInstance {
    * image whose blobs it does not hold, and release what prepare() took.
    */
   commit(image: EditedImage): Promise<CommitResult>
+  /**
+   * Stores what the recipe attaches to the image (`attach:`, `sign:`), after commit(): referrers
+   * (manifests whose `subject` is the image) with their blobs, and cosign signatures at their
+   * tag, added to those already there. Attachments already held are not added again. A sink
+   * without it cannot take a recipe that attaches anything (the run refuses it before any byte
+   * moves).
+   */
+  attach?(attachments: readonly Attachment[]): Promise<void>
+  /**
+   * The repository the image is stored in, as a signature names it (cosign's `docker-reference`):
+   * `127.0.0.1:5000/models/tiny`. Undefined for a sink that is no registry (a layout).
+   */
+  readonly repository?: string
   /** The run failed after prepare(): nothing of it may remain (no blob, no temporary file), and what prepare() took is released. */
   abort?(): Promise<void>
 }

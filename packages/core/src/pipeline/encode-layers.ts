@@ -3,7 +3,8 @@
 // target or the local record already has (the same files, named the same way, encoded the same
 // way) is not read again where every sink has its bytes, and is streamed only to the sinks that
 // lack them otherwise. Each file without a fingerprint is hashed as it streams: its layer says
-// what it was made from, so the next run can find it.
+// what it was made from, so the next run can find it. When every file's digest is needed (derived
+// files, an SBOM), every file is hashed, and a reused layer serves only if it says them all.
 import type { SinkInstance } from '../contract/component.js'
 import type { ModelFile } from '../contract/model-file.js'
 import type { Plan, PlannedLayer, StreamedFile } from '../contract/plan.js'
@@ -32,6 +33,8 @@ export interface EncodeJob {
   reuse?: ReuseIndex
   /** Where finished layers are recorded for the next run. */
   record?: LayerRecord
+  /** Every file's content digest is wanted (an SBOM lists them), as derived files want them. */
+  allDigests?: boolean
 }
 
 export interface EncodedLayers {
@@ -43,6 +46,8 @@ export interface EncodedLayers {
   modelcard: Descriptor | undefined
   /** Layers not read at all: every sink had them. */
   reused: number
+  /** Every model file, then every derived file, with its content digest (empty when it is not known). */
+  files: StreamedFile[]
 }
 
 export async function encodeLayers(job: EncodeJob): Promise<EncodedLayers> {
@@ -58,20 +63,23 @@ export async function encodeLayers(job: EncodeJob): Promise<EncodedLayers> {
   const streamed: StreamedFile[] = plan.files.map((f) => ({
     target: f.target,
     size: f.file.size,
-    digest: digests.get(f.target) ?? '',
+    digest: digests.get(f.target) ?? f.file.digest ?? '',
     ...(f.file.origin ? { origin: f.file.origin } : {}),
   }))
   const derived: NewLayer[] = []
   const derivedSizes: number[] = []
+  const derivedFiles: StreamedFile[] = []
   for (const [j, d] of plan.derived.entries()) {
     const built = await guard(d.source, 'apply', async () => toBytes(await d.build(streamed)))
     const file: ModelFile = { path: d.target, size: built.byteLength, open: async () => [built] }
     const layer: PlannedLayer = { ...layers.derived[j]!, files: [{ target: d.target, source: d.source, file }] }
     derived.push(await streamLayer(job, layer, layers.model.length + j, digests, job.sinks))
     derivedSizes.push(built.byteLength)
+    derivedFiles.push({ target: d.target, size: built.byteLength, digest: digests.get(d.target) ?? '' })
   }
   const card = layers.model.findIndex((l) => l.modelcard)
-  return { layers: [...model, ...derived], derivedSizes, modelcard: card < 0 ? undefined : model[card]!.descriptor, reused }
+  const files = [...streamed, ...derivedFiles]
+  return { layers: [...model, ...derived], derivedSizes, modelcard: card < 0 ? undefined : model[card]!.descriptor, reused, files }
 }
 
 /** One model layer: reused where the sinks have it, streamed to those that do not, then recorded. */
@@ -83,7 +91,7 @@ async function encodeModelLayer(
 ): Promise<{ layer: NewLayer; reused: boolean }> {
   const { plan, settings: s } = job
   const encoding = encodingOf(layer, plan.prefix, job.mtime)
-  const candidate = usable(job.reuse?.find(layer, encoding), layer, plan)
+  const candidate = usable(job.reuse?.find(layer, encoding), layer, needsAllDigests(job))
   let sinks = job.sinks
   if (candidate) {
     sinks = []
@@ -110,9 +118,14 @@ async function encodeModelLayer(
   return { layer: await streamLayer(job, layer, index, digests, sinks, candidate?.descriptor, record), reused: false }
 }
 
-/** A candidate serves only if it gives everything a full run would know: with derived files, every file's digest. */
-function usable(candidate: ReuseCandidate | undefined, layer: PlannedLayer, plan: Plan): ReuseCandidate | undefined {
-  if (!candidate || plan.derived.length === 0) return candidate
+/** Whether the run needs every file's digest: derived files are built from them, an SBOM lists them. */
+function needsAllDigests(job: EncodeJob): boolean {
+  return job.plan.derived.length > 0 || job.allDigests === true
+}
+
+/** A candidate serves only if it gives everything a full run would know: with derived files or an SBOM, every file's digest. */
+function usable(candidate: ReuseCandidate | undefined, layer: PlannedLayer, allDigests: boolean): ReuseCandidate | undefined {
+  if (!candidate || !allDigests) return candidate
   return layer.files.every((f) => f.file.digest || candidate.digests.has(f.target)) ? candidate : undefined
 }
 
@@ -129,8 +142,8 @@ async function streamLayer(
   const { plan, settings: s } = job
   let read = 0
   let reported = 0
-  // A derived file needs every digest; otherwise a fingerprinted (local) file is not hashed on its own.
-  const hashAll = plan.derived.length > 0
+  // A derived file or an SBOM needs every digest; otherwise a fingerprinted (local) file is not hashed on its own.
+  const hashAll = needsAllDigests(job)
   const entries: LayerFileEntry[] = layer.files.map((f) => ({
     name: `${plan.prefix}/${f.target}`,
     size: f.file.size,

@@ -1,10 +1,12 @@
 // The engine: recipe in, image out. Components are created, the base is read, the plan is made
 // (no model byte read yet), then each layer streams from its sources through the encoder to every
 // sink at once, derived files are built from what streamed, and the sinks commit the new image:
-// the Modelcar, its ModelPack manifest beside it, or the ModelPack artifact alone (image.formats).
-// A failure leaves every sink as it was.
+// the Modelcar, its ModelPack manifest beside it, or the ModelPack artifact alone (image.formats),
+// then what the recipe attaches to it (SBOM, provenance, signatures: attach-step.ts). A failure
+// before the commit leaves every sink as it was.
 import os from 'node:os'
 import type { BaseInstance, CommitResult, SinkInstance } from '../contract/component.js'
+import type { Attachment } from '../contract/attachment.js'
 import type { RunEvent } from '../contract/events.js'
 import type { EditedImage } from '../contract/image.js'
 import type { Plan, PlannedLayer } from '../contract/plan.js'
@@ -19,11 +21,13 @@ import { imageOptionsOf, type ImageOptions } from '../recipe/image-options.js'
 import type { Recipe } from '../recipe/load-recipe.js'
 import { LayerRecord } from '../reuse/layer-record.js'
 import { ReuseIndex } from '../reuse/reuse-index.js'
+import { attachmentsFor, prepareSupplyChain, storeAttachments, type SupplyChain } from './attach-step.js'
 import { copyBaseBlobs } from './copy-base-blobs.js'
 import { encodeLayers, type EncodedLayers } from './encode-layers.js'
 import { addModelPack, shapeLayers, watchPlan } from './image-formats.js'
 import { sourceDateEpoch, titleOf } from './layer-history.js'
 import { applyTransforms, layersOf, listSources } from './make-plan.js'
+import { watchCard } from './model-licenses.js'
 import { contextFor, createAll, guard, type ContextSettings, type Created } from './run-context.js'
 
 export interface RunOptions {
@@ -57,6 +61,8 @@ export interface RunResult {
   seconds: number
   /** Layers not read at all: every sink had them already. */
   reused: number
+  /** What was attached to the image (`attach:`, `sign:`), per sink target. */
+  attachments: { sink: string; what: string; digest: string }[]
 }
 
 export interface PlannedLayerResult {
@@ -71,16 +77,8 @@ export interface PlannedLayerResult {
 
 export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<RunResult> {
   const started = performance.now()
-  const emit = (e: RunEvent) => opts.onEvent?.(e)
-  const settings: ContextSettings = {
-    baseDir: recipe.dir,
-    env: opts.env ?? {},
-    signal: opts.signal ?? new AbortController().signal,
-    concurrency: opts.concurrency ?? defaultConcurrency(),
-    fetch: opts.fetch ?? globalThis.fetch,
-    emit,
-    secret: (value) => opts.onSecret?.(value),
-  }
+  const settings = settingsOf(recipe, opts)
+  const emit = settings.emit
   const sources = await createAll(recipe.sources, settings)
   const transforms = await createAll(recipe.transforms, settings)
   const sinks = await createAll(recipe.sinks, settings)
@@ -97,7 +95,9 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
   const listed = await applyTransforms(await listSources(recipe, baseLayerCount(base), sources), transforms)
   // What callers get back is the plan as listed; the engine streams the watched one.
   const watched = watchPlan(listed, image)
-  const plan = watched.plan
+  // The SBOM's licence comes from the model card, seen as it streams.
+  const carded = recipe.attach?.sbom ? watchCard(watched.plan, watched.probes) : { plan: watched.plan, probes: undefined }
+  const plan = carded.plan
   const layers = shapeLayers(layersOf(plan), plan, image)
   const totalBytes = plan.files.reduce((n, f) => n + f.file.size, 0)
   emit({
@@ -107,16 +107,19 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
     bytes: totalBytes,
     baseLayers: plan.baseLayers,
   })
-  const summary: PlannedLayerResult[] = [
-    ...layers.model.map((l) => ({
-      title: titleOf(l, plan.prefix),
-      files: l.files.map((f) => f.target),
-      bytes: l.files.reduce((n, f) => n + f.file.size, 0),
-    })),
-    ...layers.derived.map((l) => ({ title: titleOf(l, plan.prefix), files: l.files.map((f) => f.target), bytes: 0, derived: true })),
-  ]
+  const summary = planSummary(layers, plan)
   if (opts.dryRun)
-    return { plan: listed, layers: summary, digest: undefined, commits: [], bytes: totalBytes, seconds: seconds(started), reused: 0 }
+    return {
+      plan: listed,
+      layers: summary,
+      digest: undefined,
+      commits: [],
+      bytes: totalBytes,
+      seconds: seconds(started),
+      reused: 0,
+      attachments: [],
+    }
+  const chain = await prepareSupplyChain(recipe, sinks, settings)
 
   const prepared: Created<SinkInstance>[] = []
   try {
@@ -128,14 +131,24 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
     const record =
       opts.cacheDir && !opts.noReuse ? await LayerRecord.open(opts.cacheDir, (message) => emit({ type: 'warning', message })) : undefined
     const reuse = opts.noReuse ? undefined : await reuseIndex(record, sinks)
-    const encoded = await encodeLayers({ plan, layers, mtime, sinks, settings, ...(reuse ? { reuse } : {}), ...(record ? { record } : {}) })
+    const encoded = await encodeLayers({
+      plan,
+      layers,
+      mtime,
+      sinks,
+      settings,
+      ...(reuse ? { reuse } : {}),
+      ...(record ? { record } : {}),
+      allDigests: chain?.allDigests ?? false,
+    })
     const formats: Formats = {
       image,
       layers: [...layers.model, ...layers.derived],
       probes: watched.probes,
       cacheDir: opts.noReuse ? undefined : opts.cacheDir,
     }
-    const commits = await commitImage(plan, base, encoded, sinks, settings, formats)
+    const supply = chain && { chain, recipe, cardProbes: carded.probes }
+    const commits = await commitImage(plan, base, encoded, sinks, settings, formats, supply)
     const digest = commits.digest
     emit({ type: 'done', digest, seconds: seconds(started), bytes: totalBytes, reused: encoded.reused })
     return {
@@ -150,6 +163,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
       bytes: totalBytes,
       seconds: seconds(started),
       reused: encoded.reused,
+      attachments: commits.attachments,
     }
   } catch (err) {
     for (const s of prepared) await s.instance.abort?.().catch(() => {})
@@ -157,6 +171,30 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
     if (settings.signal.aborted) throw errors.aborted(settings.signal.reason)
     throw err
   }
+}
+
+function settingsOf(recipe: Recipe, opts: RunOptions): ContextSettings {
+  return {
+    baseDir: recipe.dir,
+    env: opts.env ?? {},
+    signal: opts.signal ?? new AbortController().signal,
+    concurrency: opts.concurrency ?? defaultConcurrency(),
+    fetch: opts.fetch ?? globalThis.fetch,
+    emit: (e: RunEvent) => opts.onEvent?.(e),
+    secret: (value) => opts.onSecret?.(value),
+  }
+}
+
+/** The layers as the plan has them, before any byte is read (a derived file's size is known once it is built). */
+function planSummary(layers: { model: PlannedLayer[]; derived: PlannedLayer[] }, plan: Plan): PlannedLayerResult[] {
+  return [
+    ...layers.model.map((l) => ({
+      title: titleOf(l, plan.prefix),
+      files: l.files.map((f) => f.target),
+      bytes: l.files.reduce((n, f) => n + f.file.size, 0),
+    })),
+    ...layers.derived.map((l) => ({ title: titleOf(l, plan.prefix), files: l.files.map((f) => f.target), bytes: 0, derived: true })),
+  ]
 }
 
 /** What the commit needs to write the formats the recipe asks for. */
@@ -169,7 +207,18 @@ interface Formats {
   cacheDir: string | undefined
 }
 
-/** The new image (see imageOf), the base's blobs where they are missing, and every sink's commit. */
+/** What the commit needs for `attach:` and `sign:`. */
+interface Supply {
+  chain: SupplyChain
+  recipe: Recipe
+  cardProbes: ContentProbes | undefined
+}
+
+/**
+ * The new image (see imageOf), the base's blobs where they are missing, and every sink's commit;
+ * with `attach`/`sign`, the attachments are made (signed) before the first commit and stored by
+ * each sink after its own.
+ */
 async function commitImage(
   plan: Plan,
   base: Parameters<typeof editImage>[0],
@@ -177,8 +226,22 @@ async function commitImage(
   sinks: Created<SinkInstance>[],
   s: ContextSettings,
   formats: Formats,
-): Promise<{ digest: string; results: CommitResult[] }> {
+  supply: Supply | undefined,
+): Promise<{ digest: string; results: CommitResult[]; attachments: RunResult['attachments'] }> {
   const image = await imageOf(plan, base, encoded, s, formats)
+  const bySink = supply
+    ? await attachmentsFor(supply.chain, {
+        recipe: supply.recipe,
+        plan,
+        base,
+        image: image.root,
+        encoded,
+        probes: supply.cardProbes,
+        cacheDir: formats.cacheDir,
+        sinks,
+        settings: s,
+      })
+    : new Map<Created<SinkInstance>, Attachment[]>()
   for (const dropped of image.dropped) {
     const what = dropped.annotations?.[Annotation.dockerReferenceType] ?? dropped.artifactType ?? dropped.mediaType
     s.emit({ type: 'warning', message: `dropped \`${dropped.digest}\` (${what}): it describes the base image, not the new one` })
@@ -190,7 +253,15 @@ async function commitImage(
     results.push(result)
     s.emit({ type: 'commit', sink: sink.type, ref: result.ref, digest: result.digest })
   }
-  return { digest: image.root.digest, results }
+  await storeAttachments(bySink, s)
+  const attachments = [...bySink].flatMap(([sink, list]) =>
+    list.map((a) => ({
+      sink: sink.instance.target,
+      what: a.what,
+      digest: a.kind === 'referrer' ? a.manifest.descriptor.digest : a.layer.descriptor.digest,
+    })),
+  )
+  return { digest: image.root.digest, results, attachments }
 }
 
 /** The Modelcar (the new layers on the base), with its ModelPack manifest beside it; or the ModelPack artifact alone. */

@@ -14,7 +14,7 @@ import { checkEntry, type ComponentEntry, type ComponentResolver, type EntryCont
 import { checkImageOptions, imageOptionsOf, type RecipeImage } from './image-options.js'
 import { expandEnv } from './expand-env.js'
 import { applyOverride, type Override } from './overrides.js'
-import { API_VERSION, RecipeSchema } from './recipe-schema.js'
+import { API_VERSION, RecipeSchema, type AttachOptions, type SignOptions } from './recipe-schema.js'
 import { RecipeProblems } from './recipe-problems.js'
 import { describeSchemaErrors, showValue } from './schema-errors.js'
 import { jsonPathOf, YamlDocument } from './yaml-document.js'
@@ -34,6 +34,10 @@ export interface Recipe {
   transforms: ComponentEntry<'transform'>[]
   sinks: ComponentEntry<'sink'>[]
   image: RecipeImage
+  /** Documents attached to the image as referrers (SBOM, provenance). */
+  attach?: AttachOptions
+  /** How the image is signed. */
+  sign?: SignOptions
 }
 
 export interface LoadRecipeOptions {
@@ -107,6 +111,7 @@ export async function checkRecipe(
   }
 
   checkImageOptions(value.image, { baseType: base.entry?.type, platforms: value.platforms !== undefined }, problems)
+  checkSign(top.sign, problems)
 
   if (problems.list.length) return { problems: problems.sorted() }
   const recipe: Recipe = {
@@ -119,8 +124,20 @@ export async function checkRecipe(
     transforms,
     sinks,
     image: imageOptionsOf(top.image),
+    ...(top.attach ? { attach: top.attach as AttachOptions } : {}),
+    ...(top.sign ? { sign: top.sign as SignOptions } : {}),
   }
   return { recipe }
+}
+
+/** `sign:` names one way to sign: a key or keyless. */
+function checkSign(sign: unknown, problems: RecipeProblems): void {
+  if (!sign || typeof sign !== 'object') return
+  const s = sign as SignOptions
+  if (s.key !== undefined && s.keyless)
+    problems.at(['sign', 'keyless'], '`sign` names a `key` and `keyless: true`', 'sign one way: remove `key` or `keyless`', true)
+  else if (s.key === undefined && !s.keyless)
+    problems.at(['sign'], '`sign` names no way to sign', 'give `key: ./cosign.key` (a key file) or `keyless: true` (Sigstore)')
 }
 
 function notAMapping(yaml: YamlDocument) {

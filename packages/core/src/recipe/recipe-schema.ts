@@ -69,6 +69,69 @@ export const ImageSchema = Type.Object(
   { additionalProperties: false, description: 'How the model is laid out in the image.' },
 )
 
+export const AttachSchema = Type.Object(
+  {
+    sbom: Type.Optional(
+      Type.Literal('cyclonedx', {
+        description:
+          'A bill of materials of the image, attached as an OCI 1.1 referrer: a CycloneDX 1.6 ML-BOM (the model as a `machine-learning-model` component, every file with its SHA-256 and origin, the licence from the model card, the base image). Built from the digests of the run: nothing is read again, also when layers are reused.',
+        examples: ['cyclonedx'],
+      }),
+    ),
+    provenance: Type.Optional(
+      Type.Boolean({
+        description:
+          'An in-toto statement with SLSA provenance v1 (the recipe’s digest, the sources at their commits and versions, the base digest, modelcar as the builder), attached as a referrer; in a DSSE envelope signed with `sign` when it is set.',
+        default: false,
+        examples: [true],
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Documents attached to the image as OCI 1.1 referrers (the image digest is their subject).' },
+)
+
+export const SignSchema = Type.Object(
+  {
+    key: Type.Optional(
+      Type.String({
+        description:
+          'A private key to sign with in cosign’s format (so `cosign verify --key` accepts the signature): a PKCS#8 PEM file (ECDSA P-256) or a cosign key file (`cosign generate-key-pair`, its password in `COSIGN_PASSWORD`), relative to the recipe; or `env://NAME` for the PEM in an environment variable. The key never appears in output, logs or the image.',
+        minLength: 1,
+        examples: ['./cosign.key', 'env://COSIGN_PRIVATE_KEY'],
+      }),
+    ),
+    keyless: Type.Optional(
+      Type.Boolean({
+        description:
+          'Sigstore keyless signing: a short-lived certificate from Fulcio for the OIDC identity of `SIGSTORE_ID_TOKEN` (or the CI’s ambient token: GitHub Actions), the signature logged in Rekor, stored as a Sigstore bundle referrer.',
+        default: false,
+        examples: [true],
+      }),
+    ),
+    fulcioUrl: Type.Optional(
+      Type.String({
+        description: 'Fulcio for keyless signing. Default: the public Sigstore instance.',
+        examples: ['https://fulcio.sigstore.dev'],
+      }),
+    ),
+    rekorUrl: Type.Optional(
+      Type.String({
+        description: 'Rekor for keyless signing. Default: the public Sigstore instance.',
+        examples: ['https://rekor.sigstore.dev'],
+      }),
+    ),
+    identity: Type.Optional(
+      Type.String({
+        description:
+          'The repository a signature names the image in (cosign’s `docker-reference`) for sinks that are no registry (`oci-layout`). Default: the repository of the first registry sink, else `localhost/model`.',
+        examples: ['quay.io/acme/granite'],
+        minLength: 1,
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Signs the image (and the provenance): `key` or `keyless`.' },
+)
+
 export const RecipeSchema = Type.Object(
   {
     apiVersion: Type.Literal(API_VERSION, {
@@ -108,6 +171,8 @@ export const RecipeSchema = Type.Object(
       Type.Array(ComponentEntrySchema, { description: 'Steps that shape the plan: model card, annotations, layering.', default: [] }),
     ),
     image: Type.Optional(ImageSchema),
+    attach: Type.Optional(AttachSchema),
+    sign: Type.Optional(SignSchema),
     sinks: Type.Array(ComponentEntrySchema, {
       description: 'Where the image goes.',
       minItems: 1,
@@ -119,5 +184,7 @@ export const RecipeSchema = Type.Object(
 
 export type RecipeDocument = Static<typeof RecipeSchema>
 
+export type AttachOptions = Static<typeof AttachSchema>
+export type SignOptions = Static<typeof SignSchema>
 export type ImageFormat = 'modelcar' | 'modelpack'
 export type ModelPackOptions = Static<typeof ModelPackSchema>

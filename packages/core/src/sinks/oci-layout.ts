@@ -5,6 +5,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Type } from '@sinclair/typebox'
 import { defineSink } from '../contract/component.js'
+import { attachToLayout } from '../attach/layout-attachments.js'
 import { errors } from '../errors/index.js'
 import { layersOf, layoutBlobSource, loadDocuments } from '../image/base-image.js'
 import { emptyIndex, ImageLayout } from '../image/image-layout.js'
@@ -103,6 +104,7 @@ export const ociLayoutSink = defineSink({
         await layout.tidy()
         return { ref: `oci-layout:${config.path}:${tag}`, digest: image.root.digest }
       },
+      attach: (attachments) => attachToLayout(layout, attachments),
       async abort() {
         // Blobs of the failed run were staged, never published: nothing of it stays.
         await layout.discard()
