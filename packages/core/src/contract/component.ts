@@ -64,11 +64,11 @@ export interface SinkInstance {
    */
   commit(image: EditedImage): Promise<CommitResult>
   /**
-   * Stores what the recipe attaches to the image (`attach:`, `sign:`), after commit(): referrers
-   * (manifests whose `subject` is the image) with their blobs, and cosign signatures at their
-   * tag, added to those already there. Attachments already held are not added again. A sink
-   * without it cannot take a recipe that attaches anything (the run refuses it before any byte
-   * moves).
+   * Stores what the recipe attaches to the image (`attach:`, `sign:`): referrers (manifests whose
+   * `subject` is the image) with their blobs, and cosign signatures at their tag, added to those
+   * already there. Attachments already held are not added again. Called after every successful
+   * commit(), with an empty list when the recipe attaches nothing. A sink without it cannot take a
+   * recipe that attaches anything (the run refuses it before any byte moves).
    */
   attach?(attachments: readonly Attachment[]): Promise<void>
   /**

@@ -88,11 +88,17 @@ export async function attachmentsFor(chain: SupplyChain, job: AttachJob): Promis
   return out
 }
 
-/** Each sink stores its attachments (after it committed the image). */
-export async function storeAttachments(bySink: Map<Created<SinkInstance>, Attachment[]>, s: ContextSettings): Promise<void> {
-  for (const [sink, attachments] of bySink) {
-    if (attachments.length === 0) continue
-    await guard(sink.type, 'commit', () => sink.instance.attach!(attachments))
+/** Each sink that takes attachments is given its own (none, when the recipe attaches nothing), after it committed the image. */
+export async function storeAttachments(
+  sinks: Created<SinkInstance>[],
+  bySink: Map<Created<SinkInstance>, Attachment[]>,
+  s: ContextSettings,
+): Promise<void> {
+  for (const sink of sinks) {
+    const attach = sink.instance.attach
+    if (!attach) continue
+    const attachments = bySink.get(sink) ?? []
+    await guard(sink.type, 'commit', () => attach.call(sink.instance, attachments))
     for (const a of attachments) {
       const digest = a.kind === 'referrer' ? a.manifest.descriptor.digest : a.layer.descriptor.digest
       const where = a.kind === 'referrer' ? `a referrer of ${a.subject.digest.slice(0, 19)}…` : `tag ${a.tag}`

@@ -253,7 +253,7 @@ async function commitImage(
     results.push(result)
     s.emit({ type: 'commit', sink: sink.type, ref: result.ref, digest: result.digest })
   }
-  await storeAttachments(bySink, s)
+  await storeAttachments(sinks, bySink, s)
   const attachments = [...bySink].flatMap(([sink, list]) =>
     list.map((a) => ({
       sink: sink.instance.target,

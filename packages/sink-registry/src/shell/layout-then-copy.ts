@@ -1,10 +1,19 @@
 // The shape of the `skopeo` and `oras` sinks: the image goes into an OCI image layout (a
-// temporary folder unless the recipe names one), and once it is complete a tool copies it on.
-// Every check the `oci-layout` sink makes applies; the temporary folder is removed either way.
+// temporary folder unless the recipe names one), and once it is complete a tool copies it on;
+// then its attachments, each a copy of its own (tool-attachments.ts). Every check the
+// `oci-layout` sink makes applies; the temporary folder is removed either way, after the
+// attachments (the engine calls attach() after every commit) or when the run fails.
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { ociLayoutSink, type CommitResult, type ComponentContext, type EditedImage, type SinkInstance } from '@modelcar/core'
+import {
+  ociLayoutSink,
+  type Attachment,
+  type CommitResult,
+  type ComponentContext,
+  type EditedImage,
+  type SinkInstance,
+} from '@modelcar/core'
 
 export interface LayoutThenCopy {
   /** Human form of the destination, for messages: `skopeo:docker://quay.io/org/model:v1`. */
@@ -15,6 +24,10 @@ export interface LayoutThenCopy {
   check(): Promise<void>
   /** Copies the finished layout on; returns the digest the tool reports, if it does. */
   copy(layoutDir: string, tag: string, image: EditedImage): Promise<string | undefined>
+  /** The repository signatures name (a registry destination); undefined: the sink takes no attachments. */
+  repository?: string
+  /** Copies the attachments on from the layout (see copyAttachments); undefined: the destination takes none. */
+  copyAttachments?(layoutDir: string, attachments: readonly Attachment[]): Promise<void>
 }
 
 const TAG = 'latest'
@@ -28,6 +41,7 @@ export function layoutThenCopy(ctx: ComponentContext, spec: LayoutThenCopy): Sin
     if (!inner) throw new Error(`${spec.target}: blobs arrived before prepare()`)
     return inner
   }
+  const copyAttachments = spec.copyAttachments?.bind(spec)
   const cleanup = async () => {
     if (temporary && dir) await rm(dir, { recursive: true, force: true })
   }
@@ -47,17 +61,30 @@ export function layoutThenCopy(ctx: ComponentContext, spec: LayoutThenCopy): Sin
     has: (desc) => ready().has(desc),
     openBlob: (hint) => ready().openBlob(hint),
     async commit(image): Promise<CommitResult> {
+      let done = false
       try {
         const written = await ready().commit(image)
         const reported = await spec.copy(dir!, TAG, image)
         if (reported !== undefined && reported !== written.digest) {
           throw new Error(`the copy reports digest \`${reported}\`, but the image is \`${written.digest}\``)
         }
+        done = true
         return { ref: spec.target, digest: written.digest }
       } finally {
-        await cleanup()
+        // With attachments to copy, the layout stays until attach() (or abort()).
+        if (!done || !copyAttachments) await cleanup()
       }
     },
+    ...(copyAttachments && {
+      repository: spec.repository,
+      async attach(attachments: readonly Attachment[]) {
+        try {
+          if (attachments.length) await copyAttachments(dir!, attachments)
+        } finally {
+          await cleanup()
+        }
+      },
+    }),
     async abort() {
       await inner?.abort?.().catch(() => {})
       await cleanup()

@@ -5,7 +5,9 @@ import path from 'node:path'
 import { Type } from '@sinclair/typebox'
 import { defineSink, withDefault } from '@modelcar/core'
 import { layoutThenCopy } from './layout-then-copy.js'
-import { isLoopbackHost } from '@modelcar/registry'
+import { isLoopbackHost, parseImageReference } from '@modelcar/registry'
+import { signedRepository } from '../registry-attachments.js'
+import { copyAttachments } from './tool-attachments.js'
 import { runTool, type Tool } from './run-tool.js'
 
 export const ORAS: Tool = {
@@ -63,28 +65,46 @@ export const orasSink = defineSink({
   schema: orasSinkSchema,
   create(config, ctx) {
     const host = config.ref.split('/')[0]!
+    const plainHttp = config.plainHttp ?? isLoopbackHost(host)
+    const registryConfig = config.registryConfig && path.resolve(ctx.baseDir, config.registryConfig)
+    const hint = `check that you can push there: \`oras login ${host}\`, or give \`registryConfig\``
+    const ref = parseImageReference(config.ref.split(',')[0]!)
+    const copyArgs = (layoutDir: string, tag: string, to: string) =>
+      orasCopyArgs({
+        layoutDir,
+        tag,
+        ref: to,
+        plainHttp,
+        insecure: config.insecure,
+        registryConfig,
+        concurrency: config.concurrency,
+        extra: config.args ?? [],
+      })
     return layoutThenCopy(ctx, {
       target: `oras:${config.ref}`,
       layout: config.layout,
+      ...(ref && {
+        repository: signedRepository(ref),
+        copyAttachments: (layoutDir, attachments) =>
+          copyAttachments(
+            layoutDir,
+            attachments,
+            {
+              ref,
+              insecure: plainHttp || config.insecure,
+              authFile: registryConfig,
+              copy: async (tag, to) => {
+                await runTool(ORAS, copyArgs(layoutDir, tag, to), ctx, hint)
+              },
+            },
+            ctx,
+          ),
+      }),
       async check() {
         await runTool(ORAS, ['version'], ctx)
       },
       async copy(layoutDir, tag) {
-        const { stdout } = await runTool(
-          ORAS,
-          orasCopyArgs({
-            layoutDir,
-            tag,
-            ref: config.ref,
-            plainHttp: config.plainHttp ?? isLoopbackHost(host),
-            insecure: config.insecure,
-            registryConfig: config.registryConfig && path.resolve(ctx.baseDir, config.registryConfig),
-            concurrency: config.concurrency,
-            extra: config.args ?? [],
-          }),
-          ctx,
-          `check that you can push there: \`oras login ${host}\`, or give \`registryConfig\``,
-        )
+        const { stdout } = await runTool(ORAS, copyArgs(layoutDir, tag, config.ref), ctx, hint)
         // oras ends with `Digest: sha256:…` for what it copied.
         return /^Digest: (sha256:[0-9a-f]{64})\s*$/m.exec(stdout)?.[1]
       },

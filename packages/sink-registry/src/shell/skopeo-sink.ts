@@ -7,7 +7,9 @@ import path from 'node:path'
 import { Type } from '@sinclair/typebox'
 import { defineSink, errors, withDefault } from '@modelcar/core'
 import { layoutThenCopy } from './layout-then-copy.js'
-import { isLoopbackHost } from '@modelcar/registry'
+import { isLoopbackHost, parseImageReference } from '@modelcar/registry'
+import { signedRepository } from '../registry-attachments.js'
+import { copyAttachments } from './tool-attachments.js'
 import { runTool, type Tool } from './run-tool.js'
 
 export const SKOPEO: Tool = {
@@ -75,9 +77,42 @@ export const skopeoSink = defineSink({
     const tlsVerify = config.tlsVerify ?? !(host && isLoopbackHost(host))
     const hint =
       host === undefined ? undefined : `check that you can push there: \`skopeo login ${host}\` (or \`podman login\`), or give \`authfile\``
+    const authfile = config.authfile && path.resolve(ctx.baseDir, config.authfile)
+    // Attachments go to registries only: they are found there from the image's digest.
+    const ref = dest.startsWith('docker://') ? parseImageReference(dest.slice('docker://'.length)) : undefined
     return layoutThenCopy(ctx, {
       target: `skopeo:${dest}`,
       layout: config.layout,
+      ...(ref && {
+        repository: signedRepository(ref),
+        copyAttachments: (layoutDir, attachments) =>
+          copyAttachments(
+            layoutDir,
+            attachments,
+            {
+              ref,
+              insecure: !tlsVerify,
+              authFile: authfile,
+              copy: async (tag, to) => {
+                await runTool(
+                  SKOPEO,
+                  skopeoDocumentArgs({
+                    layoutDir,
+                    tag,
+                    to: `docker://${to}`,
+                    tlsVerify,
+                    authfile,
+                    retryTimes: config.retryTimes,
+                    extra: config.args ?? [],
+                  }),
+                  ctx,
+                  hint,
+                )
+              },
+            },
+            ctx,
+          ),
+      }),
       async check() {
         await runTool(SKOPEO, ['--version'], ctx)
       },
@@ -94,7 +129,7 @@ export const skopeoSink = defineSink({
               tlsVerify,
               digestFile,
               retryTimes: config.retryTimes,
-              authfile: config.authfile && path.resolve(ctx.baseDir, config.authfile),
+              authfile,
               extra: config.args ?? [],
             }),
             ctx,
@@ -149,4 +184,27 @@ export function destination(ref: string): string {
       `use \`host/repo:tag\` or one of ${TRANSPORTS.map((t) => `\`${t}\``).join(', ')}`,
     )
   return `docker://${ref}`
+}
+
+/** `skopeo copy` of one attachment (a manifest, its digest kept) from the layout to the registry. */
+export function skopeoDocumentArgs(c: {
+  layoutDir: string
+  tag: string
+  to: string
+  tlsVerify: boolean
+  authfile?: string | undefined
+  retryTimes: number
+  extra: readonly string[]
+}): string[] {
+  return [
+    'copy',
+    '--preserve-digests',
+    '--retry-times',
+    String(c.retryTimes),
+    `--dest-tls-verify=${c.tlsVerify}`,
+    ...(c.authfile ? ['--dest-authfile', c.authfile] : []),
+    ...c.extra,
+    `oci:${c.layoutDir}:${c.tag}`,
+    c.to,
+  ]
 }
