@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import type { AttachmentBlob, ReferrerAttachment } from '../contract/attachment.js'
 import { encodeJson, sha256Digest } from '../oci/digest.js'
+import { CosignAnnotation } from '../sign/cosign-signature.js'
 import { MediaType } from '../oci/media-types.js'
 import type { Descriptor, ImageManifest } from '../oci/types.js'
 
@@ -36,7 +37,12 @@ export function referrerAttachment(s: ReferrerSpec): ReferrerAttachment {
     config: empty.descriptor,
     layers: [layer.descriptor],
     subject: { mediaType: s.subject.mediaType, digest: s.subject.digest, size: s.subject.size },
-    annotations: { ...s.annotations, [ATTACHMENT_KEY]: `${s.what};sha256:${key}` },
+    annotations: {
+      ...s.annotations,
+      [ATTACHMENT_KEY]: `${s.what};sha256:${key}`,
+      // Who signed it (a key's sha256, a keyless identity): `modelcar verify` tells another signer's statement from a tampered one.
+      ...(s.signer ? { [CosignAnnotation.signer]: s.signer } : {}),
+    },
   }
   return {
     kind: 'referrer',

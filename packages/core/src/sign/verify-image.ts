@@ -65,7 +65,7 @@ export async function verifyImage(img: AttachedImage, o: VerifyOptions): Promise
     const how = o.key ? `with the key \`${o.key.source}\`` : `for \`${o.keyless?.identity}\` from \`${o.keyless?.issuer}\``
     const found = attachments.filter((a) => a.what === 'signature').length
     throw signErrors.verifyFailed(
-      `${img.name} (${digest}) has no signature ${how}${found ? ` (${found} signature${found === 1 ? '' : 's'} of other signers)` : ` (nothing at \`${sigTag}\`, no Sigstore bundle among its referrers)`}`,
+      `${img.name} (${digest}) has no signature ${how}${found ? ` (${found} signature${found === 1 ? '' : 's'} there that do${found === 1 ? 'es' : ''} not verify with it: another signer's, or altered)` : ` (nothing at \`${sigTag}\`, no Sigstore bundle among its referrers)`}`,
       hintFor(o),
     )
   }
@@ -148,11 +148,16 @@ async function checkReferrer(
       )
     return named.includes(digestHex(img.root.digest))
   }
+  const claimedSigner = manifest.annotations?.[CosignAnnotation.signer]
   if (layer.mediaType === DSSE_MEDIA_TYPE) {
     const envelope = JSON.parse(Buffer.from(bytes).toString('utf8')) as DsseEnvelope
     if (!o.key) return entry
     if (!envelopeVerifies(envelope, o.key)) {
-      problems.push(`the ${entry.what} ${ref.digest.slice(0, 19)}… has a DSSE signature that does not verify with \`${o.key.source}\``)
+      // Signed by another key (another tool's attestation) is not this key's business; claiming this key and failing is tampering.
+      if (claimedSigner === o.key.keyId)
+        problems.push(
+          `the ${entry.what} ${ref.digest.slice(0, 19)}… says it is signed with \`${o.key.source}\`, and its DSSE signature does not verify with it`,
+        )
       return entry
     }
     if (statementOf(Buffer.from(envelope.payload, 'base64'), 'signed')) Object.assign(entry, { status: 'verified', signer: o.key.source })
@@ -170,7 +175,9 @@ async function checkReferrer(
       if (statementOf(payload, 'keyless'))
         Object.assign(entry, { status: 'verified', signer: signer.identity?.subjectAlternativeName ?? o.keyless.identity })
     } catch (err) {
-      problems.push(`the ${entry.what} ${ref.digest.slice(0, 19)}… (Sigstore bundle) does not verify: ${(err as Error).message}`)
+      // Another identity's bundle is not this policy's business; one that claims this identity and fails is.
+      if (claimedSigner === undefined || claimedSigner === `${o.keyless.identity}@${o.keyless.issuer}`)
+        problems.push(`the ${entry.what} ${ref.digest.slice(0, 19)}… (Sigstore bundle) does not verify: ${(err as Error).message}`)
     }
     return entry
   }
