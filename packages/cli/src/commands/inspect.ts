@@ -1,5 +1,6 @@
 // `modelcar inspect TARGET`: what an image layout or a registry image holds: platforms, layers, annotations, labels
-// and the model card, and a CNCF ModelPack manifest beside them (or alone) with its config.
+// and the model card, a CNCF ModelPack manifest beside them (or alone) with its config, and what is
+// attached to it (OCI 1.1 referrers, cosign signatures).
 import path from 'node:path'
 import zlib from 'node:zlib'
 import tar from 'tar-stream'
@@ -8,7 +9,9 @@ import {
   configFor,
   formatBytes,
   isIndexMediaType,
+  layoutAttachedImage,
   loadLayoutBase,
+  signatureTag,
   ModelPackAnnotation,
   ModelPackMediaType,
   silentLogger,
@@ -19,7 +22,9 @@ import {
   type ImageConfig,
   type ImageIndex,
   type ImageManifest,
+  type AttachedImage,
 } from '@modelcar/core'
+import { registryAttachedImage } from '@modelcar/sink-registry'
 import { defineCommand } from '../command-line/define-command.js'
 import type { Output } from '../command-line/output.js'
 import { officialRegistry } from '../components/official-components.js'
@@ -35,26 +40,53 @@ export const inspectCommand = defineCommand({
     const [target] = positionals
     if (!target || positionals.length > 1) throw usageError('give one image to inspect')
     const report = await describe(await loadTarget(target, output, env))
+    report.attachments = await attachmentsOf(await attachedTarget(target, output, env), report.digest)
     if (output.json) output.event(report)
     else print(output, report)
   },
 })
 
+function inspectContext(output: Output, env: NodeJS.ProcessEnv): ComponentContext {
+  return {
+    type: 'inspect',
+    logger: silentLogger,
+    signal: new AbortController().signal,
+    concurrency: 2,
+    baseDir: process.cwd(),
+    env,
+    fetch: globalThis.fetch,
+    emit: () => {},
+    secret: (v) => output.addSecret(v),
+  }
+}
+
+/** The same image, with what is attached to it. */
+async function attachedTarget(target: string, output: Output, env: NodeJS.ProcessEnv): Promise<AttachedImage> {
+  if (target.startsWith('registry:') || target.startsWith('docker://'))
+    return registryAttachedImage(target.replace(/^(registry:|docker:\/\/)/, ''), inspectContext(output, env))
+  const { path: p, tag } = splitLayoutRef(target.replace(/^oci-layout:/, ''))
+  return layoutAttachedImage(path.resolve(p), tag, target)
+}
+
+/** cosign's signatures at their tag, and the referrers of the image, as they are listed. */
+async function attachmentsOf(img: AttachedImage, digest: string): Promise<AttachmentReport[]> {
+  const out: AttachmentReport[] = []
+  const tag = signatureTag(digest)
+  const sig = await img.manifest(tag)
+  if (sig) {
+    const layers = (JSON.parse(Buffer.from(sig.bytes).toString('utf8')) as ImageManifest).layers ?? []
+    out.push({ kind: 'signatures', digest: sig.descriptor.digest, tag, count: layers.length })
+  }
+  for (const r of await img.referrers(digest))
+    out.push({ kind: 'referrer', digest: r.digest, artifactType: r.artifactType ?? '', annotations: r.annotations ?? {} })
+  return out
+}
+
 /** The image `target` names, read as a recipe's base would be: its documents, blobs on demand. */
 async function loadTarget(target: string, output: Output, env: NodeJS.ProcessEnv): Promise<BaseImage> {
   if (target.startsWith('registry:') || target.startsWith('docker://')) {
     const ref = target.replace(/^(registry:|docker:\/\/)/, '')
-    const ctx: ComponentContext = {
-      type: 'inspect',
-      logger: silentLogger,
-      signal: new AbortController().signal,
-      concurrency: 2,
-      baseDir: process.cwd(),
-      env,
-      fetch: globalThis.fetch,
-      emit: () => {},
-      secret: (v) => output.addSecret(v),
-    }
+    const ctx = inspectContext(output, env)
     const registryBase = officialRegistry().get('base', 'registry')!
     return (await registryBase.create(configFor(registryBase, { ref }), ctx)).load({ platforms: [] })
   }
@@ -78,7 +110,13 @@ interface ImageReport {
   others: { digest: string; mediaType: string; what: string }[]
   modelcard?: { digest: string; text: string }
   modelpack?: ModelPackReport
+  /** cosign's signatures and the OCI 1.1 referrers of the image (SBOM, provenance, Sigstore bundles). */
+  attachments?: AttachmentReport[]
 }
+
+type AttachmentReport =
+  | { kind: 'signatures'; digest: string; tag: string; count: number }
+  | { kind: 'referrer'; digest: string; artifactType: string; annotations: Record<string, string> }
 
 /** A CNCF ModelPack manifest: where it is, its config as written, its layers with the file each holds. */
 interface ModelPackReport {
@@ -204,6 +242,15 @@ function print(out: Output, r: ImageReport): void {
   }
   if (r.modelpack) printModelPack(out, r.modelpack)
   for (const o of r.others) out.print(`\n  also: ${o.digest.slice(7, 19)} ${o.what}`)
+  if (r.attachments?.length) {
+    out.print('\n  attached:')
+    for (const a of r.attachments)
+      out.print(
+        a.kind === 'signatures'
+          ? `    ${a.digest.slice(7, 19)}  ${a.count} cosign signature${a.count === 1 ? '' : 's'} at tag ${a.tag}`
+          : `    ${a.digest.slice(7, 19)}  referrer ${a.artifactType}`,
+      )
+  }
   if (r.modelcard) {
     const lines = r.modelcard.text.split('\n')
     out.print(`\n  model card (${r.modelcard.digest.slice(7, 19)}):`)

@@ -3,7 +3,7 @@
 // `subject`; cosign's signatures are the manifest tagged `sha256-<hex>.sig`. Blobs first, then
 // index.json, replaced atomically: the layout is valid at every instant.
 import type { Attachment, AttachedImage, StoredDocument, TaggedSignatureAttachment } from '../contract/attachment.js'
-import { errors } from '../errors/index.js'
+import { selectRoot } from '../image/base-image.js'
 import { ImageLayout } from '../image/image-layout.js'
 import { isDigest } from '../oci/digest.js'
 import { Annotation, isIndexMediaType, isManifestMediaType } from '../oci/media-types.js'
@@ -52,25 +52,16 @@ async function layoutReferrers(layout: ImageLayout, index: ImageIndex, digest: s
   return out
 }
 
-/** The image `tag` names in the layout at `root` (the only one when no tag is given), with what is attached to it. */
+/** The image `tag` names in the layout at `root` (the only one when no tag is given, as for a base), with what is attached to it. */
 export async function layoutAttachedImage(root: string, tag: string | undefined, name: string): Promise<AttachedImage> {
   const layout = new ImageLayout(root)
   const index = await layout.readIndex()
-  const images = index.manifests.filter((m) => {
-    const t = m.annotations?.[Annotation.refName]
-    return tag === undefined ? t !== undefined && !t.startsWith('sha256-') : t === tag
-  })
-  if (images.length !== 1)
-    throw errors.layoutInvalid(
-      layout.root,
-      tag === undefined ? `it holds ${images.length} tagged images and none was chosen` : `no image is tagged \`${tag}\``,
-      'name one: `oci-layout:PATH:TAG`',
-    )
+  const image = selectRoot(layout.root, index, tag)
   const read = async (desc: Descriptor): Promise<StoredDocument> => ({ descriptor: desc, bytes: await layout.readBlob(desc) })
   return {
     name,
     repository: undefined,
-    root: images[0]!,
+    root: image,
     async manifest(reference) {
       if (isDigest(reference)) {
         const bytes = await layout.readBlob({ digest: reference }).catch(() => undefined)
