@@ -3,4 +3,4 @@
 export * from './shell/index.js'
 export { registrySink, registrySinkSchema } from './registry-sink.js'
 export { registryBase, registryBaseSchema } from './registry-base.js'
-export { registryAttachedImage, signedRepository } from './registry-attachments.js'
+export { registryAttachedImage, signedRepository } from './attachments/registry-attachments.js'

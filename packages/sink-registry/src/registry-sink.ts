@@ -27,7 +27,7 @@ import {
   uploadStrategyFor,
   type ImageReference,
 } from '@modelcar/registry'
-import { addToReferrersTag, attachToRegistry, signedRepository } from './registry-attachments.js'
+import { addToReferrersTag, attachToRegistry, signedRepository } from './attachments/registry-attachments.js'
 import { RegistryBlobs } from './registry-blobs.js'
 
 export const registrySinkSchema = Type.Object(

@@ -8,7 +8,7 @@ import { Type } from '@sinclair/typebox'
 import { defineSink, errors, withDefault } from '@modelcar/core'
 import { layoutThenCopy } from './layout-then-copy.js'
 import { isLoopbackHost, parseImageReference } from '@modelcar/registry'
-import { signedRepository } from '../registry-attachments.js'
+import { signedRepository } from '../attachments/registry-attachments.js'
 import { copyAttachments } from './tool-attachments.js'
 import { runTool, type Tool } from './run-tool.js'
 

@@ -16,7 +16,7 @@ import {
   type ImageManifest,
 } from '@modelcar/core'
 import { createRegistryAuth, registryBaseUrl, RegistryClient, type ImageReference } from '@modelcar/registry'
-import { addToReferrersTag, referrersOf } from '../registry-attachments.js'
+import { addToReferrersTag, referrersOf } from '../attachments/registry-attachments.js'
 
 export interface ToolAttachments {
   /** Where the image went. */
