@@ -11,7 +11,9 @@
 //   modelcar add   `modelcar add LAYOUT:latest FILES...` on a fresh copy of the busybox layout
 //   modelcar run   `modelcar run RECIPE`: local folder source, busybox base, sink = a new layout
 //   add --concurrency 1   the same as add, one layer at a time (info: how wall time scales)
-//   olot           `olot LAYOUT FILES...`, when olot is on PATH (info, and the "2 x faster" target)
+//   olot           `olot LAYOUT FILES...` (info, and the "2 x faster" target): olot from PATH, else
+//                  `pip install olot` into a virtualenv in the workdir; skipped, saying why, when
+//                  neither works (no Python, or no PyPI)
 //   umoci insert   `umoci insert --image LAYOUT:latest FOLDER /models` on a fresh busybox copy (info)
 // Wall time is measured here around the child; peak RSS is the child's ru_maxrss from
 // /usr/bin/time (or VmHWM polled from /proc when it is missing). Medians are reported.
@@ -23,12 +25,12 @@
 // Exit status: 0 even when a target is missed (timings here are noisy), unless --strict.
 // A contender that fails (non-zero exit, wrong output) is an error: exit 1.
 import { defaultConcurrency } from '@modelcar/core'
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { cp, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, statfs, writeFile } from 'node:fs/promises'
 import os from 'node:os'
-import { dirname, join, relative, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { buildFixtures } from '../fixtures/build-fixtures.mjs'
@@ -457,12 +459,12 @@ function contenders(ctx) {
       key: 'olot',
       label: 'olot (info)',
       info: true,
-      enabled: ctx.olot,
+      enabled: Boolean(ctx.olot),
       async run() {
         const layout = join(tmpDir, 'olot-layout')
         await cp(base, layout, { recursive: true })
         await settle()
-        const r = await run('olot', [layout, ...inputs], { measure: true })
+        const r = await run(ctx.olot, [layout, ...inputs], { measure: true })
         await checkLayout('olot', layout, baseLayers, inputs.length, size)
         return r
       },
@@ -494,6 +496,36 @@ async function onPath(cmd) {
   return false
 }
 
+/**
+ * olot's command: from PATH, else installed from PyPI into a virtualenv kept in the workdir (one
+ * install serves every later bench). `{ skip }` says why there is none.
+ */
+async function findOlot(workdir) {
+  if (await onPath('olot')) return { command: 'olot' }
+  const venv = join(workdir, 'olot-venv')
+  const command = join(venv, 'bin', 'olot')
+  if (existsSync(command)) return { command }
+  say('olot is not on PATH: installing it from PyPI into a virtualenv (python3 -m venv, pip install olot)')
+  const env = { ...process.env, PIP_RETRIES: '0', PIP_TIMEOUT: '20', PIP_DISABLE_PIP_VERSION_CHECK: '1' }
+  const steps = [
+    ['python3', ['-m', 'venv', venv]],
+    [join(venv, 'bin', 'pip'), ['install', '--quiet', 'olot']],
+  ]
+  for (const [cmd, args] of steps) {
+    try {
+      await promisify(execFile)(cmd, args, { env, timeout: 300_000 })
+    } catch (err) {
+      await rm(venv, { recursive: true, force: true })
+      const why = String(err.stderr || err.message)
+        .trim()
+        .split('\n')
+        .pop()
+      return { skip: `olot could not be had (\`${basename(cmd)} ${args.join(' ')}\`: ${why})` }
+    }
+  }
+  return { command }
+}
+
 async function main() {
   let opts
   try {
@@ -516,12 +548,10 @@ async function main() {
     return 1
   }
   const umoci = await onPath('umoci')
-  const olot = await onPath('olot')
   const notes = []
-  if (!olot)
-    notes.push(
-      'olot is not on PATH: its row and the "2 x faster than olot" target are skipped (olot needs Python and PyPI, which this machine cannot reach)',
-    )
+  const found = await findOlot(opts.workdir)
+  const olot = found.command
+  if (found.skip) notes.push(`${found.skip}: its row and the "2 x faster than olot" target are skipped`)
   if (!umoci) notes.push('umoci is not installed: its row is skipped (Debian package `umoci`)')
   if (!hasTime)
     notes.push(
