@@ -67,7 +67,7 @@ const CASES_TABLE: Record<string, Case> = {
         line: 5,
         col: 1,
         message: 'unknown field `sinkz` in the recipe (did you mean `sinks`?)',
-        hint: 'allowed: apiVersion, base, platforms, sources, transforms, image, sinks',
+        hint: 'allowed: apiVersion, base, platforms, sources, transforms, image, attach, sign, sinks',
       },
     ],
     validate: true,
