@@ -2,12 +2,13 @@
 // registry (docker-registry) and writes an image layout. The checks use no modelcar code: the
 // signature verifies with `openssl dgst -sha256 -verify` over the payload cosign would sign, the
 // SBOM lists every file with the digest `sha256sum` gives, the provenance's subject is the image
-// digest (its DSSE signature checked by openssl too). skopeo's copies carry the attachments, umoci
-// still unpacks the layout. `modelcar verify` accepts the image and refuses a tampered signature and
+// digest (its DSSE signature checked by openssl too). skopeo's and oras' copies carry the
+// attachments (oras is the strict stand-in of test/shell-sinks: no Debian package), umoci still
+// unpacks the layout. `modelcar verify` accepts the image and refuses a tampered signature and
 // another image's; a cosign key file opens with COSIGN_PASSWORD, and neither the key nor the
 // password shows anywhere.
 import { generateKeyPairSync } from 'node:crypto'
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pemBlock, sealCosignKey } from '@modelcar/core'
@@ -31,6 +32,7 @@ let modelDir: string
 let recipeDir: string
 let publicKey: string
 let digest: string
+let orasLog: string
 
 beforeAll(async () => {
   await assertCliBuilt()
@@ -44,8 +46,18 @@ beforeAll(async () => {
   await mustRun('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', join(recipeDir, 'signing.key')])
   publicKey = (await mustRun('openssl', ['pkey', '-in', join(recipeDir, 'signing.key'), '-pubout'])).stdout
   await writeFile(join(recipeDir, 'signing.pub'), publicKey)
-  await writeRecipe(recipeDir, { key: './signing.key', repo: 'sc/model:v1', layout: './out', skopeo: 'sc/skopeo:v1' })
-  digest = printedDigest(await mustModelcar(['run', join(recipeDir, 'recipe.yaml'), '--no-cache']))
+  await writeRecipe(recipeDir, { key: './signing.key', repo: 'sc/model:v1', layout: './out', skopeo: 'sc/skopeo:v1', oras: 'sc/oras:v1' })
+  // `oras` on PATH is test/shell-sinks' stand-in, run by this very node.
+  const bin = join(work.path, 'bin')
+  await mkdir(bin)
+  await writeFile(
+    join(bin, 'oras'),
+    `#!/bin/sh\nexec '${process.execPath}' '${join(import.meta.dirname, '..', 'shell-sinks', 'fake-oras.mjs')}' "$@"\n`,
+  )
+  await chmod(join(bin, 'oras'), 0o755)
+  orasLog = join(work.path, 'oras.log')
+  const env = cliEnv({ PATH: `${bin}:${process.env.PATH ?? ''}`, FAKE_ORAS_LOG: orasLog })
+  digest = printedDigest(await mustModelcar(['run', join(recipeDir, 'recipe.yaml'), '--no-cache'], { env }))
 }, SLOW)
 
 afterAll(async () => {
@@ -53,7 +65,10 @@ afterAll(async () => {
   await work?.cleanup()
 })
 
-async function writeRecipe(dir: string, o: { key: string; repo: string; layout: string; skopeo?: string; model?: string }): Promise<void> {
+async function writeRecipe(
+  dir: string,
+  o: { key: string; repo: string; layout: string; skopeo?: string; oras?: string; model?: string },
+): Promise<void> {
   await writeFile(
     join(dir, 'recipe.yaml'),
     [
@@ -74,6 +89,7 @@ async function writeRecipe(dir: string, o: { key: string; repo: string; layout: 
       '  - type: registry',
       `    ref: ${registry.host}/${o.repo}`,
       ...(o.skopeo ? ['  - type: skopeo', `    ref: ${registry.host}/${o.skopeo}`] : []),
+      ...(o.oras ? ['  - type: oras', `    ref: ${registry.host}/${o.oras}`] : []),
       '  - type: oci-layout',
       `    path: ${o.layout}`,
       '',
@@ -215,18 +231,28 @@ describe('a signed run to docker-registry', () => {
     SLOW,
   )
 
-  it(
-    'skopeo copies the attachments too: modelcar verify accepts the copy',
-    async () => {
-      const reg = new RegistryReader(registry.url, 'sc/skopeo')
+  it.each(['skopeo', 'oras'])(
+    '%s copies the attachments too: modelcar verify accepts the copy',
+    async (tool) => {
+      const reg = new RegistryReader(registry.url, `sc/${tool}`)
       expect((await reg.manifest('v1'))!.digest).toBe(digest)
       const hex = digest.slice('sha256:'.length)
       const payload = await reg.blob(signatures((await reg.manifest(`sha256-${hex}.sig`))!.doc)[0]!.digest)
-      expect(JSON.parse(payload.toString('utf8')).critical.identity['docker-reference']).toBe(`${registry.host}/sc/skopeo`)
+      expect(JSON.parse(payload.toString('utf8')).critical.identity['docker-reference']).toBe(`${registry.host}/sc/${tool}`)
       const referrers = (await reg.manifest(`sha256-${hex}`))!.doc.manifests!
       expect(referrers.map((r) => r.artifactType).sort()).toEqual([CYCLONEDX, IN_TOTO])
-      const verified = await mustModelcar(['verify', `registry:${registry.host}/sc/skopeo:v1`, '--key', join(recipeDir, 'signing.pub')])
+      const verified = await mustModelcar(['verify', `registry:${registry.host}/sc/${tool}:v1`, '--key', join(recipeDir, 'signing.pub')])
       expect(verified.stdout).toMatch(/signature\s+verified/)
+      if (tool === 'oras') {
+        // The tool copied each attachment itself: by digest, and the signature to its tag.
+        const calls = (await readFile(orasLog, 'utf8'))
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as string[])
+        const destinations = calls.filter((c) => c[0] === 'cp').map((c) => c.at(-1))
+        for (const r of referrers) expect(destinations).toContain(`${registry.host}/sc/oras@${r.digest}`)
+        expect(destinations).toContain(`${registry.host}/sc/oras:sha256-${hex}.sig`)
+      }
     },
     SLOW,
   )
