@@ -13,7 +13,9 @@ import { signatureImage } from './signature-image.js'
 
 /** Stores `attachments` in the layout, beside the image its index.json holds already. */
 export async function attachToLayout(layout: ImageLayout, attachments: readonly Attachment[]): Promise<void> {
-  let index = await layout.readIndex()
+  if (attachments.length === 0) return
+  const before = await layout.readIndex()
+  let index = before
   for (const a of attachments) {
     if (a.kind === 'referrer') {
       if (holdsReferrer(await layoutReferrers(layout, index, a.subject.digest), a)) continue
@@ -24,7 +26,9 @@ export async function attachToLayout(layout: ImageLayout, attachments: readonly 
       index = await addSignature(layout, index, a)
     }
   }
-  await layout.writeIndex(index)
+  if (index !== before) await layout.writeIndex(index)
+  // Writes go through the temporary folder: it goes again once empty, as after a commit.
+  await layout.tidy()
 }
 
 async function addSignature(layout: ImageLayout, index: ImageIndex, sig: TaggedSignatureAttachment): Promise<ImageIndex> {
