@@ -42,7 +42,9 @@ async function npx(args: string[], cwd = project): Promise<RunResult> {
 }
 
 /** Every package that is published, by folder; `packages/registry` once it exists. */
-const PUBLISHED = ['core', 'cli', 'source-hf', 'source-s3', 'source-oci', 'sink-registry', 'registry', 'testing'].map((d) => join('packages', d))
+const PUBLISHED = ['core', 'cli', 'source-hf', 'source-s3', 'source-oci', 'sink-registry', 'registry', 'testing'].map((d) =>
+  join('packages', d),
+)
 const EXAMPLES = ['modelcar-source-http', 'modelcar-transform-checksums'].map((d) => join('examples', d))
 
 interface Packed {
