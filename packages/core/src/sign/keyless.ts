@@ -3,8 +3,7 @@
 // (an `intoto` entry, as cosign 2 logs attestations), and the result is a Sigstore bundle v0.3,
 // which `cosign verify` (v3) and @sigstore/verify read. The token is a secret: it is registered
 // for masking, and whatever the services answer is stripped of it before it is shown.
-import { bundleToJSON, type SerializedBundle } from '@sigstore/bundle'
-import { DSSEBundleBuilder, FulcioSigner, RekorWitness } from '@sigstore/sign'
+import type { SerializedBundle } from '@sigstore/bundle'
 import { signErrors } from './sign-errors.js'
 
 export const DEFAULT_FULCIO_URL = 'https://fulcio.sigstore.dev'
@@ -32,6 +31,11 @@ export interface KeylessSigner {
 export async function keylessSigner(o: KeylessOptions): Promise<KeylessSigner> {
   const token = await identityToken(o)
   o.secret(token)
+  // Loaded here, for keyless runs only: with the rest of core they were a third of every command's start-up.
+  const [{ bundleToJSON }, { DSSEBundleBuilder, FulcioSigner, RekorWitness }] = await Promise.all([
+    import('@sigstore/bundle'),
+    import('@sigstore/sign'),
+  ])
   const builder = new DSSEBundleBuilder({
     signer: new FulcioSigner({ fulcioBaseURL: o.fulcioUrl ?? DEFAULT_FULCIO_URL, identityProvider: { getToken: async () => token } }),
     witnesses: [new RekorWitness({ rekorBaseURL: o.rekorUrl ?? DEFAULT_REKOR_URL, entryType: 'intoto', fetchOnConflict: false })],

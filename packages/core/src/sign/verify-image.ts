@@ -4,9 +4,6 @@
 // statements. Keyless: Sigstore bundles, verified with @sigstore/verify against a trusted root
 // for a certificate identity and issuer, their statement naming this digest. Any attachment that
 // does not match fails the whole check, with what did not match.
-import { bundleFromJSON } from '@sigstore/bundle'
-import { TrustedRoot } from '@sigstore/protobuf-specs'
-import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify'
 import type { AttachedImage } from '../contract/attachment.js'
 import { digestHex } from '../oci/digest.js'
 import type { Descriptor, ImageManifest } from '../oci/types.js'
@@ -55,10 +52,8 @@ export async function verifyImage(img: AttachedImage, o: VerifyOptions): Promise
   const sigTag = signatureTag(digest)
   const tagged = await img.manifest(sigTag)
   if (tagged) attachments.push(...(await checkCosign(img, tagged.bytes, sigTag, o, problems)))
-  const verifier = o.keyless
-    ? new Verifier(toTrustMaterial(TrustedRoot.fromJSON(o.keyless.trustedRoot ?? (await publicTrustedRoot()))))
-    : undefined
-  for (const ref of await img.referrers(digest)) attachments.push(await checkReferrer(img, ref, o, verifier, problems))
+  const checkBundle = o.keyless ? await bundleChecker(o.keyless) : undefined
+  for (const ref of await img.referrers(digest)) attachments.push(await checkReferrer(img, ref, o, checkBundle, problems))
   const signed = attachments.some((a) => a.what === 'signature' && a.status === 'verified')
   if (problems.length) throw signErrors.verifyFailed(`${img.name} (${digest}) does not verify:\n  ${problems.join('\n  ')}`, hintFor(o))
   if (!signed) {
@@ -70,6 +65,32 @@ export async function verifyImage(img: AttachedImage, o: VerifyOptions): Promise
     )
   }
   return { type: 'verify', image: img.name, digest, attachments }
+}
+
+/** What a Sigstore bundle says once verified for the policy's identity: its DSSE payload and who signed it. */
+type BundleChecker = (json: unknown) => { payload: Uint8Array; identity: string | undefined }
+
+/**
+ * A checker of Sigstore bundles against the policy's trusted root. Sigstore's libraries are loaded
+ * here, for keyless checks only: loaded with the rest of core they were a third of every command's
+ * start-up.
+ */
+async function bundleChecker(policy: KeylessPolicy): Promise<BundleChecker> {
+  const [{ bundleFromJSON }, { TrustedRoot }, { toSignedEntity, toTrustMaterial, Verifier }] = await Promise.all([
+    import('@sigstore/bundle'),
+    import('@sigstore/protobuf-specs'),
+    import('@sigstore/verify'),
+  ])
+  const verifier = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(policy.trustedRoot ?? (await publicTrustedRoot()))))
+  return (json) => {
+    const bundle = bundleFromJSON(json)
+    const signer = verifier.verify(toSignedEntity(bundle), {
+      subjectAlternativeName: policy.identity,
+      extensions: { issuer: policy.issuer },
+    })
+    const payload = bundle.content.$case === 'dsseEnvelope' ? bundle.content.dsseEnvelope.payload : Buffer.alloc(0)
+    return { payload, identity: signer.identity?.subjectAlternativeName }
+  }
 }
 
 /** The public Sigstore instance's trusted root, from its TUF repository (network). */
@@ -119,7 +140,7 @@ async function checkReferrer(
   img: AttachedImage,
   ref: Descriptor,
   o: VerifyOptions,
-  verifier: Verifier | undefined,
+  checkBundle: BundleChecker | undefined,
   problems: string[],
 ): Promise<CheckedAttachment> {
   const doc = await img.manifest(ref.digest)
@@ -164,16 +185,10 @@ async function checkReferrer(
     return entry
   }
   if (layer.mediaType === SIGSTORE_BUNDLE_MEDIA_TYPE) {
-    if (!verifier || !o.keyless) return entry
+    if (!checkBundle || !o.keyless) return entry
     try {
-      const bundle = bundleFromJSON(JSON.parse(Buffer.from(bytes).toString('utf8')))
-      const signer = verifier.verify(toSignedEntity(bundle), {
-        subjectAlternativeName: o.keyless.identity,
-        extensions: { issuer: o.keyless.issuer },
-      })
-      const payload = bundle.content.$case === 'dsseEnvelope' ? bundle.content.dsseEnvelope.payload : Buffer.alloc(0)
-      if (statementOf(payload, 'keyless'))
-        Object.assign(entry, { status: 'verified', signer: signer.identity?.subjectAlternativeName ?? o.keyless.identity })
+      const { payload, identity } = checkBundle(JSON.parse(Buffer.from(bytes).toString('utf8')))
+      if (statementOf(payload, 'keyless')) Object.assign(entry, { status: 'verified', signer: identity ?? o.keyless.identity })
     } catch (err) {
       // Another identity's bundle is not this policy's business; one that claims this identity and fails is.
       if (claimedSigner === undefined || claimedSigner === `${o.keyless.identity}@${o.keyless.issuer}`)
