@@ -9,14 +9,11 @@ import {
   configFor,
   formatBytes,
   isIndexMediaType,
-  layoutAttachedImage,
   loadLayoutBase,
   signatureTag,
   ModelPackAnnotation,
   ModelPackMediaType,
-  silentLogger,
   splitLayoutRef,
-  type ComponentContext,
   type BaseImage,
   type Descriptor,
   type ImageConfig,
@@ -24,8 +21,8 @@ import {
   type ImageManifest,
   type AttachedImage,
 } from '@modelcar/core'
-import { registryAttachedImage } from '@modelcar/sink-registry'
 import { defineCommand } from '../command-line/define-command.js'
+import { commandContext, openAttachedImage } from './attached-image.js'
 import type { Output } from '../command-line/output.js'
 import { officialRegistry } from '../components/official-components.js'
 
@@ -40,33 +37,11 @@ export const inspectCommand = defineCommand({
     const [target] = positionals
     if (!target || positionals.length > 1) throw usageError('give one image to inspect')
     const report = await describe(await loadTarget(target, output, env))
-    report.attachments = await attachmentsOf(await attachedTarget(target, output, env), report.digest)
+    report.attachments = await attachmentsOf(await openAttachedImage(target, 'inspect', output, env), report.digest)
     if (output.json) output.event(report)
     else print(output, report)
   },
 })
-
-function inspectContext(output: Output, env: NodeJS.ProcessEnv): ComponentContext {
-  return {
-    type: 'inspect',
-    logger: silentLogger,
-    signal: new AbortController().signal,
-    concurrency: 2,
-    baseDir: process.cwd(),
-    env,
-    fetch: globalThis.fetch,
-    emit: () => {},
-    secret: (v) => output.addSecret(v),
-  }
-}
-
-/** The same image, with what is attached to it. */
-async function attachedTarget(target: string, output: Output, env: NodeJS.ProcessEnv): Promise<AttachedImage> {
-  if (target.startsWith('registry:') || target.startsWith('docker://'))
-    return registryAttachedImage(target.replace(/^(registry:|docker:\/\/)/, ''), inspectContext(output, env))
-  const { path: p, tag } = splitLayoutRef(target.replace(/^oci-layout:/, ''))
-  return layoutAttachedImage(path.resolve(p), tag, target)
-}
 
 /** cosign's signatures at their tag, and the referrers of the image, as they are listed. */
 async function attachmentsOf(img: AttachedImage, digest: string): Promise<AttachmentReport[]> {
@@ -86,7 +61,7 @@ async function attachmentsOf(img: AttachedImage, digest: string): Promise<Attach
 async function loadTarget(target: string, output: Output, env: NodeJS.ProcessEnv): Promise<BaseImage> {
   if (target.startsWith('registry:') || target.startsWith('docker://')) {
     const ref = target.replace(/^(registry:|docker:\/\/)/, '')
-    const ctx = inspectContext(output, env)
+    const ctx = commandContext('inspect', output, env)
     const registryBase = officialRegistry().get('base', 'registry')!
     return (await registryBase.create(configFor(registryBase, { ref }), ctx)).load({ platforms: [] })
   }

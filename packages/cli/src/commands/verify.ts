@@ -4,19 +4,9 @@
 // attached contradicts it; 1: something does not match (said plainly); 2: the arguments are wrong.
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import {
-  layoutAttachedImage,
-  loadVerifyingKey,
-  silentLogger,
-  splitLayoutRef,
-  verifyImage,
-  type AttachedImage,
-  type ComponentContext,
-  type VerifyOptions,
-  type VerifyReport,
-} from '@modelcar/core'
-import { registryAttachedImage } from '@modelcar/sink-registry'
+import { loadVerifyingKey, verifyImage, type VerifyOptions, type VerifyReport } from '@modelcar/core'
 import { defineCommand, type CommandIO } from '../command-line/define-command.js'
+import { openAttachedImage } from './attached-image.js'
 import type { Output } from '../command-line/output.js'
 
 const USAGE =
@@ -37,7 +27,7 @@ export const verifyCommand = defineCommand({
     const [target] = positionals
     if (!target || positionals.length > 1) throw io.usageError('give one image to verify')
     const options = await verifyOptions(values, io)
-    const image = await openImage(target, io.output, io.env)
+    const image = await openAttachedImage(target, 'verify', io.output, io.env)
     const report = await verifyImage(image, options)
     if (io.output.json) io.output.event(report)
     else print(io.output, report)
@@ -74,25 +64,6 @@ async function trustedRoot(file: string | undefined, io: CommandIO): Promise<unk
       `the trusted root \`${file}\` cannot be read as JSON (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
     )
   }
-}
-
-async function openImage(target: string, output: Output, env: NodeJS.ProcessEnv): Promise<AttachedImage> {
-  if (target.startsWith('registry:') || target.startsWith('docker://')) {
-    const ctx: ComponentContext = {
-      type: 'verify',
-      logger: silentLogger,
-      signal: new AbortController().signal,
-      concurrency: 2,
-      baseDir: process.cwd(),
-      env,
-      fetch: globalThis.fetch,
-      emit: () => {},
-      secret: (v) => output.addSecret(v),
-    }
-    return registryAttachedImage(target.replace(/^(registry:|docker:\/\/)/, ''), ctx)
-  }
-  const { path: p, tag } = splitLayoutRef(target.replace(/^oci-layout:/, ''))
-  return layoutAttachedImage(path.resolve(p), tag, target)
 }
 
 function print(out: Output, r: VerifyReport): void {
