@@ -18,12 +18,10 @@ import {
   formatImageReference,
   IMAGE_REFERENCE_PATTERN,
   parseImageReference,
-  registryBaseUrl,
+  registryClientFor,
+  registryErrors,
   type ImageReference,
 } from '@modelcar/registry'
-import { RegistryClient } from '@modelcar/registry'
-import { registryErrors } from '@modelcar/registry'
-import { createRegistryAuth } from '@modelcar/registry'
 
 export const registryBaseSchema = Type.Object(
   {
@@ -64,15 +62,7 @@ export const registryBase = defineBase({
 
 async function loadRegistryBase(r: ImageReference, insecure: boolean, ctx: ComponentContext): Promise<BaseImage> {
   const name = `registry:${formatImageReference(r)}`
-  const client = new RegistryClient({
-    baseUrl: registryBaseUrl(r.apiHost, insecure),
-    registry: r.registry,
-    repository: r.repository,
-    auth: createRegistryAuth({ env: ctx.env, fetch: ctx.fetch, secret: ctx.secret, insecureHosts: insecure ? [r.apiHost] : [] }),
-    fetch: ctx.fetch,
-    signal: ctx.signal,
-    onRetry: (what, attempt, reason) => ctx.emit({ type: 'retry', what: `${name}: ${what}`, attempt, reason }),
-  })
+  const client = registryClientFor(r, ctx, { insecure, name })
   const reference = r.digest ?? r.tag!
   const top = await client.getManifest(reference)
   if (!top) {

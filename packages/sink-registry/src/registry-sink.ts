@@ -18,11 +18,10 @@ import {
   type ImageManifest,
 } from '@modelcar/core'
 import {
-  createRegistryAuth,
   formatImageReference,
   IMAGE_REFERENCE_PATTERN,
   parseImageReference,
-  registryBaseUrl,
+  registryClientFor,
   RegistryClient,
   uploadStrategyFor,
   type ImageReference,
@@ -106,16 +105,7 @@ export const registrySink = defineSink({
     const chunkBytes = config.chunkSize === undefined ? undefined : parseByteSize(config.chunkSize)
     if (chunkBytes !== undefined && !(chunkBytes > 0))
       throw errors.componentInvalid('registry', `chunkSize \`${String(config.chunkSize)}\` is not a size`, 'e.g. `4MiB`')
-    const client = new RegistryClient({
-      baseUrl: registryBaseUrl(ref.apiHost, config.insecure),
-      registry: ref.registry,
-      repository: ref.repository,
-      auth: createRegistryAuth({ env: ctx.env, fetch: ctx.fetch, secret: ctx.secret, insecureHosts: config.insecure ? [ref.apiHost] : [] }),
-      fetch: ctx.fetch,
-      signal: ctx.signal,
-      push: true,
-      onRetry: (what, attempt, reason) => ctx.emit({ type: 'retry', what: `${target}: ${what}`, attempt, reason }),
-    })
+    const client = registryClientFor(ref, ctx, { insecure: config.insecure, push: true, name: target })
     const strategy = uploadStrategyFor(ref.apiHost, { mode: config.upload, chunkBytes })
     const blobs = new RegistryBlobs(client, ref.registry, strategy, ctx, target)
     return {

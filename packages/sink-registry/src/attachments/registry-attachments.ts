@@ -22,10 +22,9 @@ import {
   type TaggedSignatureAttachment,
 } from '@modelcar/core'
 import {
-  createRegistryAuth,
   formatImageReference,
   parseImageReference,
-  registryBaseUrl,
+  registryClientFor,
   registryErrors,
   RegistryClient,
   type ImageReference,
@@ -97,14 +96,7 @@ export async function registryAttachedImage(text: string, ctx: ComponentContext,
   const r = parseImageReference(text)
   if (!r) throw errors.argumentInvalid(`\`${text}\` is not an image reference`, 'write `HOST[:PORT]/REPOSITORY[:TAG|@sha256:…]`')
   const name = `registry:${formatImageReference(r)}`
-  const client = new RegistryClient({
-    baseUrl: registryBaseUrl(r.apiHost, insecure),
-    registry: r.registry,
-    repository: r.repository,
-    auth: createRegistryAuth({ env: ctx.env, fetch: ctx.fetch, secret: ctx.secret, insecureHosts: insecure ? [r.apiHost] : [] }),
-    fetch: ctx.fetch,
-    signal: ctx.signal,
-  })
+  const client = registryClientFor(r, ctx, { insecure })
   const reference = r.digest ?? r.tag!
   const top = await client.getManifest(reference)
   if (!top || !(isIndexMediaType(top.mediaType) || isManifestMediaType(top.mediaType)))

@@ -15,7 +15,7 @@ import {
   type Descriptor,
   type ImageManifest,
 } from '@modelcar/core'
-import { createRegistryAuth, registryBaseUrl, RegistryClient, type ImageReference } from '@modelcar/registry'
+import { registryClientFor, type ImageReference } from '@modelcar/registry'
 import { addToReferrersTag, referrersOf } from '../attachments/registry-attachments.js'
 
 export interface ToolAttachments {
@@ -37,15 +37,7 @@ export async function copyAttachments(
   ctx: ComponentContext,
 ): Promise<void> {
   const env = t.authFile ? { ...ctx.env, REGISTRY_AUTH_FILE: t.authFile } : ctx.env
-  const client = new RegistryClient({
-    baseUrl: registryBaseUrl(t.ref.apiHost, t.insecure),
-    registry: t.ref.registry,
-    repository: t.ref.repository,
-    auth: createRegistryAuth({ env, fetch: ctx.fetch, secret: ctx.secret, insecureHosts: t.insecure ? [t.ref.apiHost] : [] }),
-    fetch: ctx.fetch,
-    signal: ctx.signal,
-    push: true,
-  })
+  const client = registryClientFor(t.ref, ctx, { insecure: t.insecure, push: true, env })
   const layout = new ImageLayout(layoutDir)
   const repo = `${t.ref.registry}/${t.ref.repository}`
   for (const [i, a] of attachments.entries()) {

@@ -14,10 +14,10 @@ import {
   type Descriptor,
 } from '@modelcar/core'
 import {
-  createRegistryAuth,
   formatImageReference,
-  RegistryClient,
+  registryAuthFor,
   registryBaseUrl,
+  registryClientFor,
   registryErrors,
   type ImageReference,
   type RegistryAuth,
@@ -27,16 +27,8 @@ import { nothing, type BlobStore } from './blob-store.js'
 
 export function registryStore(name: string, r: ImageReference, insecure: boolean, ctx: ComponentContext): BlobStore {
   const baseUrl = registryBaseUrl(r.apiHost, insecure)
-  const auth = createRegistryAuth({ env: ctx.env, fetch: ctx.fetch, secret: ctx.secret, insecureHosts: insecure ? [r.apiHost] : [] })
-  const client = new RegistryClient({
-    baseUrl,
-    registry: r.registry,
-    repository: r.repository,
-    auth,
-    fetch: ctx.fetch,
-    signal: ctx.signal,
-    onRetry: (what, attempt, reason) => ctx.emit({ type: 'retry', what: `${name}: ${what}`, attempt, reason }),
-  })
+  const auth = registryAuthFor(r, ctx, { insecure })
+  const client = registryClientFor(r, ctx, { insecure, name, auth })
   const blobs = blobReader(auth, `${baseUrl}/v2/${r.repository}/blobs/`, `${r.registry}/${r.repository}`, [
     `repository:${r.repository}:pull`,
   ])
