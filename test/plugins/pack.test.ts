@@ -16,6 +16,7 @@ import { tempDir, type TempDir } from '../../tools/harness/temp.js'
 import { mustRun, run, skopeoInspect, umociUnpack, type RunResult } from '../../tools/harness/tools.js'
 import { startStaticServer, type StaticServer } from '../../tools/static-http-server/static-http-server.mjs'
 import { assertCliBuilt, REPO_ROOT } from '../e2e/support.js'
+import { freshLockfile, type Lockfile, type PackedPackage } from './fresh-lockfile.js'
 
 const files: Record<string, Buffer> = {
   'tiny/config.json': Buffer.from('{"hidden_size":8}\n'),
@@ -28,7 +29,6 @@ let tmp: TempDir
 let project: string
 let fixtures: FixturePaths
 let server: StaticServer
-let tarballs: string[]
 
 /** The environment of a user's shell: no NODE_PATH or npm settings of the test runner's. */
 function userEnv(): NodeJS.ProcessEnv {
@@ -153,7 +153,6 @@ beforeAll(async () => {
     await mustRun('tar', ['-xzf', tarball, '-C', into])
     packed.push({ name: p.name, tarball, dir: join(into, 'package') })
   }
-  tarballs = packed.filter((p) => p.name !== '@modelcar/testing').map((p) => p.tarball)
 
   // Outside the repo, with nothing above it that Node or npm would look into.
   project = join(tmp.path, 'fresh-project')
@@ -161,8 +160,31 @@ beforeAll(async () => {
   for (let dir = project; dirname(dir) !== dir; dir = dirname(dir))
     expect(existsSync(join(dir, 'node_modules')), `${dir}/node_modules`).toBe(false)
   expect((await realpath(project)).startsWith(REPO_ROOT + sep)).toBe(false)
-  await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'fresh-project', private: true, version: '1.0.0' }))
-  await mustRun('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs], {
+  // Installed as a user's `npm ci` would, from a lockfile that pins every third-party package at
+  // the version the repository tested (see fresh-lockfile.ts): no registry round trips.
+  const repoLock = JSON.parse(await readFile(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as Lockfile
+  const workspaces = new Map(
+    Object.entries(repoLock.packages).flatMap(([at, e]) =>
+      typeof e.name === 'string' && !at.includes('node_modules') ? [[e.name, at]] : [],
+    ),
+  )
+  const installed = await Promise.all(
+    packed
+      .filter((p) => p.name !== '@modelcar/testing')
+      .map(async (p) => ({
+        name: p.name,
+        workspace: workspaces.get(p.name) ?? '',
+        manifest: JSON.parse(await readFile(join(p.dir, 'package.json'), 'utf8')) as PackedPackage['manifest'],
+        spec: `file:${relative(project, p.tarball)}`,
+      })),
+  )
+  const lock = freshLockfile(repoLock, 'fresh-project', installed)
+  await writeFile(join(project, 'package-lock.json'), JSON.stringify(lock, null, 2))
+  await writeFile(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'fresh-project', private: true, version: '1.0.0', dependencies: lock.packages['']!.dependencies }),
+  )
+  await mustRun('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], {
     cwd: project,
     env: userEnv(),
     timeoutMs: 280_000,
