@@ -1,7 +1,8 @@
 // The registry sink against the quirks of real registries, imitated by tools/registry-proxy in
 // front of a real docker-registry: ranged chunks capped at 4 MiB (GHCR), PATCH refused (then one
 // PUT per blob), 429/503 with Retry-After, a connection cut mid-upload (the layer is streamed
-// again from the source). Each pushed image is checked against the oci-layout sink's copy.
+// again from the source); chunked uploads that resume after a cut or a 416 by asking the registry
+// where it stands. Each pushed image is checked against the oci-layout sink's copy.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -17,6 +18,7 @@ import {
   mustModelcar,
   printedDigest,
   readIndex,
+  readJsonBlob,
   sha256,
   tagged,
   writeModel,
@@ -200,5 +202,80 @@ describe('registry quirks', () => {
     const second = await mustModelcar(['run', alone, '--json'], { env: env() })
     expect(jsonDigest(second.stdout)).toBe(jsonDigest(result.stdout))
     expect(retries(second.stdout).length).toBe(2)
+  })
+})
+
+describe('chunked uploads resume where the registry stands', () => {
+  const KiB = 1024
+  /** The requests of the upload session of `path` (its URL without the query), in order. */
+  const session = (path: string) => proxy.requests.filter((q) => q.path.split('?')[0] === path.split('?')[0])
+  /** Upload sessions opened beyond the blobs pushed: one for each blob uploaded again from its start (not resumed in place). */
+  const sessionsAgain = () =>
+    proxy.requests.filter((q) => q.method === 'POST' && q.status === 202).length -
+    proxy.requests.filter((q) => q.method === 'PUT' && /\/blobs\/uploads\//.test(q.path) && q.status === 201).length
+
+  /** A push with 1 MiB chunks (the 10 MiB weights take 11), checked against the layout and blob by blob from the registry itself. */
+  async function pushChunked(repo: string): Promise<string> {
+    const r = await recipe(repo, '    upload: chunked\n    chunkSize: 1MiB\n')
+    const result = await mustModelcar(['run', r.file, '--json'], { env: env() })
+    await expectPushed(r.ref, r.out, jsonDigest(result.stdout))
+    const manifest = await readJsonBlob(r.out, tagged(await readIndex(r.out)).digest)
+    expect(manifest.layers?.some((l) => l.size > 10 * MiB)).toBe(true)
+    for (const layer of [...(manifest.layers ?? []), manifest.config!]) {
+      const res = await fetch(`${registry.url}/v2/${repo}/blobs/${layer.digest}`)
+      const bytes = Buffer.from(await res.arrayBuffer())
+      expect({ status: res.status, size: bytes.length, digest: sha256(bytes) }).toEqual({
+        status: 200,
+        size: layer.size,
+        digest: layer.digest,
+      })
+    }
+    return result.stdout
+  }
+
+  it('a PATCH cut before the registry saw it (a buffering front): GET on the upload URL, the chunk sent again in place', async () => {
+    proxy.setQuirks({ cutBeforeRegistry: [512 * KiB] })
+    const stdout = await pushChunked('resume/cut-front')
+    const cut = proxy.requests.filter((q) => q.cut)
+    expect(cut).toEqual([expect.objectContaining({ method: 'PATCH', bytes: 512 * KiB, status: 0 })])
+    const s = session(cut[0]!.path)
+    const at = s.indexOf(cut[0]!)
+    expect(s[at + 1]).toMatchObject({ method: 'GET', status: 204 })
+    expect(s[at + 2]).toMatchObject({ method: 'PATCH', contentRange: cut[0]!.contentRange, status: 202 })
+    expect(s.at(-1)).toMatchObject({ method: 'PUT', status: 201 })
+    expect(sessionsAgain()).toBe(0)
+    expect(retries(stdout).some((e) => /PATCH http:.*\/blobs\/uploads\//.test(e.what ?? ''))).toBe(true)
+  })
+
+  it('a PATCH the registry took whose answer was cut: asked, not sent again blind; docker-registry 2.8 (its upload state rides in the Location we never got) drops the session, the blob is uploaded again', async () => {
+    proxy.setQuirks({ cutAnswers: 1 })
+    await pushChunked('resume/answer-cut')
+    const cut = proxy.requests.filter((q) => q.cut)
+    expect(cut).toEqual([expect.objectContaining({ method: 'PATCH', quirk: 'answer cut', status: 202 })])
+    const s = session(cut[0]!.path)
+    expect(s.slice(s.indexOf(cut[0]!) + 1).map((q) => `${q.method} ${q.status}`)).toEqual(['GET 404', 'DELETE 404'])
+    expect(sessionsAgain()).toBe(1)
+  })
+
+  it('a 416 (the registry took nothing of the PATCH): GET on the upload URL, the chunk sent again in place', async () => {
+    proxy.setQuirks({ status: [{ method: 'PATCH', status: 416, code: 'RANGE_INVALID', message: 'invalid content range' }] })
+    await pushChunked('resume/range')
+    const refused = proxy.requests.filter((q) => q.quirk === 'status 416')
+    expect(refused).toHaveLength(1)
+    const s = session(refused[0]!.path)
+    const at = s.indexOf(refused[0]!)
+    expect(s[at + 1]).toMatchObject({ method: 'GET', status: 204 })
+    expect(s[at + 2]).toMatchObject({ method: 'PATCH', contentRange: refused[0]!.contentRange, status: 202 })
+    expect(sessionsAgain()).toBe(0)
+  })
+
+  it('a PATCH cut after the registry took part of it: docker-registry 2.8 drops the session (404 on the GET), the blob is uploaded again', async () => {
+    proxy.setQuirks({ cutAfterBytes: [512 * KiB] })
+    await pushChunked('resume/cut-partial')
+    const cut = proxy.requests.filter((q) => q.cut)
+    expect(cut).toEqual([expect.objectContaining({ method: 'PATCH', bytes: 512 * KiB })])
+    const s = session(cut[0]!.path)
+    expect(s.slice(s.indexOf(cut[0]!) + 1).map((q) => `${q.method} ${q.status}`)).toEqual(['GET 404', 'DELETE 404'])
+    expect(sessionsAgain()).toBe(1)
   })
 })

@@ -25,6 +25,14 @@ export interface Quirks {
   status?: StatusFault[]
   /** Each number is used once, in order: the next PATCH/PUT of an upload is cut after that many body bytes. */
   cutAfterBytes?: number[]
+  /**
+   * Each number is used once, in order: the next PATCH/PUT of an upload whose Content-Length is
+   * larger is cut after that many body bytes, none of which reached the registry (a front that
+   * buffers request bodies, as nginx does).
+   */
+  cutBeforeRegistry?: number[]
+  /** The next this many PATCHes that the registry took (202) lose their answer: the connection is cut before it. */
+  cutAnswers?: number
 }
 
 export interface ProxyRequest {

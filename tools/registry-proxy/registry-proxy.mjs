@@ -1,6 +1,7 @@
 // A registry proxy that imitates the quirks of real registries in front of a real one (Debian's
 // docker-registry): GHCR's 4 MiB cap on ranged PATCH chunks, registries that refuse PATCH
-// altogether, 429/503 with Retry-After, and connections cut in the middle of an upload. Every
+// altogether, 429/503 with Retry-After, and connections cut in the middle of an upload (after the
+// registry took part of it, before it saw any of it, or before its answer came back). Every
 // request is logged (method, path, status, body bytes, Content-Range), never a header value.
 // Plain JavaScript so that .mjs scripts (the benchmark) can import it; types in registry-proxy.d.mts.
 import http from 'node:http'
@@ -76,11 +77,35 @@ export async function startRegistryProxy(opts) {
       }
     }
     const mayCut = (req.method === 'PATCH' || req.method === 'PUT') && /\/blobs\/uploads\//.test(req.url ?? '')
+    const buffered = mayCut ? quirks.cutBeforeRegistry[0] : undefined
+    if (buffered !== undefined && Number(header(req, 'content-length') ?? 0) > buffered) {
+      // A front that buffers request bodies (nginx does by default) loses its client mid-body:
+      // the registry never hears of the request.
+      quirks.cutBeforeRegistry.shift()
+      entry.quirk = `cut after ${buffered} bytes, before the registry`
+      req.on('data', (chunk) => {
+        if (entry.cut) return
+        entry.bytes = Math.min(buffered, entry.bytes + chunk.length)
+        if (entry.bytes < buffered) return
+        entry.cut = true
+        req.socket.destroy()
+      })
+      return
+    }
 
     const up = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (upRes) => {
         entry.status = upRes.statusCode ?? 0
+        if (req.method === 'PATCH' && upRes.statusCode === 202 && quirks.cutAnswers > 0) {
+          // The registry took the whole PATCH; the connection breaks before its answer gets back.
+          quirks.cutAnswers--
+          entry.cut = true
+          entry.quirk = 'answer cut'
+          upRes.resume()
+          req.socket.destroy()
+          return
+        }
         res.writeHead(upRes.statusCode ?? 502, upRes.headers)
         upRes.pipe(res)
       },
@@ -148,6 +173,8 @@ function normalize(q = {}) {
     refusePatch: !!q.refusePatch,
     status: (q.status ?? []).map((f) => ({ ...f, left: f.times ?? 1 })),
     cutAfterBytes: [...(q.cutAfterBytes ?? [])],
+    cutBeforeRegistry: [...(q.cutBeforeRegistry ?? [])],
+    cutAnswers: q.cutAnswers ?? 0,
   }
 }
 

@@ -1,8 +1,9 @@
 // A blob upload in the shape the registry takes (protocols.md §3.6), as a BlobWriter the engine
-// streams into: one streamed PATCH then `PUT ?digest=`; ranged PATCH chunks; or one PUT whose body
-// is the stream, which needs the digest first (a DigestProbe learns it on a first pass). An upload
-// that needs the bytes again says so at commit with `{ streamAgain }`, as the contract asks.
-import { isModelcarError, redactUrl, type BlobWriter, type StreamAgain } from '@modelcar/core'
+// streams into: one streamed PATCH then `PUT ?digest=`; ranged PATCH chunks (resumed where the
+// registry stands after a 416 or a cut); or one PUT whose body is the stream, which needs the
+// digest first (a DigestProbe learns it on a first pass). An upload that needs the bytes again
+// says so at commit with `{ streamAgain }`, as the contract asks.
+import { isModelcarError, isRetryable, redactUrl, type BlobWriter, type StreamAgain } from '@modelcar/core'
 import { BodyBridge } from './body-bridge.js'
 import { nextLocation, type RegistryClient } from './registry-client.js'
 import { registryErrors } from './registry-errors.js'
@@ -163,11 +164,23 @@ async function restream(client: RegistryClient, location: string, again: StreamA
   return again
 }
 
-/** PATCHes of `chunkBytes` with Content-Range (each retried on its own), then PUT ?digest=. */
+/** Failed PATCHes of a blob in a row, the registry taking no more bytes, before the upload gives up. */
+export const MAX_RESUMES = 5
+
+/**
+ * PATCHes of `chunkBytes` with Content-Range, then PUT ?digest=. A PATCH that fails with a 416 or
+ * a cut (or 429/5xx) is not sent again blind: the registry is asked where it stands (`GET
+ * <location>`, as the distribution spec says) and the rest of the held chunk goes from there.
+ */
 class ChunkedUpload implements BlobWriter {
   private buffer: Buffer
   private held = 0
+  /** Bytes before the held chunk: the registry has them, we no longer do. */
   private offset = 0
+  /** Resumes since the registry last took bytes. */
+  private stalls = 0
+  /** Set when the registry lost bytes we no longer hold: writes are dropped, commit asks for the blob again. */
+  private again: string | undefined
 
   constructor(
     private readonly client: RegistryClient,
@@ -179,7 +192,7 @@ class ChunkedUpload implements BlobWriter {
 
   async write(chunk: Uint8Array): Promise<void> {
     let at = 0
-    while (at < chunk.byteLength) {
+    while (at < chunk.byteLength && !this.again) {
       const n = Math.min(this.chunkBytes - this.held, chunk.byteLength - at)
       this.buffer.set(chunk.subarray(at, at + n), this.held)
       this.held += n
@@ -188,28 +201,80 @@ class ChunkedUpload implements BlobWriter {
     }
   }
 
+  /** Sends the held chunk, resuming where the registry stands after a failed PATCH. */
   private async flush(): Promise<void> {
-    if (this.held === 0) return
-    const body = this.buffer.subarray(0, this.held)
-    const res = await this.client.send('PATCH', this.location, {
-      ok: [202, 204],
-      headers: {
-        'content-type': 'application/octet-stream',
-        'content-range': `${this.offset}-${this.offset + this.held - 1}`,
-        'content-length': String(this.held),
-      },
-      body,
-    })
-    await res.body?.cancel()
-    this.location = nextLocation(res, this.location)
+    let from = 0
+    while (from < this.held) {
+      try {
+        await this.patch(from)
+        from = this.held
+        this.stalls = 0
+      } catch (err) {
+        const at = await this.resume(err, from)
+        if (at === undefined) return
+        from = at
+      }
+    }
     this.offset += this.held
     this.held = 0
     // fetch may still hold the old bytes; a fresh buffer keeps them intact.
     this.buffer = Buffer.allocUnsafe(this.chunkBytes)
   }
 
-  async commit(expected: { digest: string; size: number }): Promise<void> {
+  /** PATCH bytes `from`… of the held chunk. */
+  private async patch(from: number): Promise<void> {
+    const res = await this.client.send('PATCH', this.location, {
+      ok: [202, 204],
+      // Not retried by the client: a PATCH the registry took part of must not go again as is.
+      once: true,
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-range': `${this.offset + from}-${this.offset + this.held - 1}`,
+        'content-length': String(this.held - from),
+      },
+      body: this.buffer.subarray(from, this.held),
+    })
+    await res.body?.cancel()
+    this.location = nextLocation(res, this.location)
+  }
+
+  /**
+   * After a failed PATCH of bytes `from`… of the held chunk: where in the chunk to go on, from
+   * what the registry holds; undefined when it lost bytes before the chunk (the blob is asked for
+   * again). Throws what no resume cures, and the last failure once MAX_RESUMES brought nothing.
+   */
+  private async resume(err: unknown, from: number): Promise<number | undefined> {
+    const rangeRefused = isModelcarError(err) && err.http?.status === 416
+    // A 400 or a 403 stays a failure; a 416, a cut, a 429 or a 5xx may leave the registry anywhere.
+    if (!rangeRefused && !isRetryable(err)) throw err
+    if (++this.stalls > MAX_RESUMES) throw registryErrors.resumesSpent(err, MAX_RESUMES)
+    // A cut or a busy registry gets the policy's wait (Retry-After honoured); a 416 needs none.
+    await this.client.retryWait(`PATCH ${redactUrl(this.location)}`, this.stalls, err, rangeRefused ? 0 : undefined)
+    const status = await this.client.uploadStatus(this.location)
+    if (!status) return this.lose('the registry dropped the upload session after a failed PATCH')
+    this.location = status.location
+    const at = status.size - this.offset
+    if (at < 0)
+      return this.lose(
+        `the registry holds ${status.size} bytes of the blob, fewer than the ${this.offset} sent before the chunk still held`,
+      )
+    if (at > this.held)
+      throw registryErrors.registryRefused(
+        `[GET] ${redactUrl(this.location)}: the registry says it holds ${status.size} bytes, more than the ${this.offset + this.held} sent`,
+      )
+    if (at > from) this.stalls = 0
+    return at
+  }
+
+  private lose(why: string): undefined {
+    this.again = `${why}: the blob is uploaded again`
+    this.held = 0
+    return undefined
+  }
+
+  async commit(expected: { digest: string; size: number }): Promise<void | StreamAgain> {
     await this.flush()
+    if (this.again) return restream(this.client, this.location, { streamAgain: this.again })
     if (this.offset !== expected.size)
       throw registryErrors.registryRefused(`upload of \`${expected.digest}\`: sent ${this.offset} bytes, expected ${expected.size}`)
     await this.client.finishUpload(this.location, expected.digest)

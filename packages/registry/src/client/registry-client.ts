@@ -9,8 +9,10 @@ import {
   isModelcarError,
   MediaType,
   redactUrl,
+  retryDelayMs,
   sha256Digest,
   skipBytes,
+  sleep,
   withRetries,
   type Descriptor,
   type ModelcarError,
@@ -44,6 +46,12 @@ export interface SendInit {
   body?: string | Uint8Array | ReadableStream<Uint8Array>
   /** Statuses that are answers, not failures. */
   ok: number[]
+  /**
+   * Sent once although the body could be sent again: the caller recovers by itself. A chunk PATCH
+   * the registry took part of must not be sent again as is (distribution 2.8 appends what comes,
+   * whatever its Content-Range), so the chunked upload asks the registry where it stands instead.
+   */
+  once?: boolean
 }
 
 export interface Manifest {
@@ -71,12 +79,13 @@ export class RegistryClient {
    * One request. A body that can be sent again (none, text, bytes) is retried by the policy on a
    * cut connection and on 408/429/5xx, waiting what Retry-After asks; what it finally throws is
    * marked not retryable, so no caller further out retries it again. A streamed body is sent once:
-   * its retryable failure goes back to the engine, which streams the blob again from the source.
+   * its retryable failure goes back to the engine, which streams the blob again from the source;
+   * so is a body marked `once`, whose caller resumes by itself (a chunk PATCH).
    */
   send(method: string, path: string, init: SendInit, authenticated = true): Promise<Response> {
     const url = /^https?:\/\//.test(path) ? path : `${this.o.baseUrl}${path}`
     const once = () => this.sendOnce(method, url, init, authenticated)
-    if (init.body instanceof ReadableStream) return once()
+    if (init.body instanceof ReadableStream || init.once) return once()
     return withRetries(once, {
       policy: this.o.policy,
       signal: this.o.signal,
@@ -240,6 +249,29 @@ export class RegistryClient {
     if (said && said !== digest) throw errors.blobDigestMismatch(`${this.name} (upload)`, digest, said)
   }
 
+  /**
+   * Where an upload session stands (`GET <location>`: 204 with Range and Location): the bytes the
+   * registry holds and the location to go on with; undefined when the session is gone (404:
+   * distribution 2.8 drops a session whose PATCH it took only part of, BLOB_UPLOAD_INVALID).
+   */
+  async uploadStatus(location: string): Promise<{ location: string; size: number } | undefined> {
+    const res = await this.send('GET', location, { ok: [204, 404] })
+    await res.body?.cancel()
+    if (res.status === 404) return undefined
+    const size = uploadedBytes(res.headers.get('range'))
+    if (size === undefined)
+      throw registryErrors.registryRefused(`[GET] ${redactUrl(location)}: 204 without a readable Range header`, {
+        hint: 'the registry does not follow the distribution spec here',
+      })
+    return { location: res.headers.has('location') ? nextLocation(res, location) : location, size }
+  }
+
+  /** Reports a retry its caller makes by itself (a resumed chunk) and waits what the policy says (Retry-After honoured), or `ms`. */
+  async retryWait(what: string, retry: number, err: unknown, ms = retryDelayMs(retry, err, this.o.policy)): Promise<void> {
+    this.o.onRetry?.(what, retry, err instanceof Error ? err.message : String(err))
+    await sleep(ms, this.o.signal)
+  }
+
   /** Drops an upload session, as well as the registry lets us; never fails. */
   async cancelUpload(location: string): Promise<void> {
     const res = await this.send('DELETE', location, { ok: [200, 202, 204, 404, 405] }).catch(() => undefined)
@@ -261,6 +293,24 @@ export function nextLocation(res: Response, requestUrl: string): string {
       hint: 'the registry does not follow the distribution spec here',
     })
   return new URL(location, requestUrl).href
+}
+
+/**
+ * The bytes an upload holds, from the Range of an upload status answer (protocols.md §3.6):
+ * `0-<last byte>` as the spec says, but `0-0` is also what distribution says for no bytes at all
+ * (read as 0: should the registry hold one byte, it gets it again and refuses the digest at the
+ * PUT, a failure and never a wrong blob);
+ * `bytes=0-<count>` is Quay's status answer, one off (read as the count: Quay skips an overlap
+ * sent again, so reading one byte short is safe where one byte long would lose a byte);
+ * `0--1` / `bytes=0--1` is an empty upload. Undefined when there is no such header.
+ */
+export function uploadedBytes(range: string | null): number | undefined {
+  const m = /^\s*(bytes=)?0-(-1|\d+)\s*$/i.exec(range ?? '')
+  if (!m) return undefined
+  const end = Number(m[2])
+  if (end < 0) return 0
+  if (m[1]) return end
+  return end === 0 ? 0 : end + 1
 }
 
 /** Appends `digest=` to an upload URL without re-encoding the query the registry gave us. */

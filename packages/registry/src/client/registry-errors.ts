@@ -2,7 +2,7 @@
 // own codes and messages`, with typed `http` facts (status, the registry's `errors[].code` as
 // serverCodes, request id), `retryAfterMs` from Retry-After, and a hint for the usual causes. The
 // URL never carries its query (upload state tokens, signed CDN links); never a header or a credential.
-import { httpRefusal, httpUnreachable, ModelcarError, type ModelcarErrorOptions } from '@modelcar/core'
+import { httpRefusal, httpUnreachable, isModelcarError, ModelcarError, optionsOf, type ModelcarErrorOptions } from '@modelcar/core'
 import { describeDistributionErrors, parseDistributionErrors } from '../distribution/error-body.js'
 
 type RegistryErrorOptions = Pick<ModelcarErrorOptions, 'hint' | 'retryable' | 'cause' | 'retryAfterMs' | 'http'>
@@ -24,6 +24,15 @@ export const registryErrors = {
       serverCodes,
       hint: refusalHint(res.status, serverCodes, c),
     })
+  },
+  /**
+   * A chunked upload that the registry took no more bytes of, resume after resume: its last
+   * failure (code, HTTP facts and hint kept: for a 416/413, a smaller `chunkSize`), now final.
+   */
+  resumesSpent(err: unknown, resumes: number): ModelcarError {
+    const message = `${err instanceof Error ? err.message : String(err)} (the upload was resumed ${resumes} times and the registry took no more bytes)`
+    const opts = isModelcarError(err) ? optionsOf(err) : {}
+    return new ModelcarError(isModelcarError(err) ? err.code : 'REGISTRY_REFUSED', message, { ...opts, retryable: false, cause: err })
   },
   /** No HTTP answer at all: unknown host, refused or cut connection, TLS. */
   unreachable(err: unknown, method: string, url: string): ModelcarError {
