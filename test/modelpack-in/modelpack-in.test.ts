@@ -167,9 +167,9 @@ describe('model artifacts become Modelcars', () => {
     'reads a ModelPack artifact from a registry (tar headers by ranged GETs), pushes the Modelcar, and podman runs it',
     async () => {
       const artifact = artifacts['ModelPack, tar layers']!
-      pushLayout(`${artifact.layout}:latest`, `${registry.host}/artifacts/tiny:v1`)
+      await pushLayout(`${artifact.layout}:latest`, `${registry.host}/artifacts/tiny:v1`)
       const raw = artifacts['ModelPack, raw layers']!
-      pushLayout(`${raw.layout}:latest`, `${registry.host}/artifacts/tiny-raw:v1`)
+      await pushLayout(`${raw.layout}:latest`, `${registry.host}/artifacts/tiny-raw:v1`)
       const dir = join(tmp.path, 'runs', 'registry')
       const target = `${registry.host}/modelcars/tiny:v1`
       const logFrom = registry.logs().length
@@ -211,8 +211,8 @@ describe('model artifacts become Modelcars', () => {
     async () => {
       const tarWeights = artifacts['ModelPack, tar layers']!.manifest.layers[0]!
       const rawWeights = artifacts['ModelPack, raw layers']!.manifest.layers[0]!
-      pushLayout(`${artifacts['ModelPack, tar layers']!.layout}:latest`, `${registry.host}/artifacts/cut:tar`)
-      pushLayout(`${artifacts['ModelPack, raw layers']!.layout}:latest`, `${registry.host}/artifacts/cut:raw`)
+      await pushLayout(`${artifacts['ModelPack, tar layers']!.layout}:latest`, `${registry.host}/artifacts/cut:tar`)
+      await pushLayout(`${artifacts['ModelPack, raw layers']!.layout}:latest`, `${registry.host}/artifacts/cut:raw`)
       const proxy = await startFaultProxy({
         target: registry.url,
         rules: [

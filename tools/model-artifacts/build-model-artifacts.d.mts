@@ -56,4 +56,4 @@ export declare function buildDockerModel(
 export declare function buildModelKit(dir: string, opts?: { weightBytes?: number; tag?: string }): Promise<BuiltArtifact>
 
 /** `skopeo copy --preserve-digests oci:LAYOUT:TAG docker://HOST:PORT/REPO:TAG` to a loopback registry. */
-export declare function pushLayout(layoutRef: string, dest: string): void
+export declare function pushLayout(layoutRef: string, dest: string): Promise<void>

@@ -9,13 +9,16 @@
 //
 //   node tools/model-artifacts/build-model-artifacts.mjs OUT_DIR     builds one of each, prints their refs
 
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { createCipheriv, createHash } from 'node:crypto'
 import { realpathSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import tar from 'tar-stream'
+
+const execFileAsync = promisify(execFile)
 
 const MT = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -332,23 +335,29 @@ function kitFiles(weightBytes) {
 // ---------------------------------------------------------------------------------------------
 // Registries
 
-/** Pushes `PATH:TAG` to `HOST:PORT/REPO:TAG` with skopeo, digests kept (a loopback registry, no credentials). */
-export function pushLayout(layoutRef, dest) {
-  execFileSync(
-    'skopeo',
-    [
-      '--insecure-policy',
-      'copy',
-      '--preserve-digests',
-      '--dest-tls-verify=false',
-      '--dest-no-creds',
-      `oci:${layoutRef}`,
-      `docker://${dest}`,
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  )
+/**
+ * Pushes `PATH:TAG` to `HOST:PORT/REPO:TAG` with skopeo, digests kept (a loopback registry, no
+ * credentials). Asynchronous on purpose: the registry under test logs to a pipe the test process
+ * drains, and a synchronous push blocked that process, so the registry blocked on its full log
+ * pipe and skopeo waited on the registry for ever (a CI run hung there).
+ */
+export async function pushLayout(layoutRef, dest) {
+  const args = [
+    '--insecure-policy',
+    'copy',
+    '--preserve-digests',
+    '--dest-tls-verify=false',
+    '--dest-no-creds',
+    `oci:${layoutRef}`,
+    `docker://${dest}`,
+  ]
+  try {
+    await execFileAsync('skopeo', args, { timeout: 120_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 })
+  } catch (err) {
+    throw new Error(`skopeo ${args.join(' ')}: ${err.killed ? 'killed after 120 s' : `exited ${err.code}`}\n${err.stderr ?? ''}`, {
+      cause: err,
+    })
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
