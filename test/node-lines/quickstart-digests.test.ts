@@ -33,7 +33,7 @@ describe('every Node.js line in support', () => {
           `sinks.0.path=${out}`,
           '--no-cache',
         ]
-        const r = spawnSync(nodeBinary(line), args, { encoding: 'utf8', env: cliEnv() })
+        const r = spawnSync(nodeBinary(line), args, { encoding: 'utf8', env: cliEnv(), timeout: 120_000, killSignal: 'SIGKILL' })
         expect(r.status, `node ${NODE_LINES[line as keyof typeof NODE_LINES]}: ${r.stderr}`).toBe(0)
         // No warning of any kind, the AWS SDK's about old Node lines included.
         expect(r.stderr).not.toMatch(/Warning/)
