@@ -90,7 +90,7 @@ function patch(req: IncomingMessage, res: ServerResponse, entry: Seen): void {
   })
 }
 
-function answer(req: IncomingMessage, res: ServerResponse): void {
+function answer(req: IncomingMessage, res: ServerResponse): unknown {
   if (req.method === 'POST') return (location(res), res.writeHead(202, { range: '0-0' }).end())
   if (req.url === '/v2/') return res.writeHead(200).end('{}')
   if (req.method === 'GET') {
