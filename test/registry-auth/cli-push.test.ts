@@ -126,7 +126,9 @@ describe('modelcar run → registry whose tokens lapse mid-push', () => {
     })
     const lapsingRegistry = await startRegistry({ token: lapsing.registryAuth })
     try {
-      const big = await writeModel(join(tmp.path, 'model-64m'), { weightsBytes: 64 << 20 })
+      // Large enough that the push outlasts the 1 s a token is taken, on any machine: with 64 MiB a
+      // fast run finished with its first token and the test saw nothing lapse.
+      const big = await writeModel(join(tmp.path, 'model-384m'), { weightsBytes: 384 << 20 })
       const dir = join(tmp.path, 'lapse')
       await mkdir(dir, { recursive: true })
       const file = join(dir, 'recipe.yaml')
