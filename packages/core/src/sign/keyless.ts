@@ -31,7 +31,7 @@ export interface KeylessSigner {
 export async function keylessSigner(o: KeylessOptions): Promise<KeylessSigner> {
   const token = await identityToken(o)
   o.secret(token)
-  // Loaded here, for keyless runs only: with the rest of core they were a third of every command's start-up.
+  // Loaded here, for keyless runs only: with the rest of core they were half of every command's start-up.
   const [{ bundleToJSON }, { DSSEBundleBuilder, FulcioSigner, RekorWitness }] = await Promise.all([
     import('@sigstore/bundle'),
     import('@sigstore/sign'),

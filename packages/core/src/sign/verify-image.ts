@@ -72,7 +72,7 @@ type BundleChecker = (json: unknown) => { payload: Uint8Array; identity: string 
 
 /**
  * A checker of Sigstore bundles against the policy's trusted root. Sigstore's libraries are loaded
- * here, for keyless checks only: loaded with the rest of core they were a third of every command's
+ * here, for keyless checks only: loaded with the rest of core they were half of every command's
  * start-up.
  */
 async function bundleChecker(policy: KeylessPolicy): Promise<BundleChecker> {
