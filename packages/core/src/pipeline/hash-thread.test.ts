@@ -34,6 +34,19 @@ describe('threadedSha256', () => {
     hb.close() // after digest: harmless
   })
 
+  it('gathers small chunks into blocks across their boundaries, and sends a part-filled last block', async () => {
+    const body = randomBytes((4 << 20) + 12_345)
+    const h = threadedSha256()
+    // 16 KiB (a TLS record), odd sizes that straddle the block edge, one bigger than a block.
+    const sizes = [16_384, 1000, 65_536, 3 << 20, 7]
+    for (let i = 0, k = 0; i < body.length; k++) {
+      const n = sizes[k % sizes.length]!
+      await h.update(body.subarray(i, i + n))
+      i += n
+    }
+    expect(await h.digest()).toBe(sha(body))
+  })
+
   it('readModelFile checks large files on the thread: right digest passes, wrong one fails', async () => {
     const body = randomBytes(20 << 20)
     let n = 0

@@ -8,7 +8,6 @@ import type { ModelFile } from '../contract/model-file.js'
 import { errors } from '../errors/core-errors.js'
 import { DEFAULT_RETRY_POLICY, retryDelayMs, sleep, spent, type RetryPolicy } from '../http/retry-policy.js'
 import { isRetryable } from '../http/retryable.js'
-import { coalesce } from '../streams/coalesce.js'
 import { noteStreamed } from '../streams/external-memory.js'
 import { threadedSha256, type ThreadedSha256 } from './hash-thread.js'
 
@@ -48,9 +47,11 @@ export async function* readModelFile(file: ModelFile, opts: ReadOptions = {}): A
         opening = true
         const stream = await file.open({ start: offset, signal: opts.signal })
         opening = false
-        // HTTP bodies come in 16–64 KiB pieces; every step after this one costs per chunk, so
-        // hand them on in blocks of about 1 MiB.
-        for await (const chunk of coalesce(stream as AsyncIterable<Uint8Array> | Iterable<Uint8Array>)) {
+        // Chunks go on as the source gives them (an HTTP body: 16–64 KiB pieces). Gathering them
+        // into 1 MiB blocks cost more than the steps it saved: every block was fresh memory, and
+        // on the Hub path (2 GiB, medians of 6) peak RSS fell 155 → 128 MB and CPU 12 → 8 s
+        // without it. The hash thread gathers its own blocks.
+        for await (const chunk of stream as AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
           if (offset + chunk.byteLength > file.size) throw errors.sizeMismatch(file.path, file.size, offset + chunk.byteLength, true)
           await hash?.update(chunk)
           noteStreamed(chunk.byteLength)

@@ -318,7 +318,7 @@ function seconds(started: number): number {
   return (performance.now() - started) / 1000
 }
 
-/** Memory a layer in flight may take (coalesced chunks, the hash thread's blocks, sink buffers), with room to spare. */
+/** Memory a layer in flight may take (chunks in flight, the hash thread's blocks, sink buffers), with room to spare. */
 const MEMORY_PER_LAYER = 32 << 20
 
 /**

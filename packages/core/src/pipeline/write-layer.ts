@@ -19,7 +19,6 @@ import {
   type LayerFileEntry,
 } from '../layer/layer-encoder.js'
 import type { Descriptor } from '../oci/types.js'
-import { coalesce } from '../streams/coalesce.js'
 import { titleOf } from './layer-history.js'
 import { guard, type Created } from './run-context.js'
 
@@ -129,7 +128,7 @@ async function streamPass(
     const enc = job.layer.raw
       ? encodeRawLayer(job.entries)
       : encodeLayer(job.entries, { compression: job.layer.compression, mtime: job.mtime })
-    for await (const chunk of coalesce(enc.chunks)) {
+    for await (const chunk of enc.chunks) {
       if (job.signal.aborted) throw errors.aborted(job.signal.reason)
       await Promise.all([...live].map((w) => w.writer.write(chunk).catch((err: unknown) => fail(w, err))))
       // Nobody left to write to: stop reading the source; the failed sinks get another pass.
