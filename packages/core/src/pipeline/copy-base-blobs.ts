@@ -7,6 +7,7 @@ import type { RunEvent } from '../contract/events.js'
 import { errors } from '../errors/core-errors.js'
 import { DEFAULT_RETRY_POLICY, retryDelayMs, sleep } from '../http/retry-policy.js'
 import { isRetryable } from '../http/retryable.js'
+import { noteStreamed } from '../streams/external-memory.js'
 import type { Descriptor } from '../oci/types.js'
 import { mapBounded } from './bounded.js'
 import { guard, type Created } from './run-context.js'
@@ -41,7 +42,10 @@ async function copyOne(c: BaseCopy, desc: Descriptor, sink: Created<SinkInstance
       sink.instance.openBlob({ mediaType: desc.mediaType, size: desc.size, digest: desc.digest, verify: true, attempt }),
     )
     try {
-      for await (const chunk of c.base.blobs.openBlob(desc)) await writer.write(chunk)
+      for await (const chunk of c.base.blobs.openBlob(desc)) {
+        await writer.write(chunk)
+        noteStreamed(chunk.byteLength)
+      }
       const answer = await writer.commit(desc)
       if (!answer || !('streamAgain' in answer)) return
       // A sink that changed how it uploads (a registry that refused PATCH) wants the bytes again.
