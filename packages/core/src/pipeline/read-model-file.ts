@@ -47,7 +47,7 @@ export async function* readModelFile(file: ModelFile, opts: ReadOptions = {}): A
         opening = true
         const stream = await file.open({ start: offset, signal: opts.signal })
         opening = false
-        // Chunks go on as the source gives them (an HTTP body: 16–64 KiB pieces). Gathering them
+        // Chunks go on as the source gives them (an HTTP body: 16–256 KiB pieces). Gathering them
         // into 1 MiB blocks cost more than the steps it saved: every block was fresh memory, and
         // on the Hub path (2 GiB, medians of 6) peak RSS fell 155 → 128 MB and CPU 12 → 8 s
         // without it. The hash thread gathers its own blocks.
