@@ -112,7 +112,7 @@ export function threadedSha256(): ThreadedSha256 {
       }
     },
     async digest() {
-      if (filling !== undefined && filled > 0) send()
+      if (filling !== undefined) send()
       const hex = await new Promise<string>((resolve) => {
         s.done = resolve
         w.postMessage({ id, op: 'digest' })
