@@ -43,7 +43,7 @@ export { safeModelPath, normalizePrefix, joinModelPath } from './files/model-pat
 export { globFilter, unmatchedPatterns, type GlobFilter } from './files/glob-filter.js'
 export { selectFiles, type SelectOptions } from './files/select-files.js'
 export { skipBytes } from './streams/skip-bytes.js'
-export { collectExternalMemory } from './streams/external-memory.js'
+export { collectExternalMemory, FILE_READ_BYTES } from './streams/external-memory.js'
 export { mapBounded } from './pipeline/bounded.js'
 export { parseByteSize, formatBytes, BYTE_SIZE_PATTERN } from './recipe/byte-size.js'
 

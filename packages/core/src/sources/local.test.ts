@@ -6,6 +6,7 @@ import type { ComponentContext } from '../contract/context.js'
 import { silentLogger } from '../contract/context.js'
 import type { ModelFile } from '../contract/model-file.js'
 import { configFor } from '../contract/config.js'
+import { FILE_READ_BYTES } from '../streams/external-memory.js'
 import { localSource } from './local.js'
 
 let dir: string
@@ -115,5 +116,14 @@ describe('local source', () => {
     const parts: Buffer[] = []
     for await (const c of (await f!.open({ start: 4 })) as AsyncIterable<Uint8Array>) parts.push(Buffer.from(c))
     expect(Buffer.concat(parts).toString()).toBe('456789')
+  })
+
+  it('reads in FILE_READ_BYTES pieces: larger reads set off V8 major collections (see external-memory.ts)', async () => {
+    const bytes = Buffer.alloc(3 * FILE_READ_BYTES + 5, 7)
+    await fs.writeFile(path.join(dir, 'big.bin'), bytes)
+    const [f] = await list({ path: 'big.bin' })
+    const sizes: number[] = []
+    for await (const c of (await f!.open()) as AsyncIterable<Uint8Array>) sizes.push(c.byteLength)
+    expect(sizes).toEqual([FILE_READ_BYTES, FILE_READ_BYTES, FILE_READ_BYTES, 5])
   })
 })

@@ -11,6 +11,7 @@ import type { ModelFile } from '../contract/model-file.js'
 import { errors } from '../errors/index.js'
 import { joinModelPath, safeModelPath } from '../files/model-path.js'
 import { selectFiles } from '../files/select-files.js'
+import { FILE_READ_BYTES } from '../streams/external-memory.js'
 
 export const localSourceSchema = Type.Object(
   {
@@ -36,8 +37,6 @@ export const localSourceSchema = Type.Object(
   },
   { additionalProperties: false },
 )
-
-const READ_CHUNK = 1 << 20
 
 export const localSource = defineSource({
   type: 'local',
@@ -88,7 +87,7 @@ function fileOf(abs: string, modelPath: string, st: FileStat): ModelFile {
     // No `origin`: a local path says nothing to the image's users and would make the manifest
     // depend on where the model sat on this machine.
     async open(opts = {}) {
-      return createReadStream(abs, { start: opts.start ?? 0, highWaterMark: READ_CHUNK, signal: opts.signal })
+      return createReadStream(abs, { start: opts.start ?? 0, highWaterMark: FILE_READ_BYTES, signal: opts.signal })
     },
   }
 }

@@ -3,7 +3,7 @@
 // offset with positional reads (a tar's headers are found without reading its files).
 import { createReadStream } from 'node:fs'
 import fs from 'node:fs/promises'
-import { errors, ImageLayout, selectRoot, type Descriptor } from '@modelcar/core'
+import { errors, FILE_READ_BYTES, ImageLayout, selectRoot, type Descriptor } from '@modelcar/core'
 import { nothing, type BlobStore } from './blob-store.js'
 
 export function layoutStore(name: string, root: string, tag: string | undefined): BlobStore {
@@ -46,7 +46,7 @@ export function layoutStore(name: string, root: string, tag: string | undefined)
       const file = await blobFile(desc)
       const last = Math.min(end ?? desc.size, desc.size) - 1
       if (start > last) return nothing()
-      return createReadStream(file, { start, end: last, highWaterMark: 1 << 20, signal })
+      return createReadStream(file, { start, end: last, highWaterMark: FILE_READ_BYTES, signal })
     },
   }
 }
