@@ -380,6 +380,26 @@ async function checkCopies(dir, inputs) {
 // ---------------------------------------------------------------------------------------------
 // Contenders
 
+/** olot on a fresh copy of the base layout, alone or followed by `sync`. */
+function olotContender(ctx, { key, label, sync }) {
+  return {
+    key,
+    label,
+    info: true,
+    enabled: Boolean(ctx.olot),
+    async run() {
+      const layout = join(ctx.tmpDir, `${key}-layout`)
+      await cp(ctx.base, layout, { recursive: true })
+      await settle()
+      const r = sync
+        ? await run('sh', ['-c', '"$0" "$@" && sync', ctx.olot, layout, ...ctx.inputs], { measure: true })
+        : await run(ctx.olot, [layout, ...ctx.inputs], { measure: true })
+      await checkLayout(label, layout, ctx.baseLayers, ctx.inputs.length, ctx.size)
+      return r
+    },
+  }
+}
+
 function contenders(ctx) {
   const { inputs, inputDir, tmpDir, base, baseLayers, size } = ctx
   const list = [
@@ -457,36 +477,10 @@ function contenders(ctx) {
         return r
       },
     },
-    {
-      key: 'olot',
-      label: 'olot (info)',
-      info: true,
-      enabled: Boolean(ctx.olot),
-      async run() {
-        const layout = join(tmpDir, 'olot-layout')
-        await cp(base, layout, { recursive: true })
-        await settle()
-        const r = await run(ctx.olot, [layout, ...inputs], { measure: true })
-        await checkLayout('olot', layout, baseLayers, inputs.length, size)
-        return r
-      },
-    },
-    {
-      // olot never syncs: its layout is in the page cache when it exits, and a crash then loses it.
-      // modelcar syncs each blob before naming it; this row is olot doing that same work.
-      key: 'olotSync',
-      label: 'olot, then sync (info)',
-      info: true,
-      enabled: Boolean(ctx.olot),
-      async run() {
-        const layout = join(tmpDir, 'olot-sync-layout')
-        await cp(base, layout, { recursive: true })
-        await settle()
-        const r = await run('sh', ['-c', '"$0" "$@" && sync', ctx.olot, layout, ...inputs], { measure: true })
-        await checkLayout('olot, then sync', layout, baseLayers, inputs.length, size)
-        return r
-      },
-    },
+    olotContender(ctx, { key: 'olot', label: 'olot (info)', sync: false }),
+    // olot never syncs: its layout is in the page cache when it exits, and a crash then loses it.
+    // modelcar syncs each blob before naming it; this row is olot doing that same work.
+    olotContender(ctx, { key: 'olotSync', label: 'olot, then sync (info)', sync: true }),
     {
       key: 'umoci',
       label: 'umoci insert (gzip)',

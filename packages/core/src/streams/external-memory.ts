@@ -16,10 +16,10 @@ import v8 from 'node:v8'
 
 /**
  * What one read of a file on disk asks for (local files; blobs of a layout read as model files).
- * About five buffers per layer are in flight between the reader and the sinks, and V8 starts a
- * major collection whenever external memory rises 64 MiB above its low since the last one: with
- * large reads, in-flight buffers plus those dead since the last young collection cross that line
- * again and again. Packaging 4 GiB in 8 files with `modelcar add`, Node.js 22: 4 MiB reads gave
+ * Several buffers per layer are in flight between the reader and the sinks (with 4 MiB reads,
+ * 50–65 MB of them at a time), and V8 starts a major collection whenever external memory rises
+ * 64 MiB above its low since the last one: with large reads, the buffers in flight plus those dead
+ * since the last young collection cross that line again and again. Packaging 4 GiB in 8 files with `modelcar add`, Node.js 22: 4 MiB reads gave
  * 224–247 mark-compacts in every run and twice the CPU; 1 MiB reads 18–113 in 8 runs of 12 (user
  * CPU up to 5.1 s, peak RSS 110–119 MB); 512 KiB reads 1 in 14 runs of 16 (7 and 23 in the others;
  * user CPU 3.1–3.5 s, 94–104 MB); 256 KiB the same, for a little more CPU. Node.js 24 and 26 alike.
